@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudlet/cloudlet/internal/server"
+	"github.com/cloudlet/cloudlet/internal/watch"
+)
+
+// serverFlags are the flags of the commands that run a server.
+type serverFlags struct {
+	dataDir        string
+	gatewayAddr    string
+	apiAddr        string
+	region         string
+	accessKey      string
+	secretKey      string
+	idleTimeout    time.Duration
+	maxConcurrency int
+	logLevel       string
+}
+
+func (f *serverFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.dataDir, "data-dir", "", "data directory (default .cloudlet/ in the project folder)")
+	fl.StringVar(&f.gatewayAddr, "gateway-addr", server.DefaultGatewayAddr, "address of the HTTP gateway")
+	fl.StringVar(&f.apiAddr, "api-addr", server.DefaultAPIAddr, "address of the AWS API endpoint")
+	fl.StringVar(&f.region, "region", server.DefaultRegion, "region")
+	fl.StringVar(&f.accessKey, "access-key", server.DefaultAccessKey, "admin access key ID (required to change when listening beyond loopback)")
+	fl.StringVar(&f.secretKey, "secret-key", server.DefaultSecretKey, "admin secret access key")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", 5*time.Minute, "stop an instance after this long without work (scale to zero)")
+	fl.IntVar(&f.maxConcurrency, "max-concurrency", 0, "instances across all functions (default 10 × CPUs)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "platform log level: debug, info, warn, error")
+}
+
+func (f *serverFlags) start(stderr io.Writer, dataDir string) (*server.Server, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	s, err := server.New(server.Options{
+		DataDir: dataDir, GatewayAddr: f.gatewayAddr, APIAddr: f.apiAddr, Region: f.region,
+		AccessKey: f.accessKey, SecretKey: f.secretKey, IdleTimeout: f.idleTimeout,
+		MaxConcurrency: f.maxConcurrency, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newServer() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the platform without deploying anything (deploy later with `cloudlet deploy`)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dataDir := f.dataDir
+			if dataDir == "" {
+				dataDir = ".cloudlet"
+			}
+			s, err := f.start(cmd.ErrOrStderr(), dataDir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			fmt.Fprintf(cmd.OutOrStdout(), "Cloudlet is running\n  gateway: %s\n  AWS API: %s\n", s.GatewayURL(), s.APIURL())
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newUp() *cobra.Command {
+	var f serverFlags
+	var dir, stage string
+	var noWatch bool
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run the platform, deploy the project in --dir and redeploy when its files change",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			dataDir := f.dataDir
+			if dataDir == "" {
+				dataDir = filepath.Join(abs, ".cloudlet")
+			}
+			s, err := f.start(cmd.ErrOrStderr(), dataDir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			fmt.Fprintf(out, "Cloudlet is running\n  gateway: %s\n  AWS API: %s\n", s.GatewayURL(), s.APIURL())
+			deploy := func() {
+				start := time.Now()
+				d, err := s.Deploy(abs, stage)
+				if err != nil {
+					fmt.Fprintf(out, "Deploy failed (the previous version keeps serving):\n%s\n", indent(err.Error()))
+					return
+				}
+				printDeployment(out, d, s.GatewayURL(), time.Since(start))
+			}
+			deploy()
+			if noWatch {
+				<-cmd.Context().Done()
+				return nil
+			}
+			absData, _ := filepath.Abs(dataDir)
+			return watch.Watch(cmd.Context(), abs, 100*time.Millisecond, []string{absData}, func() {
+				fmt.Fprintln(out, "Change detected, redeploying…")
+				deploy()
+			})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&dir, "dir", ".", "project folder (with serverless.yml)")
+	cmd.Flags().StringVar(&stage, "stage", "", "stage (default: provider.stage or dev)")
+	cmd.Flags().BoolVar(&noWatch, "no-watch", false, "do not redeploy on file changes")
+	return cmd
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
+}
+
+func printDeployment(out io.Writer, d *server.Deployment, gatewayURL string, took time.Duration) {
+	fmt.Fprintf(out, "Deployed %s (stage %s) in %s\n", d.Service, d.Stage, took.Round(time.Millisecond))
+	for _, w := range d.Warnings {
+		fmt.Fprintf(out, "  warning: %s\n", w)
+	}
+	for _, fn := range d.Functions {
+		fmt.Fprintf(out, "  %s (%s)\n", fn.Key, fn.Name)
+		for _, r := range fn.Routes {
+			method, path, _ := strings.Cut(r, " ")
+			if path == "*" {
+				path = "/{proxy+}"
+			}
+			fmt.Fprintf(out, "    %-6s %s%s\n", method, gatewayURL, path)
+		}
+	}
+}
+

@@ -1,0 +1,28 @@
+// Package lambda runs functions: the registry of deployed functions, Invoke,
+// a pool of instances per function, and the Lambda Runtime API.
+//
+// Guarantees:
+//   - One invocation at a time per instance. A function has at most its
+//     reserved concurrency (or the registry's global limit) instances; an
+//     invocation that finds them all busy waits at most Options.ThrottleWait for
+//     one, then fails with ErrThrottled.
+//   - Instances are started on demand, reused while warm and stopped after
+//     Options.IdleTimeout without work (scale to zero).
+//   - An invocation that outlives the function's timeout kills its instance's
+//     whole process group and returns Sandbox.Timedout; a crashed instance
+//     returns Runtime.ExitError; both instances are replaced on demand.
+//   - Deploy is a transaction: every function is checked and prepared first;
+//     on any error nothing changes and the previous version keeps serving. On
+//     success new invocations go to the new version and old instances finish
+//     their current invocation, then stop.
+//   - Each instance gets a minimal, explicit environment (never the server's).
+//   - Every invocation appends START, the function's output, END and REPORT to
+//     the function's log, in that order.
+//
+// Our Node and Python bootstraps talk to their instance over two pipes with
+// the private framing of package runtimes, owned by one goroutine that does
+// blocking reads and writes (no netpoller round trip, no HTTP parsing). Custom
+// runtimes (provided.al2, provided.al2023, go1.x) get the HTTP Runtime API at
+// AWS_LAMBDA_RUNTIME_API, one loopback listener per instance, exactly as AWS
+// documents it.
+package lambda

@@ -1,0 +1,299 @@
+package lambda
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cloudlet/cloudlet/internal/runtimes"
+)
+
+// instance is one running process of a function.
+type instance struct {
+	f         *function
+	stream    string // log stream name
+	cmd       *exec.Cmd
+	pid       int
+	startedAt time.Time
+	initDur   time.Duration // reported on the first invocation only
+	exited    chan struct{} // closed when the process has been reaped
+	exitErr   error
+	timedOut  atomic.Bool
+	killTimer *time.Timer
+
+	// pipe protocol (our bootstraps)
+	evW  int // platform → runtime
+	rsR  fdReader
+	wbuf []byte
+	rbuf []byte
+
+	// HTTP Runtime API (custom runtimes)
+	api *runtimeAPI
+
+	// logs
+	logR    *os.File
+	logRC   syscall.RawConn
+	logMu   sync.Mutex
+	logBuf  []byte // partial line
+	logTail *tailBuffer
+	status  *os.File // /proc/<pid>/status, for VmHWM
+}
+
+// fdReader reads a blocking file descriptor with plain system calls.
+type fdReader struct{ fd int }
+
+func (r *fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(r.fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// initError is a runtime's failure to initialise, in the AWS error shape.
+type initError struct {
+	doc       []byte
+	errorType string
+}
+
+func (e *initError) Error() string { return string(e.doc) }
+
+func errorDoc(errorType, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}{errorType, msg})
+	return b
+}
+
+func (f *function) startInstance() (*instance, error) {
+	in := &instance{
+		f:       f,
+		stream:  time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + newRequestID()[:8] + newRequestID()[24:],
+		exited:  make(chan struct{}),
+		logTail: &tailBuffer{},
+	}
+	env := make([]string, 0, len(f.env)+2)
+	env = append(env, f.env...)
+	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream)
+
+	var childFiles []*os.File
+	defer func() {
+		for _, cf := range childFiles {
+			cf.Close()
+		}
+	}()
+	logR, logW, err := os.Pipe()
+	if err != nil {
+		return nil, f.startErr(err)
+	}
+	childFiles = append(childFiles, logW)
+	in.logR = logR
+
+	switch f.launch.Protocol {
+	case runtimes.Pipe:
+		var ev, rs [2]int
+		if err := unix.Pipe2(ev[:], unix.O_CLOEXEC); err != nil {
+			logR.Close()
+			return nil, f.startErr(err)
+		}
+		if err := unix.Pipe2(rs[:], unix.O_CLOEXEC); err != nil {
+			unix.Close(ev[0])
+			unix.Close(ev[1])
+			logR.Close()
+			return nil, f.startErr(err)
+		}
+		in.evW, in.rsR.fd = ev[1], rs[0]
+		childFiles = append(childFiles, os.NewFile(uintptr(ev[0]), "events"), os.NewFile(uintptr(rs[1]), "responses"))
+	default:
+		api, err := newRuntimeAPI(in)
+		if err != nil {
+			logR.Close()
+			return nil, f.startErr(err)
+		}
+		in.api = api
+		in.evW, in.rsR.fd = -1, -1
+		env = append(env, "AWS_LAMBDA_RUNTIME_API="+api.addr)
+	}
+
+	cmd := &exec.Cmd{Path: f.launch.Path, Args: f.launch.Args}
+	cmd.Dir = f.taskRoot
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logW, logW
+	if f.launch.Protocol == runtimes.Pipe {
+		cmd.ExtraFiles = childFiles[1:]
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	in.startedAt = time.Now()
+	if err := cmd.Start(); err != nil {
+		in.closeFDs()
+		return nil, f.startErr(err)
+	}
+	in.cmd, in.pid = cmd, cmd.Process.Pid
+	in.killTimer = time.AfterFunc(time.Hour, in.timeoutKill)
+	in.killTimer.Stop()
+	if st, err := os.Open("/proc/" + strconv.Itoa(in.pid) + "/status"); err == nil {
+		in.status = st
+	}
+	go func() {
+		in.exitErr = cmd.Wait()
+		close(in.exited)
+	}()
+	if rc, err := logR.SyscallConn(); err == nil {
+		in.logRC = rc
+		go in.readLogs()
+	}
+
+	if err := in.waitReady(); err != nil {
+		in.close()
+		return nil, err
+	}
+	in.initDur = time.Since(in.startedAt)
+	return in, nil
+}
+
+func (f *function) startErr(err error) error {
+	f.reg.log.Error("start instance", "function", f.cfg.Name, "err", err)
+	return &initError{doc: errorDoc("Runtime.Unknown", "Unable to start the runtime: "+err.Error()), errorType: "Runtime.Unknown"}
+}
+
+// waitReady waits for the runtime to finish initialising, bounded by the init timeout.
+func (in *instance) waitReady() error {
+	t := time.AfterFunc(in.f.reg.opts.InitTimeout, in.timeoutKill)
+	defer t.Stop()
+	if in.api != nil {
+		return in.api.waitReady()
+	}
+	kind, body, buf, err := runtimes.ReadFrame(&in.rsR, in.rbuf)
+	in.rbuf = buf
+	switch {
+	case err != nil:
+		if err := in.deathError(""); err != nil {
+			return err
+		}
+		return in.initTimeoutError()
+	case kind == runtimes.KindReady:
+		return nil
+	case kind == runtimes.KindInitError:
+		doc := append([]byte(nil), body...)
+		return &initError{doc: doc, errorType: errorTypeOf(doc)}
+	default:
+		in.kill()
+		return &initError{doc: errorDoc("Runtime.InvalidResponse", fmt.Sprintf("runtime sent frame %q before it was ready", kind)), errorType: "Runtime.InvalidResponse"}
+	}
+}
+
+// deathError explains why the process is gone (or going): a timeout or its exit.
+func (in *instance) deathError(requestID string) error {
+	if in.timedOut.Load() {
+		return nil // the caller reports the timeout
+	}
+	// The channel broke: the process is exiting. Wait for its status, briefly.
+	select {
+	case <-in.exited:
+	case <-time.After(2 * time.Second):
+		in.kill()
+		<-in.exited
+	}
+	msg := "Runtime exited without providing a reason"
+	var ee *exec.ExitError
+	if errors.As(in.exitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			msg = "Runtime exited with error: signal: " + ws.Signal().String()
+		} else {
+			msg = "Runtime exited with error: exit status " + strconv.Itoa(ee.ExitCode())
+		}
+	}
+	if requestID != "" {
+		msg = "RequestId: " + requestID + " Error: " + msg
+	}
+	return &initError{doc: errorDoc("Runtime.ExitError", msg), errorType: "Runtime.ExitError"}
+}
+
+func (in *instance) initTimeoutError() error {
+	msg := "INIT timed out after " + strconv.FormatFloat(in.f.reg.opts.InitTimeout.Seconds(), 'f', 2, 64) + " seconds"
+	return &initError{doc: errorDoc("Sandbox.Timedout", msg), errorType: "Sandbox.Timedout"}
+}
+
+func errorTypeOf(doc []byte) string {
+	var e struct {
+		ErrorType string `json:"errorType"`
+	}
+	if json.Unmarshal(doc, &e) != nil || e.ErrorType == "" {
+		return "Unhandled"
+	}
+	return e.ErrorType
+}
+
+func (in *instance) timeoutKill() {
+	in.timedOut.Store(true)
+	in.kill()
+}
+
+// kill ends the instance's whole process group.
+func (in *instance) kill() {
+	if in.pid > 0 {
+		syscall.Kill(-in.pid, syscall.SIGKILL)
+	}
+}
+
+func (in *instance) closeFDs() {
+	if in.evW >= 0 {
+		unix.Close(in.evW)
+		in.evW = -1
+	}
+	if in.rsR.fd >= 0 {
+		unix.Close(in.rsR.fd)
+		in.rsR.fd = -1
+	}
+	if in.api != nil {
+		in.api.close()
+	}
+}
+
+// close stops the process and releases everything the instance holds.
+func (in *instance) close() {
+	if in.cmd != nil {
+		// Closing the event pipe asks our bootstraps to exit; the kill makes sure.
+		in.kill()
+		<-in.exited
+		in.killTimer.Stop()
+	}
+	in.closeFDs()
+	if in.status != nil {
+		in.status.Close()
+	}
+	// The log reader ends at EOF, once every writer of the pipe is gone.
+}

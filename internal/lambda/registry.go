@@ -1,0 +1,344 @@
+package lambda
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudlet/cloudlet/internal/runtimes"
+	"github.com/cloudlet/cloudlet/internal/telemetry"
+)
+
+// Options configures a Registry.
+type Options struct {
+	RuntimeDir string // where the embedded bootstraps are installed
+	Region     string // default us-east-1
+	AccountID  string // default 000000000000
+	// Endpoint is the AWS API endpoint functions reach Cloudlet's services at
+	// (AWS_ENDPOINT_URL), e.g. http://127.0.0.1:4566.
+	Endpoint string
+	// MaxConcurrency bounds instances across all functions (the account's
+	// concurrency). Default 10 × the number of CPUs.
+	MaxConcurrency int
+	// IdleTimeout stops an instance that had no work for this long. Default 5 minutes.
+	IdleTimeout time.Duration
+	// ThrottleWait is how long an invocation waits for a busy function's
+	// instance before it is throttled. Default 1 s.
+	ThrottleWait time.Duration
+	// InitTimeout bounds a runtime's initialisation. Default 10 s, as on AWS.
+	InitTimeout time.Duration
+	// Credentials returns the credentials a function's instances get
+	// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). Nil gives none.
+	Credentials func(function string) (keyID, secret, token string)
+	Logs        *telemetry.Logs
+	Logger      *slog.Logger
+}
+
+// FunctionSpec is what Deploy needs to know about one function.
+type FunctionSpec struct {
+	Name                string
+	Runtime             string
+	Handler             string
+	TaskRoot            string // absolute folder with the function's code
+	MemorySize          int    // MB
+	Timeout             int    // seconds
+	Environment         map[string]string
+	ReservedConcurrency *int
+	Role                string // optional; derived when empty
+}
+
+// Registry holds the deployed functions and runs their invocations.
+type Registry struct {
+	opts      Options
+	log       *slog.Logger
+	fns       atomic.Pointer[map[string]*function]
+	instances atomic.Int64 // across all functions
+	deployMu  sync.Mutex
+	closed    atomic.Bool
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry(opts Options) (*Registry, error) {
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "000000000000"
+	}
+	if opts.MaxConcurrency <= 0 {
+		opts.MaxConcurrency = 10 * runtime.NumCPU()
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 5 * time.Minute
+	}
+	if opts.ThrottleWait <= 0 {
+		opts.ThrottleWait = time.Second
+	}
+	if opts.InitTimeout <= 0 {
+		opts.InitTimeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Logs == nil {
+		l, err := telemetry.NewLogs("")
+		if err != nil {
+			return nil, err
+		}
+		opts.Logs = l
+	}
+	if opts.RuntimeDir == "" {
+		return nil, errors.New("lambda: Options.RuntimeDir is required")
+	}
+	if err := runtimes.Install(opts.RuntimeDir); err != nil {
+		return nil, fmt.Errorf("install runtimes: %w", err)
+	}
+	r := &Registry{opts: opts, log: opts.Logger}
+	empty := map[string]*function{}
+	r.fns.Store(&empty)
+	return r, nil
+}
+
+// ARN returns the unqualified ARN of a function.
+func (r *Registry) ARN(name string) string {
+	return "arn:aws:lambda:" + r.opts.Region + ":" + r.opts.AccountID + ":function:" + name
+}
+
+// Deploy replaces the deployed functions with specs, as one transaction: if
+// any function cannot be prepared, nothing changes.
+func (r *Registry) Deploy(specs []FunctionSpec) error {
+	r.deployMu.Lock()
+	defer r.deployMu.Unlock()
+	if r.closed.Load() {
+		return ErrStopped
+	}
+	next := make(map[string]*function, len(specs))
+	var errs []error
+	for _, s := range specs {
+		if _, dup := next[s.Name]; dup {
+			errs = append(errs, fmt.Errorf("function %s: defined twice", s.Name))
+			continue
+		}
+		f, err := r.prepare(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("function %s: %w", s.Name, err))
+			continue
+		}
+		next[s.Name] = f
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	old := r.fns.Swap(&next)
+	for _, f := range *old {
+		f.stop()
+	}
+	return nil
+}
+
+func (r *Registry) prepare(s FunctionSpec) (*function, error) {
+	if s.MemorySize <= 0 {
+		s.MemorySize = 1024
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = 6
+	}
+	rs := runtimes.Spec{Runtime: s.Runtime, Handler: s.Handler, TaskRoot: s.TaskRoot}
+	if !runtimes.Supported(s.Runtime) {
+		return nil, fmt.Errorf("runtime %q is not supported", s.Runtime)
+	}
+	if err := runtimes.CheckHandler(rs); err != nil {
+		return nil, err
+	}
+	launch, err := runtimes.Prepare(r.opts.RuntimeDir, rs)
+	if err != nil {
+		return nil, err
+	}
+	sum, size := codeDigest(s.TaskRoot)
+	role := s.Role
+	if role == "" {
+		role = "arn:aws:iam::" + r.opts.AccountID + ":role/" + s.Name + "-role"
+	}
+	cfg := Config{
+		Name: s.Name, ARN: r.ARN(s.Name), Runtime: s.Runtime, Handler: s.Handler,
+		MemorySize: s.MemorySize, Timeout: s.Timeout, Environment: s.Environment,
+		Role: role, CodeSha256: sum, CodeSize: size, LastModified: time.Now().UTC(),
+		ReservedConcurrency: s.ReservedConcurrency,
+	}
+	limit := r.opts.MaxConcurrency
+	if s.ReservedConcurrency != nil && *s.ReservedConcurrency < limit {
+		limit = *s.ReservedConcurrency
+	}
+	f := &function{
+		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, limit: limit,
+		timeout: time.Duration(s.Timeout) * time.Second,
+		work:    make(chan *call), stopped: make(chan struct{}),
+	}
+	f.env = r.baseEnv(f, s)
+	return f, nil
+}
+
+// baseEnv is every variable an instance of f gets, but its log stream and
+// Runtime API address, which are per instance.
+func (r *Registry) baseEnv(f *function, s FunctionSpec) []string {
+	env := []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"LANG=C.UTF-8",
+		"TZ=:UTC",
+		"_HANDLER=" + s.Handler,
+		"LAMBDA_TASK_ROOT=" + s.TaskRoot,
+		"LAMBDA_RUNTIME_DIR=" + r.opts.RuntimeDir,
+		"AWS_EXECUTION_ENV=AWS_Lambda_" + s.Runtime,
+		"AWS_LAMBDA_FUNCTION_NAME=" + s.Name,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(f.cfg.MemorySize),
+		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + s.Name,
+		"AWS_REGION=" + r.opts.Region,
+		"AWS_DEFAULT_REGION=" + r.opts.Region,
+		"CLOUDLET_ACCOUNT_ID=" + r.opts.AccountID,
+	}
+	if r.opts.Endpoint != "" {
+		env = append(env, "AWS_ENDPOINT_URL="+r.opts.Endpoint)
+	}
+	if r.opts.Credentials != nil {
+		id, secret, token := r.opts.Credentials(s.Name)
+		if id != "" {
+			env = append(env, "AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+secret)
+			if token != "" {
+				env = append(env, "AWS_SESSION_TOKEN="+token)
+			}
+		}
+	}
+	env = append(env, f.launch.Env...)
+	keys := make([]string, 0, len(s.Environment))
+	for k := range s.Environment {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+s.Environment[k])
+	}
+	return env
+}
+
+// codeDigest summarises the function's folder: file names, sizes and
+// modification times (not contents, which could be large), plus the total
+// size, so that a change of code changes CodeSha256.
+func codeDigest(root string) (string, int64) {
+	h := sha256.New()
+	var total int64
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if n := d.Name(); p != root && (n == ".cloudlet" || n == ".git") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		total += info.Size()
+		fmt.Fprintf(h, "%s\x00%d\x00%d\n", p, info.Size(), info.ModTime().UnixNano())
+		return nil
+	})
+	return base64.StdEncoding.EncodeToString(h.Sum(nil)), total
+}
+
+// lookup finds a function by name or ARN (optionally qualified with $LATEST).
+func (r *Registry) lookup(nameOrARN string) (*function, bool) {
+	name := nameOrARN
+	if strings.HasPrefix(name, "arn:") {
+		// arn:aws:lambda:region:account:function:name[:qualifier]
+		parts := strings.Split(name, ":")
+		if len(parts) < 7 || parts[5] != "function" {
+			return nil, false
+		}
+		if len(parts) == 8 && parts[7] != "$LATEST" {
+			return nil, false
+		}
+		name = parts[6]
+	} else if i := strings.Index(name, ":function:"); i >= 0 {
+		name = name[i+len(":function:"):]
+	}
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		if name[i+1:] != "$LATEST" {
+			return nil, false
+		}
+		name = name[:i]
+	}
+	f, ok := (*r.fns.Load())[name]
+	return f, ok
+}
+
+// Functions implements Catalog.
+func (r *Registry) Functions() []Config {
+	m := *r.fns.Load()
+	out := make([]Config, 0, len(m))
+	for _, f := range m {
+		out = append(out, f.cfg)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Function implements Catalog.
+func (r *Registry) Function(nameOrARN string) (Config, bool) {
+	f, ok := r.lookup(nameOrARN)
+	if !ok {
+		return Config{}, false
+	}
+	return f.cfg, true
+}
+
+// Invoke implements Invoker.
+func (r *Registry) Invoke(ctx context.Context, req *Request) (*Result, error) {
+	if len(req.Payload) > MaxSyncPayload {
+		return nil, ErrPayloadTooLarge
+	}
+	for {
+		if r.closed.Load() {
+			return nil, ErrStopped
+		}
+		f, ok := r.lookup(req.Function)
+		if !ok {
+			return nil, ErrFunctionNotFound
+		}
+		res, err := f.invoke(ctx, req)
+		if err == errRetired {
+			continue // a deploy replaced the function while we waited: go to the new one
+		}
+		return res, err
+	}
+}
+
+// Instances reports how many instances run now, across all functions.
+func (r *Registry) Instances() int { return int(r.instances.Load()) }
+
+// Close stops every instance and refuses further invocations.
+func (r *Registry) Close() {
+	r.deployMu.Lock()
+	defer r.deployMu.Unlock()
+	if r.closed.Swap(true) {
+		return
+	}
+	for _, f := range *r.fns.Load() {
+		f.stop()
+		f.wg.Wait()
+	}
+}

@@ -1,0 +1,432 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudlet/cloudlet/internal/telemetry"
+)
+
+func newRegistry(t *testing.T, opts Options) *Registry {
+	t.Helper()
+	if opts.RuntimeDir == "" {
+		opts.RuntimeDir = filepath.Join(t.TempDir(), "runtime")
+	}
+	if opts.Logs == nil {
+		logs, err := telemetry.NewLogs("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Logs = logs
+	}
+	r, err := NewRegistry(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+func testdata(t *testing.T, dir string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("testdata", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func nodeSpec(t *testing.T, name string) FunctionSpec {
+	return FunctionSpec{Name: name, Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: testdata(t, "node"), Timeout: 5, MemorySize: 256}
+}
+
+func invoke(t *testing.T, r *Registry, name, payload string) *Result {
+	t.Helper()
+	res, err := r.Invoke(context.Background(), &Request{Function: name, Payload: []byte(payload)})
+	if err != nil {
+		t.Fatalf("invoke %s %s: %v", name, payload, err)
+	}
+	return res
+}
+
+func decode(t *testing.T, res *Result) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(res.Payload, &m); err != nil {
+		t.Fatalf("payload %q: %v", res.Payload, err)
+	}
+	return m
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestInvokeNodeReusesWarmInstance(t *testing.T) {
+	r := newRegistry(t, Options{})
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "svc-dev-fn")}); err != nil {
+		t.Fatal(err)
+	}
+	a := decode(t, invoke(t, r, "svc-dev-fn", `{"x":1}`))
+	b := decode(t, invoke(t, r, "arn:aws:lambda:us-east-1:000000000000:function:svc-dev-fn", `{"x":2}`))
+	if a["pid"] != b["pid"] || b["invocations"].(float64) != 2 {
+		t.Fatalf("second invocation did not reuse the warm instance: %v then %v", a, b)
+	}
+	if b["echo"].(map[string]any)["x"].(float64) != 2 {
+		t.Fatalf("echo = %v", b)
+	}
+	if r.Instances() != 1 {
+		t.Fatalf("instances = %d, want 1", r.Instances())
+	}
+}
+
+func TestInvokeUnknownFunction(t *testing.T) {
+	r := newRegistry(t, Options{})
+	_, err := r.Invoke(context.Background(), &Request{Function: "nope", Payload: []byte("{}")})
+	if !errors.Is(err, ErrFunctionNotFound) {
+		t.Fatalf("err = %v, want ErrFunctionNotFound", err)
+	}
+}
+
+func TestFunctionErrorHasAWSShape(t *testing.T) {
+	r := newRegistry(t, Options{})
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "f")}); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, r, "f", `{"mode":"error"}`)
+	if res.FunctionError != "Unhandled" || res.ErrorType != "TypeError" {
+		t.Fatalf("result = %+v", res)
+	}
+	m := decode(t, res)
+	// AWS's Node runtime names the stack "trace" (its Python runtime: "stackTrace").
+	if m["errorMessage"] != "asked to fail" || m["errorType"] != "TypeError" || m["trace"] == nil {
+		t.Fatalf("error document = %s", res.Payload)
+	}
+	// The instance survives a handled error.
+	if decode(t, invoke(t, r, "f", `{}`))["invocations"].(float64) != 2 {
+		t.Fatal("instance was replaced after a function error")
+	}
+}
+
+func TestTimeoutKillsInstanceAndKeepsServing(t *testing.T) {
+	r := newRegistry(t, Options{})
+	s := nodeSpec(t, "f")
+	s.Timeout = 1
+	if err := r.Deploy([]FunctionSpec{s}); err != nil {
+		t.Fatal(err)
+	}
+	first := decode(t, invoke(t, r, "f", `{}`))
+	res := invoke(t, r, "f", `{"mode":"sleep"}`)
+	if res.FunctionError != "Unhandled" || res.ErrorType != "Sandbox.Timedout" {
+		t.Fatalf("result = %+v %s", res, res.Payload)
+	}
+	if m := decode(t, res); !strings.HasSuffix(m["errorMessage"].(string), "Task timed out after 1.00 seconds") {
+		t.Fatalf("message = %v", m["errorMessage"])
+	}
+	after := decode(t, invoke(t, r, "f", `{}`))
+	if after["pid"] == first["pid"] || after["invocations"].(float64) != 1 {
+		t.Fatalf("the timed-out instance was reused: %v then %v", first, after)
+	}
+}
+
+func TestCrashGivesExitErrorAndIsReplaced(t *testing.T) {
+	r := newRegistry(t, Options{})
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "f")}); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, r, "f", `{"mode":"exit"}`)
+	if res.ErrorType != "Runtime.ExitError" || !strings.Contains(string(res.Payload), "exit status 7") {
+		t.Fatalf("result = %+v %s", res, res.Payload)
+	}
+	if m := decode(t, invoke(t, r, "f", `{}`)); m["invocations"].(float64) != 1 {
+		t.Fatalf("after crash: %v", m)
+	}
+}
+
+func TestMissingExportIsInitError(t *testing.T) {
+	r := newRegistry(t, Options{})
+	s := nodeSpec(t, "f")
+	s.Handler = "handler.missing"
+	if err := r.Deploy([]FunctionSpec{s}); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, r, "f", `{}`)
+	if res.FunctionError != "Unhandled" || res.ErrorType != "Runtime.HandlerNotFound" {
+		t.Fatalf("result = %+v %s", res, res.Payload)
+	}
+}
+
+func TestDeployIsATransaction(t *testing.T) {
+	r := newRegistry(t, Options{})
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "f")}); err != nil {
+		t.Fatal(err)
+	}
+	bad := nodeSpec(t, "g")
+	bad.Handler = "nofile.handler"
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "f2"), bad}); err == nil {
+		t.Fatal("deploy with a missing handler file succeeded")
+	}
+	if _, ok := r.Function("f2"); ok {
+		t.Fatal("failed deploy was half-applied")
+	}
+	invoke(t, r, "f", `{}`) // the old version still serves
+}
+
+func TestThrottleBeyondReservedConcurrency(t *testing.T) {
+	r := newRegistry(t, Options{ThrottleWait: 50 * time.Millisecond})
+	s := nodeSpec(t, "f")
+	one := 1
+	s.ReservedConcurrency = &one
+	if err := r.Deploy([]FunctionSpec{s}); err != nil {
+		t.Fatal(err)
+	}
+	invoke(t, r, "f", `{}`) // warm the single instance
+	started := make(chan struct{})
+	done := make(chan *Result)
+	go func() {
+		close(started)
+		res, _ := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(`{"mode":"sleep","ms":3000}`)})
+		done <- res
+	}()
+	<-started
+	// Once the long call holds the only instance, a second call is throttled.
+	waitFor(t, "a throttle", func() bool {
+		_, err := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(`{}`)})
+		return errors.Is(err, ErrThrottled)
+	})
+	if res := <-done; res == nil || res.FunctionError != "" {
+		t.Fatalf("long call = %+v", res)
+	}
+	zero := 0
+	s.ReservedConcurrency = &zero
+	if err := r.Deploy([]FunctionSpec{s}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(`{}`)}); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("reservedConcurrency 0: err = %v", err)
+	}
+}
+
+func TestConcurrentCallsScaleUpAndIdleScalesToZero(t *testing.T) {
+	r := newRegistry(t, Options{IdleTimeout: 200 * time.Millisecond})
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "f")}); err != nil {
+		t.Fatal(err)
+	}
+	// Three calls that each hold an instance until all three run at once.
+	var wg sync.WaitGroup
+	pids := make(chan any, 3)
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(`{"mode":"sleep","ms":300}`)})
+			if err != nil || res.FunctionError != "" {
+				t.Errorf("invoke: %v %+v", err, res)
+				return
+			}
+			pids <- res.RequestID
+		}()
+	}
+	waitFor(t, "three instances", func() bool { return r.Instances() == 3 })
+	wg.Wait()
+	waitFor(t, "scale to zero", func() bool { return r.Instances() == 0 })
+}
+
+func TestLogsOrderAndReport(t *testing.T) {
+	logs, _ := telemetry.NewLogs("")
+	r := newRegistry(t, Options{Logs: logs})
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "f")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		res, err := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(`{"mode":"log","lines":3}`), Tail: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(res.LogTail), "line 2") || !strings.Contains(string(res.LogTail), "REPORT RequestId: "+res.RequestID) {
+			t.Fatalf("log tail = %q", res.LogTail)
+		}
+	}
+	lines, _ := logs.Since("f", 0)
+	var kinds []string
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l.Text, "START RequestId: "):
+			kinds = append(kinds, "START")
+		case strings.HasPrefix(l.Text, "END RequestId: "):
+			kinds = append(kinds, "END")
+		case strings.HasPrefix(l.Text, "REPORT RequestId: "):
+			kinds = append(kinds, "REPORT")
+			for _, f := range []string{"\tDuration: ", " ms\tBilled Duration: ", "\tMemory Size: 256 MB", "\tMax Memory Used: "} {
+				if !strings.Contains(l.Text, f) {
+					t.Errorf("REPORT line lacks %q: %s", f, l.Text)
+				}
+			}
+			if strings.Contains(l.Text, "Max Memory Used: 0 MB") {
+				t.Errorf("memory not measured: %s", l.Text)
+			}
+		case strings.Contains(l.Text, "\tINFO\tline "):
+			kinds = append(kinds, "out")
+		}
+	}
+	want := "START out out out END REPORT START out out out END REPORT"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Fatalf("log order = %s\nwant %s", got, want)
+	}
+	if !strings.Contains(findReport(lines, 0), "\tInit Duration: ") {
+		t.Fatalf("first REPORT lacks Init Duration")
+	}
+	if strings.Contains(findReport(lines, 1), "Init Duration") {
+		t.Fatalf("warm REPORT has Init Duration")
+	}
+}
+
+func findReport(lines []telemetry.Line, n int) string {
+	for _, l := range lines {
+		if strings.HasPrefix(l.Text, "REPORT") {
+			if n == 0 {
+				return l.Text
+			}
+			n--
+		}
+	}
+	return ""
+}
+
+func TestHugeOutputDoesNotBlock(t *testing.T) {
+	r := newRegistry(t, Options{})
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "f")}); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, r, "f", `{"mode":"big-log","bytes":5000000}`)
+	if res.FunctionError != "" {
+		t.Fatalf("result = %s", res.Payload)
+	}
+}
+
+func TestInstanceEnvironmentIsMinimal(t *testing.T) {
+	t.Setenv("SERVER_SECRET", "do-not-leak")
+	r := newRegistry(t, Options{Credentials: func(string) (string, string, string) { return "ASIAFN", "fnsecret", "" }})
+	s := nodeSpec(t, "f")
+	s.Environment = map[string]string{"CUSTOM": "yes"}
+	if err := r.Deploy([]FunctionSpec{s}); err != nil {
+		t.Fatal(err)
+	}
+	m := decode(t, invoke(t, r, "f", `{"mode":"env"}`))
+	keys := m["keys"].([]any)
+	var ks []string
+	for _, k := range keys {
+		ks = append(ks, k.(string))
+	}
+	joined := " " + strings.Join(ks, " ") + " "
+	for _, want := range []string{"_HANDLER", "LAMBDA_TASK_ROOT", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TZ", "CUSTOM"} {
+		if !strings.Contains(joined, " "+want+" ") {
+			t.Errorf("environment lacks %s: %v", want, ks)
+		}
+	}
+	if strings.Contains(joined, "SERVER_SECRET") || strings.Contains(joined, " HOME ") {
+		t.Errorf("server environment leaked: %v", ks)
+	}
+	if m["custom"] != "yes" || m["name"] != "f" {
+		t.Errorf("env values: %v", m)
+	}
+}
+
+func TestContextObject(t *testing.T) {
+	r := newRegistry(t, Options{})
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "f"), {Name: "p", Runtime: "python3.11", Handler: "app.handler", TaskRoot: testdata(t, "python"), MemorySize: 128, Timeout: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, r, "f", `{"mode":"context"}`)
+	m := decode(t, res)
+	if m["requestId"] != res.RequestID || m["functionName"] != "f" || m["memory"] != "256" ||
+		m["arn"] != "arn:aws:lambda:us-east-1:000000000000:function:f" {
+		t.Fatalf("node context = %v (request %s)", m, res.RequestID)
+	}
+	if rem := m["remaining"].(float64); rem <= 0 || rem > 5000 {
+		t.Fatalf("remaining = %v", rem)
+	}
+	res = invoke(t, r, "p", `{"mode":"context"}`)
+	m = decode(t, res)
+	if m["requestId"] != res.RequestID || m["functionName"] != "p" || m["memory"] != "128" {
+		t.Fatalf("python context = %v", m)
+	}
+	if rem := m["remaining"].(float64); rem <= 0 || rem > 3000 {
+		t.Fatalf("remaining = %v", rem)
+	}
+	res = invoke(t, r, "p", `{"mode":"error"}`)
+	if res.ErrorType != "ValueError" {
+		t.Fatalf("python error = %s", res.Payload)
+	}
+}
+
+// buildGoFunction compiles examples/go-hello (aws-lambda-go) as a bootstrap.
+func buildGoFunction(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bootstrap"), "../../examples/go-hello")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build go function: %v\n%s", err, out)
+	}
+	return dir
+}
+
+func TestGoFunctionOverRuntimeAPI(t *testing.T) {
+	dir := buildGoFunction(t)
+	r := newRegistry(t, Options{})
+	specs := []FunctionSpec{
+		{Name: "go", Runtime: "provided.al2023", Handler: "bootstrap", TaskRoot: dir, Timeout: 1, MemorySize: 128},
+		{Name: "legacy", Runtime: "go1.x", Handler: "bootstrap", TaskRoot: dir, Timeout: 1, MemorySize: 128},
+	}
+	if err := r.Deploy(specs); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"go", "legacy"} {
+		res := invoke(t, r, name, `{"path":"/hello","queryStringParameters":{"name":"Ada"}}`)
+		var resp struct {
+			StatusCode int    `json:"statusCode"`
+			Body       string `json:"body"`
+		}
+		if err := json.Unmarshal(res.Payload, &resp); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %s", name, res.Payload)
+		}
+		var body map[string]any
+		json.Unmarshal([]byte(resp.Body), &body)
+		if body["message"] != "Hello, Ada!" || body["requestId"] != res.RequestID || body["functionName"] != name ||
+			body["functionArn"] != "arn:aws:lambda:us-east-1:000000000000:function:"+name || body["hasDeadline"] != true {
+			t.Fatalf("%s: body = %v", name, body)
+		}
+	}
+	res := invoke(t, r, "go", `{"queryStringParameters":{"mode":"error"}}`)
+	if res.FunctionError != "Unhandled" || !strings.Contains(string(res.Payload), "asked to fail") {
+		t.Fatalf("go error = %+v %s", res, res.Payload)
+	}
+	res = invoke(t, r, "go", `{"queryStringParameters":{"mode":"sleep"}}`)
+	if res.ErrorType != "Sandbox.Timedout" {
+		t.Fatalf("go timeout = %s", res.Payload)
+	}
+	res = invoke(t, r, "go", `{"queryStringParameters":{"mode":"exit"}}`)
+	if res.ErrorType != "Runtime.ExitError" {
+		t.Fatalf("go exit = %s", res.Payload)
+	}
+	if res := invoke(t, r, "go", `{}`); res.FunctionError != "" {
+		t.Fatalf("after exit: %s", res.Payload)
+	}
+}

@@ -1,0 +1,138 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/telemetry"
+)
+
+// Admin endpoints, used by the client commands. Every one is SigV4-signed
+// with the admin credentials, like the AWS APIs.
+const (
+	AdminDeployPath = "/_cloudlet/admin/deploy" // POST {"dir": "...", "stage": "..."}
+	AdminInfoPath   = "/_cloudlet/admin/info"   // GET
+	AdminLogsPath   = "/_cloudlet/admin/logs"   // GET ?function=NAME&tail=N&follow=1
+)
+
+// DeployRequest is the body of a deploy call.
+type DeployRequest struct {
+	Dir   string `json:"dir"`
+	Stage string `json:"stage,omitempty"`
+}
+
+// Info is what the info call returns.
+type Info struct {
+	GatewayURL string      `json:"gatewayUrl"`
+	APIURL     string      `json:"apiUrl"`
+	Region     string      `json:"region"`
+	DataDir    string      `json:"dataDir"`
+	Instances  int         `json:"instances"`
+	Deployment *Deployment `json:"deployment,omitempty"`
+}
+
+func (s *Server) adminHandler(api *awsapi.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+AdminDeployPath, s.handleDeploy)
+	mux.HandleFunc("GET "+AdminInfoPath, s.handleInfo)
+	mux.HandleFunc("GET "+AdminLogsPath, s.handleLogs)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, err := api.Authenticate(r)
+		if err != nil {
+			return // Authenticate wrote the AWS error
+		}
+		if k, ok := s.keys.Lookup(key); !ok || !k.Admin {
+			adminError(w, http.StatusForbidden, "AccessDeniedException", "only the admin credentials may call "+r.URL.Path)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func adminError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-ErrorType", code)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
+}
+
+func (s *Server) handleDeploy(w http.ResponseWriter, r *http.Request) {
+	var req DeployRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.Dir == "" {
+		adminError(w, http.StatusBadRequest, "ValidationException", "body must be {\"dir\": \"<project folder>\"}")
+		return
+	}
+	d, err := s.Deploy(req.Dir, req.Stage)
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "DeployFailed", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(d)
+}
+
+func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(Info{
+		GatewayURL: s.GatewayURL(), APIURL: s.APIURL(), Region: s.opts.Region,
+		DataDir: s.opts.DataDir, Instances: s.registry.Instances(), Deployment: s.Current(),
+	})
+}
+
+// handleLogs streams a function's log lines as text: the last `tail` lines
+// (default all kept), then, with follow=1, new lines as they come.
+func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	name := q.Get("function")
+	if name == "" {
+		adminError(w, http.StatusBadRequest, "ValidationException", "function is required")
+		return
+	}
+	if _, ok := s.registry.Function(name); !ok {
+		adminError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+name)
+		return
+	}
+	var after uint64
+	if t := q.Get("tail"); t != "" {
+		n, err := strconv.ParseUint(t, 10, 64)
+		if err != nil {
+			adminError(w, http.StatusBadRequest, "ValidationException", "tail must be a number")
+			return
+		}
+		if last := s.logs.Last(name); last > n {
+			after = last - n
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	flusher, _ := w.(http.Flusher)
+	write := func(ln telemetry.Line) error {
+		_, err := io.WriteString(w, ln.Time.UTC().Format(time.RFC3339Nano)+"\t"+ln.Text+"\n")
+		return err
+	}
+	lines, _ := s.logs.Since(name, after)
+	for _, ln := range lines {
+		if write(ln) != nil {
+			return
+		}
+		after = ln.Seq
+	}
+	if flusher != nil {
+		flusher.Flush()
+	}
+	if q.Get("follow") != "1" {
+		return
+	}
+	s.logs.Follow(r.Context(), name, after, func(ln telemetry.Line) error {
+		if err := write(ln); err != nil {
+			return err
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return nil
+	})
+}

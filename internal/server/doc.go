@@ -1,0 +1,15 @@
+// Package server assembles Cloudlet: the function registry, the HTTP gateway,
+// the AWS API endpoint and the admin endpoints under /_cloudlet/, and owns
+// their lifecycle (Start, Ready, Close).
+//
+// Guarantees:
+//   - A deploy is a transaction: the project is loaded, validated and every
+//     function prepared before anything changes; a failed deploy leaves the
+//     previous version serving and returns an error that names file, line and
+//     field where it can.
+//   - Deploys are serialised.
+//   - Listeners bind to the addresses given (loopback by default); a listener
+//     beyond loopback with the default admin credentials is refused.
+//   - Addresses with port 0 get a random free port (for tests), reported by
+//     GatewayURL and APIURL.
+package server

@@ -1,0 +1,267 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/gateway"
+	"github.com/cloudlet/cloudlet/internal/iam"
+	"github.com/cloudlet/cloudlet/internal/lambda"
+	"github.com/cloudlet/cloudlet/internal/manifest"
+	"github.com/cloudlet/cloudlet/internal/telemetry"
+)
+
+// Defaults shared by the server and the client commands.
+const (
+	DefaultGatewayAddr = "127.0.0.1:3000"
+	DefaultAPIAddr     = "127.0.0.1:4566"
+	DefaultRegion      = "us-east-1"
+	DefaultAccountID   = "000000000000"
+	DefaultAccessKey   = "test"
+	DefaultSecretKey   = "test"
+)
+
+// Options configures a Server. Zero values take the defaults above.
+type Options struct {
+	DataDir        string // required: runtimes, logs
+	GatewayAddr    string
+	APIAddr        string
+	Region         string
+	AccessKey      string
+	SecretKey      string
+	MaxConcurrency int
+	IdleTimeout    time.Duration
+	Logger         *slog.Logger
+}
+
+// Server is a running Cloudlet.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	keys     *iam.Keys
+	logs     *telemetry.Logs
+	registry *lambda.Registry
+	gateway  *gateway.Gateway
+
+	gwLn, apiLn   net.Listener
+	gwSrv, apiSrv *http.Server
+	ready         atomic.Bool
+
+	deployMu sync.Mutex
+	current  atomic.Pointer[Deployment]
+}
+
+// Deployment describes what is deployed now.
+type Deployment struct {
+	Dir       string
+	Service   string
+	Stage     string
+	Functions []DeployedFunction
+	Warnings  []string
+	At        time.Time
+}
+
+// DeployedFunction is one function of a Deployment and its HTTP routes.
+type DeployedFunction struct {
+	Key    string   `json:"key"`
+	Name   string   `json:"name"`
+	Routes []string `json:"routes,omitempty"`
+}
+
+// New builds a server; Start makes it listen.
+func New(opts Options) (*Server, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("server: a data directory is required")
+	}
+	if opts.GatewayAddr == "" {
+		opts.GatewayAddr = DefaultGatewayAddr
+	}
+	if opts.APIAddr == "" {
+		opts.APIAddr = DefaultAPIAddr
+	}
+	if opts.Region == "" {
+		opts.Region = DefaultRegion
+	}
+	if opts.AccessKey == "" {
+		opts.AccessKey = DefaultAccessKey
+	}
+	if opts.SecretKey == "" {
+		opts.SecretKey = DefaultSecretKey
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, a := range []string{opts.GatewayAddr, opts.APIAddr} {
+		if !isLoopback(a) && opts.AccessKey == DefaultAccessKey && opts.SecretKey == DefaultSecretKey {
+			return nil, fmt.Errorf("refusing to listen on %s with the default admin credentials test/test: set --access-key and --secret-key", a)
+		}
+	}
+	dataDir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	opts.DataDir = dataDir
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	s := &Server{opts: opts, log: opts.Logger, keys: iam.NewKeys(opts.AccessKey, opts.SecretKey)}
+	if s.logs, err = telemetry.NewLogs(filepath.Join(dataDir, "logs")); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Start listens on both addresses and serves until Close.
+func (s *Server) Start() error {
+	var err error
+	if s.apiLn, err = net.Listen("tcp", s.opts.APIAddr); err != nil {
+		return fmt.Errorf("listen for the AWS API on %s: %w", s.opts.APIAddr, err)
+	}
+	if s.gwLn, err = net.Listen("tcp", s.opts.GatewayAddr); err != nil {
+		s.apiLn.Close()
+		return fmt.Errorf("listen for the HTTP gateway on %s: %w", s.opts.GatewayAddr, err)
+	}
+	s.registry, err = lambda.NewRegistry(lambda.Options{
+		RuntimeDir:     filepath.Join(s.opts.DataDir, "runtime"),
+		Region:         s.opts.Region,
+		AccountID:      DefaultAccountID,
+		Endpoint:       s.APIURL(),
+		MaxConcurrency: s.opts.MaxConcurrency,
+		IdleTimeout:    s.opts.IdleTimeout,
+		Credentials: func(fn string) (string, string, string) {
+			k := s.keys.Issue("function:" + fn)
+			return k.ID, k.Secret, ""
+		},
+		Logs:   s.logs,
+		Logger: s.log,
+	})
+	if err != nil {
+		s.apiLn.Close()
+		s.gwLn.Close()
+		return err
+	}
+	s.gateway = gateway.New(s.registry, s.log)
+	api := awsapi.New(awsapi.Options{
+		Credentials: s.keys,
+		Region:      s.opts.Region,
+		AccountID:   DefaultAccountID,
+		Logger:      s.log,
+		Ready:       s.ready.Load,
+		Services: map[string]awsapi.Service{
+			"lambda": awsapi.NewLambda(s.registry, s.registry, s.opts.Region, DefaultAccountID, s.log),
+		},
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/_cloudlet/admin/", s.adminHandler(api))
+	mux.Handle("/", api)
+	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+	s.gwSrv = &http.Server{Handler: s.gateway, ReadHeaderTimeout: 30 * time.Second}
+	go s.apiSrv.Serve(s.apiLn)
+	go s.gwSrv.Serve(s.gwLn)
+	s.ready.Store(true)
+	s.log.Info("cloudlet ready", "gateway", s.GatewayURL(), "api", s.APIURL(), "data", s.opts.DataDir)
+	return nil
+}
+
+// GatewayURL is the HTTP gateway's base URL.
+func (s *Server) GatewayURL() string { return "http://" + s.gwLn.Addr().String() }
+
+// APIURL is the AWS API endpoint's base URL.
+func (s *Server) APIURL() string { return "http://" + s.apiLn.Addr().String() }
+
+// Registry gives access to the function registry (for tests and benchmarks).
+func (s *Server) Registry() *lambda.Registry { return s.registry }
+
+// Logs gives access to the function logs.
+func (s *Server) Logs() *telemetry.Logs { return s.logs }
+
+// Current returns what is deployed, or nil.
+func (s *Server) Current() *Deployment { return s.current.Load() }
+
+// Deploy loads the project in dir and makes it the deployed version. On error
+// nothing changes.
+func (s *Server) Deploy(dir, stage string) (*Deployment, error) {
+	s.deployMu.Lock()
+	defer s.deployMu.Unlock()
+	proj, err := manifest.Load(dir, manifest.Options{Stage: stage, Region: s.opts.Region, AccountID: DefaultAccountID})
+	if err != nil {
+		return nil, err
+	}
+	d := &Deployment{Dir: proj.Dir, Service: proj.Service, Stage: proj.Provider.Stage, Warnings: proj.Warnings, At: time.Now()}
+	specs := make([]lambda.FunctionSpec, 0, len(proj.Functions))
+	var routes []gateway.Route
+	for _, fn := range proj.Functions {
+		specs = append(specs, lambda.FunctionSpec{
+			Name: fn.Name, Runtime: fn.Runtime, Handler: fn.Handler, TaskRoot: proj.Dir,
+			MemorySize: fn.MemorySize, Timeout: fn.Timeout, Environment: fn.Environment,
+			ReservedConcurrency: fn.ReservedConcurrency,
+		})
+		df := DeployedFunction{Key: fn.Key, Name: fn.Name}
+		for _, ev := range fn.Events {
+			r := gateway.Route{Function: fn.Name}
+			switch {
+			case ev.HTTP != nil:
+				r.Kind, r.Method, r.Path, r.CORS = gateway.REST, ev.HTTP.Method, ev.HTTP.Path, ev.HTTP.CORS
+			case ev.HTTPAPI != nil:
+				r.Kind, r.Method, r.Path, r.CORS = gateway.HTTPAPI, ev.HTTPAPI.Method, ev.HTTPAPI.Path, ev.HTTPAPI.CORS
+			default:
+				continue
+			}
+			routes = append(routes, r)
+			df.Routes = append(df.Routes, r.Method+" "+r.Path)
+		}
+		d.Functions = append(d.Functions, df)
+	}
+	gwCfg := gateway.Config{Stage: d.Stage, Region: s.opts.Region, AccountID: DefaultAccountID}
+	table, err := gateway.Compile(gwCfg, routes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(proj.File), err)
+	}
+	if err := s.registry.Deploy(specs); err != nil {
+		return nil, err
+	}
+	s.gateway.Swap(table)
+	s.current.Store(d)
+	s.log.Info("deployed", "service", d.Service, "stage", d.Stage, "functions", len(specs), "routes", len(routes))
+	return d, nil
+}
+
+// Close stops listening, waits briefly for requests in flight and stops every
+// instance.
+func (s *Server) Close() error {
+	s.ready.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if s.gwSrv != nil {
+		s.gwSrv.Shutdown(ctx)
+	}
+	if s.apiSrv != nil {
+		s.apiSrv.Shutdown(ctx)
+	}
+	if s.registry != nil {
+		s.registry.Close()
+	}
+	return s.logs.Close()
+}
