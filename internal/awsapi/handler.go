@@ -1,0 +1,236 @@
+package awsapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// HealthPath answers without authentication whether the server is ready.
+const HealthPath = "/_cloudlet/health"
+
+// DefaultMaxBody is the largest request body a service accepts unless it
+// implements BodyLimiter.
+const DefaultMaxBody = 6 << 20
+
+// Service serves the calls of one AWS service, chosen by the service of the
+// credential scope ("lambda", "s3", "dynamodb", "sqs").
+type Service interface {
+	// ServeAWS answers one call whose signature has been verified.
+	// call.Body holds the whole request body, and r.Body reads it again.
+	ServeAWS(w http.ResponseWriter, r *http.Request, call *Call)
+}
+
+// BodyLimiter is implemented by services that accept a body size other than
+// DefaultMaxBody, or answer a larger body with an error of their own.
+type BodyLimiter interface {
+	// MaxBody returns the largest body the service reads and the error for
+	// a larger one.
+	MaxBody() (int64, *Error)
+}
+
+// Call is one verified AWS API call.
+type Call struct {
+	RequestID   string // x-amzn-RequestId of the response
+	AccessKeyID string // the verified caller
+	AccountID   string
+	Region      string // region of the credential scope
+	Service     string // service of the credential scope
+	Body        []byte // the whole request body
+	Logger      *slog.Logger
+}
+
+// Options configure a Handler.
+type Options struct {
+	// Credentials holds the secrets of the accepted access keys
+	// (DefaultCredentials, test/test, when nil).
+	Credentials Credentials
+	// Region is the region this server serves (us-east-1 when empty);
+	// requests signed for another region are refused with a message saying so.
+	Region string
+	// AccountID is the account of every caller (000000000000 when empty).
+	AccountID string
+	Logger    *slog.Logger // slog.Default() when nil
+	// Ready reports whether the server is ready; nil means always.
+	Ready func() bool
+	// Services maps the credential-scope service name to its Service.
+	Services map[string]Service
+	// Now is the clock signatures are checked against (time.Now when nil).
+	Now func() time.Time
+}
+
+// Handler is the AWS front door: it authenticates every call with SigV4 and
+// hands it to the service named in the credential scope.
+type Handler struct {
+	verifier *Verifier
+	region   string
+	account  string
+	log      *slog.Logger
+	ready    func() bool
+	services map[string]Service
+}
+
+// New returns a Handler for opts.
+func New(opts Options) *Handler {
+	h := &Handler{
+		region:   opts.Region,
+		account:  opts.AccountID,
+		log:      opts.Logger,
+		ready:    opts.Ready,
+		services: make(map[string]Service, len(opts.Services)),
+	}
+	creds := opts.Credentials
+	if creds == nil {
+		creds = DefaultCredentials
+	}
+	h.verifier = NewVerifier(creds, opts.Now)
+	if h.region == "" {
+		h.region = "us-east-1"
+	}
+	if h.account == "" {
+		h.account = "000000000000"
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	for name, s := range opts.Services {
+		h.services[name] = s
+	}
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID()
+	if r.URL.Path == HealthPath {
+		h.health(w, id)
+		return
+	}
+	log := h.log.With("request_id", id)
+
+	a, err := ParseRequest(r)
+	if err != nil {
+		h.reject(w, r, id, nil, err, log)
+		return
+	}
+	svc, ok := h.services[a.Service]
+	if !ok {
+		h.reject(w, r, id, nil, ErrUnknownOperation.Errorf(
+			"Cloudlet does not serve the service '%s' named in the credential scope; it serves %s.",
+			a.Service, strings.Join(h.serviceNames(), ", ")), log)
+		return
+	}
+	if a.Region != h.region {
+		h.reject(w, r, id, svc, ErrInvalidSignature.Errorf(
+			"Credential should be scoped to a valid region, not '%s'. This Cloudlet server serves region '%s': "+
+				"set AWS_REGION (or --region) to %s, or start Cloudlet with that region.", a.Region, h.region, h.region), log)
+		return
+	}
+	body, err := readBody(r, svc)
+	if err != nil {
+		h.reject(w, r, id, svc, err, log)
+		return
+	}
+	if err := h.verifier.Verify(r, a, body); err != nil {
+		h.reject(w, r, id, svc, err, log)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	w.Header().Set("x-amzn-RequestId", id)
+	svc.ServeAWS(w, r, &Call{
+		RequestID:   id,
+		AccessKeyID: a.AccessKeyID,
+		AccountID:   h.account,
+		Region:      a.Region,
+		Service:     a.Service,
+		Body:        body,
+		Logger:      log.With("service", a.Service, "access_key", a.AccessKeyID),
+	})
+}
+
+func (h *Handler) health(w http.ResponseWriter, id string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-amzn-RequestId", id)
+	if h.ready != nil && !h.ready() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"status":"starting"}`)
+		return
+	}
+	_, _ = io.WriteString(w, `{"status":"ok"}`)
+}
+
+// reject answers a call that failed before reaching its service, in the
+// service's error shape when it has one.
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, id string, svc Service, err error, log *slog.Logger) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = ErrInternalFailure.Err()
+	}
+	log.Info("aws call rejected", "method", r.Method, "path", r.URL.Path, "code", e.Code, "message", e.Message)
+	if ew, ok := svc.(ErrorWriter); ok {
+		ew.WriteError(w, id, e)
+		return
+	}
+	writeJSONError(w, id, e)
+}
+
+func (h *Handler) serviceNames() []string {
+	names := make([]string, 0, len(h.services))
+	for n := range h.services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return []string{"no services"}
+	}
+	return names
+}
+
+// readBody reads the whole body of r, refusing more than the service accepts.
+func readBody(r *http.Request, svc Service) ([]byte, error) {
+	limit, tooLarge := int64(DefaultMaxBody), ErrRequestEntityTooLarge.Err()
+	if bl, ok := svc.(BodyLimiter); ok {
+		limit, tooLarge = bl.MaxBody()
+	}
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, ErrInternalFailure.Errorf("read request body: %v", err)
+	}
+	if n > limit {
+		return nil, tooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// newRequestID returns a random UUID, the shape of AWS request IDs.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}

@@ -1,0 +1,318 @@
+package awsapi
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/cloudlet/cloudlet/internal/lambda"
+)
+
+// lambdaPrefix is where the Lambda REST-JSON API lives.
+const lambdaPrefix = "/2015-03-31/functions"
+
+// maxAsyncInFlight bounds the Event invocations running in the background.
+const maxAsyncInFlight = 256
+
+// LambdaService serves the Lambda API: Invoke, ListFunctions, GetFunction and
+// GetFunctionConfiguration.
+type LambdaService struct {
+	inv     lambda.Invoker
+	cat     lambda.Catalog
+	region  string
+	account string
+	log     *slog.Logger
+
+	async chan struct{} // one token per background invocation
+	wg    sync.WaitGroup
+}
+
+// NewLambda returns the Lambda API over inv and cat. Region and account make
+// the ARNs it reports.
+func NewLambda(inv lambda.Invoker, cat lambda.Catalog, region, account string, logger *slog.Logger) *LambdaService {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &LambdaService{
+		inv: inv, cat: cat, region: region, account: account, log: logger,
+		async: make(chan struct{}, maxAsyncInFlight),
+	}
+}
+
+// MaxBody implements BodyLimiter: the 6 MB synchronous Invoke quota.
+func (l *LambdaService) MaxBody() (int64, *Error) {
+	return lambda.MaxSyncPayload, ErrRequestTooLarge.Errorf(
+		"Request must be smaller than %d bytes for the InvokeFunction operation", lambda.MaxSyncPayload)
+}
+
+// Drain waits until the background (Event) invocations have finished or ctx
+// is done.
+func (l *LambdaService) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		l.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ServeAWS implements Service.
+func (l *LambdaService) ServeAWS(w http.ResponseWriter, r *http.Request, call *Call) {
+	name, op, ok := lambdaRoute(wirePath(r))
+	switch {
+	case ok && op == "" && name == "" && r.Method == http.MethodGet:
+		l.listFunctions(w, r, call)
+	case ok && op == "" && name != "" && r.Method == http.MethodGet:
+		l.getFunction(w, r, call, name)
+	case ok && op == "configuration" && r.Method == http.MethodGet:
+		l.getFunctionConfiguration(w, r, call, name)
+	case ok && op == "invocations" && r.Method == http.MethodPost:
+		l.invoke(w, r, call, name)
+	default:
+		writeJSONError(w, call.RequestID, ErrUnknownOperation.Errorf(
+			"Cloudlet's Lambda API has no operation %s %s; it serves Invoke, ListFunctions, GetFunction and GetFunctionConfiguration.",
+			r.Method, r.URL.Path))
+	}
+}
+
+// lambdaRoute splits a wire path under /2015-03-31/functions into the
+// (unescaped) function name and the operation segment after it.
+func lambdaRoute(path string) (name, op string, ok bool) {
+	rest, found := strings.CutPrefix(path, lambdaPrefix)
+	if !found {
+		return "", "", false
+	}
+	if rest == "" || rest == "/" {
+		return "", "", true
+	}
+	if rest[0] != '/' {
+		return "", "", false
+	}
+	segs := strings.Split(rest[1:], "/")
+	if len(segs) > 2 || segs[0] == "" {
+		return "", "", false
+	}
+	name, err := url.PathUnescape(segs[0])
+	if err != nil {
+		return "", "", false
+	}
+	if len(segs) == 2 {
+		op = segs[1]
+		if op != "configuration" && op != "invocations" {
+			return "", "", false
+		}
+	}
+	return name, op, true
+}
+
+// invoke serves Invoke: POST /2015-03-31/functions/{FunctionName}/invocations.
+func (l *LambdaService) invoke(w http.ResponseWriter, r *http.Request, call *Call, name string) {
+	cfg, qualifier, e := l.resolve(name, r.URL.Query().Get("Qualifier"))
+	if e != nil {
+		writeJSONError(w, call.RequestID, e)
+		return
+	}
+	invType := r.Header.Get("X-Amz-Invocation-Type")
+	switch invType {
+	case "":
+		invType = "RequestResponse"
+	case "RequestResponse", "Event", "DryRun":
+	default:
+		writeJSONError(w, call.RequestID, ErrValidation.Errorf(
+			"1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: "+
+				"Member must satisfy enum value set: [Event, RequestResponse, DryRun]", invType))
+		return
+	}
+	logType := r.Header.Get("X-Amz-Log-Type")
+	if logType != "" && logType != "None" && logType != "Tail" {
+		writeJSONError(w, call.RequestID, ErrValidation.Errorf(
+			"1 validation error detected: Value '%s' at 'logType' failed to satisfy constraint: "+
+				"Member must satisfy enum value set: [None, Tail]", logType))
+		return
+	}
+
+	payload := call.Body
+	if invType == "Event" && len(payload) > lambda.MaxAsyncPayload {
+		writeJSONError(w, call.RequestID, ErrRequestEntityTooLarge.Errorf(
+			"%d byte payload is too large for the Event invocation type (limit %d bytes)", len(payload), lambda.MaxAsyncPayload))
+		return
+	}
+	if len(payload) == 0 {
+		// The SDKs send no body for a nil Payload; the function gets {}.
+		payload = []byte("{}")
+	} else if reason := checkPayload(payload); reason != "" {
+		writeJSONError(w, call.RequestID, ErrInvalidRequestContent.Errorf(
+			"Could not parse request body into json: Could not parse payload into json: %s", reason))
+		return
+	}
+
+	req := &lambda.Request{
+		Function:      cfg.Name,
+		Payload:       payload,
+		ClientContext: r.Header.Get("X-Amz-Client-Context"),
+		TraceID:       r.Header.Get("X-Amzn-Trace-Id"),
+	}
+	log := call.Logger.With("function", cfg.Name, "invocation_type", invType)
+	switch invType {
+	case "DryRun":
+		w.WriteHeader(http.StatusNoContent)
+	case "Event":
+		l.invokeAsync(w, r, call, cfg, req, log)
+	default:
+		l.invokeSync(w, r, call, cfg, qualifier, logType == "Tail", req, log)
+	}
+}
+
+func (l *LambdaService) invokeSync(w http.ResponseWriter, r *http.Request, call *Call, cfg lambda.Config,
+	qualifier string, tail bool, req *lambda.Request, log *slog.Logger) {
+	res, err := l.inv.Invoke(r.Context(), req)
+	if err != nil {
+		if r.Context().Err() != nil {
+			log.Info("invoke abandoned by the client", "err", err)
+		} else {
+			log.Info("invoke failed", "err", err)
+		}
+		writeJSONError(w, call.RequestID, l.invokeError(err, cfg, qualifier))
+		return
+	}
+	h := w.Header()
+	if res.RequestID != "" {
+		// The Invoke response carries the request ID the function saw.
+		h.Set("x-amzn-RequestId", res.RequestID)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amz-Executed-Version", "$LATEST")
+	if res.FunctionError != "" {
+		h.Set("X-Amz-Function-Error", res.FunctionError)
+	}
+	if tail {
+		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(res.LogTail))
+	}
+	log.Debug("invoked", "invocation_id", res.RequestID, "function_error", res.FunctionError, "error_type", res.ErrorType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(res.Payload)
+}
+
+// invokeAsync queues an Event invocation and answers 202 at once.
+func (l *LambdaService) invokeAsync(w http.ResponseWriter, r *http.Request, call *Call, cfg lambda.Config,
+	req *lambda.Request, log *slog.Logger) {
+	select {
+	case l.async <- struct{}{}:
+	default:
+		e := ErrTooManyRequests.Err()
+		e.Reason = "ConcurrentInvocationLimitExceeded"
+		log.Warn("event invocation refused: background invocations at their limit", "limit", maxAsyncInFlight)
+		writeJSONError(w, call.RequestID, e)
+		return
+	}
+	l.wg.Add(1)
+	// The invocation outlives the request, so it must not be cancelled with it.
+	ctx := context.WithoutCancel(r.Context())
+	go func() {
+		defer l.wg.Done()
+		defer func() { <-l.async }()
+		res, err := l.inv.Invoke(ctx, req)
+		switch {
+		case err != nil:
+			log.Warn("event invocation failed", "err", err)
+		case res.FunctionError != "":
+			log.Info("event invocation returned a function error", "invocation_id", res.RequestID, "error_type", res.ErrorType)
+		default:
+			log.Debug("event invocation done", "invocation_id", res.RequestID)
+		}
+	}()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// invokeError maps an Invoker error to its wire error.
+func (l *LambdaService) invokeError(err error, cfg lambda.Config, qualifier string) *Error {
+	switch {
+	case errors.Is(err, lambda.ErrFunctionNotFound):
+		return l.notFound(cfg.Name, qualifier)
+	case errors.Is(err, lambda.ErrThrottled):
+		e := ErrTooManyRequests.Err()
+		e.Reason = "ConcurrentInvocationLimitExceeded"
+		if cfg.ReservedConcurrency != nil {
+			e.Reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+		}
+		return e
+	case errors.Is(err, lambda.ErrPayloadTooLarge):
+		_, e := l.MaxBody()
+		return e
+	case errors.Is(err, lambda.ErrStopped):
+		return ErrServiceStopping.Err()
+	default:
+		return ErrServiceFailure.Err()
+	}
+}
+
+// resolve finds the function a path names, with its qualifier from the name
+// or from ?Qualifier=. Only $LATEST exists: Cloudlet publishes no versions.
+func (l *LambdaService) resolve(name, queryQualifier string) (lambda.Config, string, *Error) {
+	base, qualifier := splitQualifier(name)
+	if queryQualifier != "" {
+		if qualifier != "" && qualifier != queryQualifier {
+			return lambda.Config{}, "", ErrInvalidParameterValue.Errorf(
+				"The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		qualifier = queryQualifier
+	}
+	if base == "" {
+		return lambda.Config{}, "", l.notFound(name, "")
+	}
+	if qualifier != "" && qualifier != "$LATEST" {
+		return lambda.Config{}, "", l.notFound(base, qualifier)
+	}
+	cfg, ok := l.cat.Function(base)
+	if !ok {
+		return lambda.Config{}, "", l.notFound(base, qualifier)
+	}
+	return cfg, qualifier, nil
+}
+
+func (l *LambdaService) notFound(name, qualifier string) *Error {
+	arn := l.functionARN(name)
+	if qualifier != "" {
+		arn += ":" + qualifier
+	}
+	return ErrResourceNotFound.Errorf("Function not found: %s", arn)
+}
+
+// functionARN turns a function name, partial ARN or ARN into a full ARN.
+func (l *LambdaService) functionARN(name string) string {
+	switch {
+	case strings.HasPrefix(name, "arn:"):
+		return name
+	case strings.Contains(name, ":function:"):
+		return "arn:aws:lambda:" + l.region + ":" + name
+	default:
+		return "arn:aws:lambda:" + l.region + ":" + l.account + ":function:" + name
+	}
+}
+
+// splitQualifier splits "name:qualifier", "account:function:name:qualifier"
+// and "arn:aws:lambda:region:account:function:name:qualifier".
+func splitQualifier(name string) (base, qualifier string) {
+	parts := strings.Split(name, ":")
+	n := 1 // name
+	switch {
+	case strings.HasPrefix(name, "arn:"):
+		n = 7
+	case len(parts) >= 3 && parts[1] == "function":
+		n = 3
+	}
+	if len(parts) == n+1 {
+		return strings.Join(parts[:n], ":"), parts[n]
+	}
+	return name, ""
+}

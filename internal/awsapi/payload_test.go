@@ -1,0 +1,64 @@
+package awsapi
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestCheckPayload(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"a":1}`, ""},
+		{`  [1, 2] `, ""},
+		{`"s"`, ""},
+		{`null`, ""},
+		{`abc`, "Unrecognized token 'abc': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')\n" +
+			` at [Source: (byte[])"abc"; line: 1, column: 4]`},
+		{`{"a":tru}`, "Unrecognized token 'tru': was expecting"},
+		{`{a:1}`, "Unexpected character ('a' (code 97)): was expecting double-quote to start field name\n at [Source: (byte[])\"{a:1}\"; line: 1, column: 2]"},
+		{`{"a":1 "b":2}`, "Unexpected character ('\"' (code 34)): was expecting comma to separate Object entries"},
+		{"[1,\n-]", "Unexpected character (']' (code 93)): expected a valid value"},
+		{`{"a":1`, "Unexpected end-of-input"},
+		{`{"a":1} x`, "Unexpected character ('x' (code 120)): expected end-of-input after the root-level value"},
+		{"\"\xc3(\"", "Invalid UTF-8 middle byte 0x28"},
+		{`{} {}`, "Unexpected character ('{' (code 123)): expected end-of-input after the root-level value"},
+		{"\"\xa7\"", "Invalid UTF-8 start byte 0xa7"},
+		{" ", "Unexpected end-of-input"},
+	} {
+		got := checkPayload([]byte(tc.in))
+		if (tc.want == "") != (got == "") || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSplitQualifier(t *testing.T) {
+	for _, tc := range []struct{ in, base, q string }{
+		{"f", "f", ""},
+		{"f:$LATEST", "f", "$LATEST"},
+		{"f:1:2", "f:1:2", ""},
+		{"000000000000:function:f", "000000000000:function:f", ""},
+		{"000000000000:function:f:live", "000000000000:function:f", "live"},
+		{"arn:aws:lambda:us-east-1:000000000000:function:f", "arn:aws:lambda:us-east-1:000000000000:function:f", ""},
+		{"arn:aws:lambda:us-east-1:000000000000:function:f:7", "arn:aws:lambda:us-east-1:000000000000:function:f", "7"},
+	} {
+		base, q := splitQualifier(tc.in)
+		if base != tc.base || q != tc.q {
+			t.Errorf("%q: got %q %q, want %q %q", tc.in, base, q, tc.base, tc.q)
+		}
+	}
+}
+
+func FuzzCheckPayload(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `abc`, `{a:1}`, "\"\xc3(\"", `[1,`, `{} {}`, "\n\n  x"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		got := checkPayload(p)
+		valid := utf8.Valid(p) && json.Valid(p)
+		if valid != (got == "") {
+			t.Fatalf("checkPayload(%q) = %q, but valid JSON = %v", p, got, valid)
+		}
+	})
+}

@@ -1,0 +1,35 @@
+// Package manifest loads and validates a Serverless Framework project file
+// (serverless.yml) into a Project that the rest of Cloudlet runs.
+//
+// Guarantees:
+//
+//   - Load and Parse return either a complete Project, with every variable
+//     resolved and every default applied, or an error; never both, never a
+//     half-filled Project, and never a panic, whatever the input.
+//   - Every problem is an *Error whose message starts with the file's base
+//     name, the line when it is known and the field path, e.g.
+//     "serverless.yml:14: functions.getUser.handler: must be a string".
+//     All problems of a file are reported at once, joined with errors.Join
+//     and ordered by line; each message is a single line.
+//   - Decoding is strict: an unknown field, a wrong type or a value out of
+//     range is an error. Fields the Serverless Framework knows but Cloudlet
+//     does not use (plugins, resources, provider.iam, s3 events, ...) are
+//     accepted; those that would change behaviour add a line to
+//     Project.Warnings.
+//   - Functions keep the order of the file. Function names follow the
+//     Framework: <service>-<stage>-<key> unless name: is set.
+//   - Variables (${self:...}, ${opt:...}, ${sls:stage}, ${env:...},
+//     ${file(...)}, ${param:...}, ${aws:region}, ${aws:accountId}, with
+//     fallbacks) are resolved on demand: only values Cloudlet reads, and
+//     what they refer to, are resolved, so ignored sections may use sources
+//     Cloudlet lacks (${ssm:...}, ${cf:...}). A value that is exactly one
+//     variable takes the type of what it refers to. Loops between variables
+//     are reported as errors, and expansion is bounded in size.
+//   - Input that would make the YAML parser slow (over 1 MiB, brackets
+//     nested over 500 deep) is refused; YAML aliases are shared, not
+//     copied.
+//
+// The package has no global state; Load and Parse may run concurrently.
+// Besides the manifest, they read only the files named by ${file(...)}
+// and the environment through Options.LookupEnv.
+package manifest
