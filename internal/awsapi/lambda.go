@@ -161,6 +161,7 @@ func (l *LambdaService) invoke(w http.ResponseWriter, r *http.Request, call *Cal
 		Payload:       payload,
 		ClientContext: r.Header.Get("X-Amz-Client-Context"),
 		TraceID:       r.Header.Get("X-Amzn-Trace-Id"),
+		Tail:          logType == "Tail",
 	}
 	log := call.Logger.With("function", cfg.Name, "invocation_type", invType)
 	switch invType {

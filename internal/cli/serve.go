@@ -157,4 +157,3 @@ func printDeployment(out io.Writer, d *server.Deployment, gatewayURL string, too
 		}
 	}
 }
-

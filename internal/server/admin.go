@@ -35,22 +35,28 @@ type Info struct {
 	Deployment *Deployment `json:"deployment,omitempty"`
 }
 
-func (s *Server) adminHandler(api *awsapi.Handler) http.Handler {
+// adminService serves the admin endpoints as one more service behind the AWS
+// front door: the client signs with the service name "cloudlet", so the
+// front door verifies the signature before anything here runs.
+type adminService struct {
+	s   *Server
+	mux *http.ServeMux
+}
+
+func (s *Server) newAdminService() *adminService {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+AdminDeployPath, s.handleDeploy)
 	mux.HandleFunc("GET "+AdminInfoPath, s.handleInfo)
 	mux.HandleFunc("GET "+AdminLogsPath, s.handleLogs)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, err := api.Authenticate(r)
-		if err != nil {
-			return // Authenticate wrote the AWS error
-		}
-		if k, ok := s.keys.Lookup(key); !ok || !k.Admin {
-			adminError(w, http.StatusForbidden, "AccessDeniedException", "only the admin credentials may call "+r.URL.Path)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
+	return &adminService{s: s, mux: mux}
+}
+
+func (a *adminService) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.Call) {
+	if k, ok := a.s.keys.Lookup(call.AccessKeyID); !ok || !k.Admin {
+		adminError(w, http.StatusForbidden, "AccessDeniedException", "only the admin credentials may call "+r.URL.Path)
+		return
+	}
+	a.mux.ServeHTTP(w, r)
 }
 
 func adminError(w http.ResponseWriter, status int, code, msg string) {

@@ -46,12 +46,13 @@ type Options struct {
 
 // Server is a running Cloudlet.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	keys     *iam.Keys
-	logs     *telemetry.Logs
-	registry *lambda.Registry
-	gateway  *gateway.Gateway
+	opts      Options
+	log       *slog.Logger
+	keys      *iam.Keys
+	logs      *telemetry.Logs
+	registry  *lambda.Registry
+	gateway   *gateway.Gateway
+	lambdaAPI *awsapi.LambdaService
 
 	gwLn, apiLn   net.Listener
 	gwSrv, apiSrv *http.Server
@@ -163,6 +164,7 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.gateway = gateway.New(s.registry, s.log)
+	s.lambdaAPI = awsapi.NewLambda(s.registry, s.registry, s.opts.Region, DefaultAccountID, s.log)
 	api := awsapi.New(awsapi.Options{
 		Credentials: s.keys,
 		Region:      s.opts.Region,
@@ -170,13 +172,11 @@ func (s *Server) Start() error {
 		Logger:      s.log,
 		Ready:       s.ready.Load,
 		Services: map[string]awsapi.Service{
-			"lambda": awsapi.NewLambda(s.registry, s.registry, s.opts.Region, DefaultAccountID, s.log),
+			"lambda":   s.lambdaAPI,
+			"cloudlet": s.newAdminService(),
 		},
 	})
-	mux := http.NewServeMux()
-	mux.Handle("/_cloudlet/admin/", s.adminHandler(api))
-	mux.Handle("/", api)
-	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+	s.apiSrv = &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second}
 	s.gwSrv = &http.Server{Handler: s.gateway, ReadHeaderTimeout: 30 * time.Second}
 	go s.apiSrv.Serve(s.apiLn)
 	go s.gwSrv.Serve(s.gwLn)
@@ -259,6 +259,9 @@ func (s *Server) Close() error {
 	}
 	if s.apiSrv != nil {
 		s.apiSrv.Shutdown(ctx)
+	}
+	if s.lambdaAPI != nil {
+		s.lambdaAPI.Drain(ctx)
 	}
 	if s.registry != nil {
 		s.registry.Close()

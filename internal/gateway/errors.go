@@ -1,0 +1,64 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+)
+
+// Errors SetRoutes wraps; test them with errors.Is.
+var (
+	ErrInvalidRoute  = errors.New("invalid route")
+	ErrRouteConflict = errors.New("conflicting routes")
+	ErrInvalidConfig = errors.New("invalid gateway config")
+)
+
+// failure is an answer the gateway gives itself instead of the function's.
+type failure int
+
+const (
+	failNone        failure = iota
+	failNotFound            // no route
+	failTooLarge            // request body or event over the Lambda limit
+	failBadRequest          // the request body could not be read
+	failThrottled           // lambda.ErrThrottled
+	failIntegration         // function error, malformed response, unknown function, other invoke errors
+	failTimeout             // the function timed out (Sandbox.Timedout)
+	failUnavailable         // lambda.ErrStopped: the server is shutting down
+)
+
+// wireError is how one failure looks on the wire for one kind of API.
+type wireError struct {
+	status    int
+	body      string
+	errorType string // x-amzn-ErrorType (REST only)
+}
+
+// The wire tables, one per kind of API. The REST integration-failure bodies
+// carry a space after the colon, as AWS sends them.
+var (
+	restErrors = [...]wireError{
+		failNotFound:    {http.StatusNotFound, `{"message":"Not Found"}`, ""},
+		failTooLarge:    {http.StatusRequestEntityTooLarge, `{"message":"Request Too Long"}`, ""},
+		failBadRequest:  {http.StatusBadRequest, `{"message":"Bad Request"}`, ""},
+		failThrottled:   {http.StatusTooManyRequests, `{"message":"Too Many Requests"}`, "TooManyRequestsException"},
+		failIntegration: {http.StatusBadGateway, `{"message": "Internal server error"}`, "InternalServerErrorException"},
+		failTimeout:     {http.StatusGatewayTimeout, `{"message": "Endpoint request timed out"}`, ""},
+		failUnavailable: {http.StatusServiceUnavailable, `{"message":"Service Unavailable"}`, ""},
+	}
+	httpAPIErrors = [...]wireError{
+		failNotFound:    {http.StatusNotFound, `{"message":"Not Found"}`, ""},
+		failTooLarge:    {http.StatusRequestEntityTooLarge, `{"message":"Request Too Long"}`, ""},
+		failBadRequest:  {http.StatusBadRequest, `{"message":"Bad Request"}`, ""},
+		failThrottled:   {http.StatusTooManyRequests, `{"message":"Too Many Requests"}`, ""},
+		failIntegration: {http.StatusInternalServerError, `{"message":"Internal Server Error"}`, ""},
+		failTimeout:     {http.StatusServiceUnavailable, `{"message":"Service Unavailable"}`, ""},
+		failUnavailable: {http.StatusServiceUnavailable, `{"message":"Service Unavailable"}`, ""},
+	}
+)
+
+func wireErrorFor(k Kind, f failure) wireError {
+	if k == REST {
+		return restErrors[f]
+	}
+	return httpAPIErrors[f]
+}

@@ -1,0 +1,245 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/cloudlet/cloudlet/internal/server"
+)
+
+// start runs a real server in-process on random loopback ports.
+func start(t *testing.T) *server.Server {
+	t.Helper()
+	s, err := server.New(server.Options{DataDir: t.TempDir(), GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// copyDir copies a project into a temporary folder the test may change.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func lambdaClient(s *server.Server, secret string) *lambda.Client {
+	return lambda.New(lambda.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(s.APIURL()),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: secret}, nil
+		}),
+	})
+}
+
+func get(t *testing.T, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestSeedExampleThroughGateway(t *testing.T) {
+	s := start(t)
+	if _, err := s.Deploy("../../examples/hello", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/hello?name=Ada", "/dev/hello?name=Ada"} {
+		code, body, _ := get(t, s.GatewayURL()+path)
+		if code != 200 || body != `{"message":"Hello, Ada!"}` {
+			t.Fatalf("GET %s = %d %s", path, code, body)
+		}
+	}
+	code, body, _ := get(t, s.GatewayURL()+"/user/42")
+	if code != 200 || body != `{"id":"42","message":"Hello, World!"}` {
+		t.Fatalf("GET /user/42 = %d %s", code, body)
+	}
+	resp, err := http.Post(s.GatewayURL()+"/greet", "application/json", strings.NewReader(`{"name":"Ada"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"greeting": "Hello, Ada!"`) && !strings.Contains(string(b), `"greeting":"Hello, Ada!"`) {
+		t.Fatalf("POST /greet (python, httpApi) = %d %s", resp.StatusCode, b)
+	}
+	if code, _, _ := get(t, s.GatewayURL()+"/nope"); code != 404 {
+		t.Fatalf("unknown route = %d", code)
+	}
+	big := bytes.Repeat([]byte("a"), 7<<20)
+	resp, err = http.Post(s.GatewayURL()+"/greet", "text/plain", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 413 {
+		t.Fatalf("7 MB body = %d", resp.StatusCode)
+	}
+}
+
+func TestLambdaAPIWithGoSDK(t *testing.T) {
+	s := start(t)
+	if _, err := s.Deploy("../../examples/hello", ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := lambdaClient(s, "test")
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{
+		FunctionName: aws.String("user-api-dev-hello"),
+		Payload:      []byte(`{"queryStringParameters":{"name":"SDK"}}`),
+		LogType:      types.LogTypeTail,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.FunctionError != nil || !strings.Contains(string(out.Payload), `Hello, SDK!`) {
+		t.Fatalf("invoke = %+v %s", out.FunctionError, out.Payload)
+	}
+	if out.LogResult == nil || *out.LogResult == "" {
+		t.Fatal("no log tail")
+	}
+	list, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range list.Functions {
+		names = append(names, *f.FunctionName)
+	}
+	if strings.Join(names, ",") != "user-api-dev-getUser,user-api-dev-greet,user-api-dev-hello" {
+		t.Fatalf("functions = %v", names)
+	}
+	fn, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("user-api-dev-greet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fn.Configuration.Runtime != types.RuntimePython311 || *fn.Configuration.Timeout != 6 || *fn.Configuration.MemorySize != 1024 {
+		t.Fatalf("configuration = %+v", fn.Configuration)
+	}
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("user-api-dev-hello"), Payload: []byte(`{not json`)})
+	var bad *types.InvalidRequestContentException
+	if !errors.As(err, &bad) {
+		t.Fatalf("invalid JSON: %v", err)
+	}
+	_, err = lambdaClient(s, "wrong").ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "InvalidSignatureException" {
+		t.Fatalf("wrong secret: %v", err)
+	}
+}
+
+func TestFailedDeployKeepsServingAndRedeploySeesNewCode(t *testing.T) {
+	s := start(t)
+	dir := copyDir(t, "../../examples/hello")
+	if _, err := s.Deploy(dir, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, body, _ := get(t, s.GatewayURL()+"/hello"); body != `{"message":"Hello, World!"}` {
+		t.Fatalf("before: %s", body)
+	}
+	yml := filepath.Join(dir, "serverless.yml")
+	good, _ := os.ReadFile(yml)
+	os.WriteFile(yml, []byte("service: x\nprovider:\n  name: aws\n  runtime: nodejs18.x\nfunctions:\n  hello:\n    handlr: handler.hello\n"), 0o644)
+	_, err := s.Deploy(dir, "")
+	if err == nil || !strings.Contains(err.Error(), "serverless.yml:7") || !strings.Contains(err.Error(), "handlr") {
+		t.Fatalf("broken manifest: err = %v", err)
+	}
+	if code, body, _ := get(t, s.GatewayURL()+"/hello"); code != 200 || body != `{"message":"Hello, World!"}` {
+		t.Fatalf("after a failed deploy: %d %s", code, body)
+	}
+	os.WriteFile(yml, good, 0o644)
+	src, _ := os.ReadFile(filepath.Join(dir, "handler.js"))
+	os.WriteFile(filepath.Join(dir, "handler.js"), bytes.Replace(src, []byte("Hello, "), []byte("Howdy, "), 1), 0o644)
+	if _, err := s.Deploy(dir, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, body, _ := get(t, s.GatewayURL()+"/hello"); body != `{"message":"Howdy, World!"}` {
+		t.Fatalf("after redeploy: %s", body)
+	}
+}
+
+func TestGoFunctionThroughGateway(t *testing.T) {
+	s := start(t)
+	dir := copyDir(t, "../../examples/go-hello")
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bootstrap"), "../../examples/go-hello")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := s.Deploy(dir, ""); err != nil {
+		t.Fatal(err)
+	}
+	code, body, _ := get(t, s.GatewayURL()+"/hello/7?name=Gopher")
+	var m map[string]any
+	if code != 200 || json.Unmarshal([]byte(body), &m) != nil || m["message"] != "Hello, Gopher!" || m["id"] != "7" || m["path"] != "/hello/7" {
+		t.Fatalf("GET /hello/7 = %d %s", code, body)
+	}
+	if code, body, _ := get(t, s.GatewayURL()+"/hello/7?mode=error"); code != 502 || body != `{"message": "Internal server error"}` {
+		t.Fatalf("function error = %d %s", code, body)
+	}
+	if code, body, _ := get(t, s.GatewayURL()+"/hello/7?mode=sleep"); code != 504 || !strings.Contains(body, "Endpoint request timed out") {
+		t.Fatalf("timeout = %d %s", code, body)
+	}
+	if code, _, _ := get(t, s.GatewayURL()+"/hello/7"); code != 200 {
+		t.Fatalf("after timeout = %d", code)
+	}
+	// The logs of a Go function carry its own output between START and END.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lines, _ := s.Logs().Since("go-hello-dev-hello", 0)
+		var all []string
+		for _, l := range lines {
+			all = append(all, l.Text)
+		}
+		text := strings.Join(all, "\n")
+		if strings.Contains(text, "hello from Go") && strings.Contains(text, "Task timed out after 2.00 seconds") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logs:\n%s", text)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
