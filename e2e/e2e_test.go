@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cloudlet/cloudlet/internal/server"
+)
+
+func start(t *testing.T) *server.Server {
+	t.Helper()
+	s, err := server.New(server.Options{DataDir: t.TempDir(), GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Deploy("../examples/hello", ""); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// cleanEnv is a minimal environment for a client process.
+func cleanEnv(t *testing.T, extra ...string) []string {
+	return append([]string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"HOME=" + t.TempDir(),
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_REGION=us-east-1",
+		"AWS_PAGER=",
+	}, extra...)
+}
+
+func TestJavaScriptSDK(t *testing.T) {
+	if _, err := os.Stat("js/node_modules/@aws-sdk/client-lambda"); err != nil {
+		t.Fatal("the AWS SDK for JavaScript is not installed: run `make deps` (scripts/deps.sh)")
+	}
+	s := start(t)
+	cmd := exec.Command("node", "--test", "lambda.test.mjs")
+	cmd.Dir = "js"
+	cmd.Env = cleanEnv(t, "CLOUDLET_API="+s.APIURL())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("# pass 5")) {
+		t.Fatalf("expected 5 passing JS tests:\n%s", out)
+	}
+}
+
+func TestAWSCLIv2(t *testing.T) {
+	const aws = "/usr/bin/aws"
+	if _, err := os.Stat(aws); err != nil {
+		t.Fatal("the aws CLI v2 is not installed at /usr/bin/aws: run `make deps` (scripts/deps.sh)")
+	}
+	s := start(t)
+	outFile := filepath.Join(t.TempDir(), "out.json")
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(aws, append([]string{"--endpoint-url", s.APIURL()}, args...)...)
+		cmd.Env = cleanEnv(t)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	meta := run("lambda", "invoke", "--function-name", "user-api-dev-hello",
+		"--cli-binary-format", "raw-in-base64-out",
+		"--payload", `{"queryStringParameters":{"name":"CLI"}}`, outFile)
+	if !strings.Contains(meta, `"StatusCode": 200`) {
+		t.Fatalf("invoke metadata: %s", meta)
+	}
+	b, _ := os.ReadFile(outFile)
+	var resp struct{ Body string }
+	if json.Unmarshal(b, &resp) != nil || resp.Body != `{"message":"Hello, CLI!"}` {
+		t.Fatalf("invoke payload: %s", b)
+	}
+	list := run("lambda", "list-functions", "--query", "Functions[].FunctionName", "--output", "text")
+	if strings.Join(strings.Fields(list), " ") != "user-api-dev-getUser user-api-dev-greet user-api-dev-hello" {
+		t.Fatalf("list-functions: %q", list)
+	}
+}
