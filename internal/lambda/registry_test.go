@@ -37,12 +37,14 @@ func newRegistry(t *testing.T, opts Options) *Registry {
 
 func testdata(t *testing.T, dir string) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("testdata", dir))
+	p, err := testdataAbs(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
+
+func testdataAbs(dir string) (string, error) { return filepath.Abs(filepath.Join("testdata", dir)) }
 
 func nodeSpec(t *testing.T, name string) FunctionSpec {
 	return FunctionSpec{Name: name, Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: testdata(t, "node"), Timeout: 5, MemorySize: 256}

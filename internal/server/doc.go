@@ -7,7 +7,10 @@
 //     function prepared before anything changes; a failed deploy leaves the
 //     previous version serving and returns an error that names file, line and
 //     field where it can.
-//   - Deploys are serialised.
+//   - Deploys are serialised. A successful deploy is recorded durably
+//     (fsynced, renamed into place) in the data directory before it is
+//     acknowledged, and a server started on that data directory deploys it
+//     again, so an acknowledged deploy survives kill -9.
 //   - Listeners bind to the addresses given (loopback by default); a listener
 //     beyond loopback with the default admin credentials is refused.
 //   - Addresses with port 0 get a random free port (for tests), reported by

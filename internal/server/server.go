@@ -180,9 +180,25 @@ func (s *Server) Start() error {
 	s.gwSrv = &http.Server{Handler: s.gateway, ReadHeaderTimeout: 30 * time.Second}
 	go s.apiSrv.Serve(s.apiLn)
 	go s.gwSrv.Serve(s.gwLn)
+	s.restore()
 	s.ready.Store(true)
 	s.log.Info("cloudlet ready", "gateway", s.GatewayURL(), "api", s.APIURL(), "data", s.opts.DataDir)
 	return nil
+}
+
+// restore redeploys what this data directory served last, if anything.
+func (s *Server) restore() {
+	st, ok, err := loadDeployed(s.opts.DataDir)
+	if err != nil {
+		s.log.Error("restore the last deployment", "err", err)
+		return
+	}
+	if !ok {
+		return
+	}
+	if _, err := s.Deploy(st.Dir, st.Stage); err != nil {
+		s.log.Error("restore the last deployment", "dir", st.Dir, "err", err)
+	}
 }
 
 // GatewayURL is the HTTP gateway's base URL.
@@ -244,6 +260,9 @@ func (s *Server) Deploy(dir, stage string) (*Deployment, error) {
 	}
 	s.gateway.Swap(table)
 	s.current.Store(d)
+	if err := saveDeployed(s.opts.DataDir, deployedState{Dir: d.Dir, Stage: stage}); err != nil {
+		s.log.Error("record the deployment", "err", err)
+	}
 	s.log.Info("deployed", "service", d.Service, "stage", d.Stage, "functions", len(specs), "routes", len(routes))
 	return d, nil
 }

@@ -1,0 +1,50 @@
+package lambda
+
+import (
+	"context"
+	"testing"
+)
+
+// benchInvoke measures warm invocations of a trivial handler on one instance
+// (reservedConcurrency 1), the hot path gateway → invoker → instance → response.
+func benchInvoke(b *testing.B, runtime, handler string, parallel bool) {
+	r, err := NewRegistry(Options{RuntimeDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	one := 1
+	root, _ := testdataAbs("trivial")
+	if err := r.Deploy([]FunctionSpec{{Name: "f", Runtime: runtime, Handler: handler, TaskRoot: root, ReservedConcurrency: &one}}); err != nil {
+		b.Fatal(err)
+	}
+	req := &Request{Function: "f", Payload: []byte(`{"path":"/hello","httpMethod":"GET"}`)}
+	if _, err := r.Invoke(context.Background(), req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if parallel {
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if res, err := r.Invoke(context.Background(), req); err != nil || res.FunctionError != "" {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	} else {
+		for i := 0; i < b.N; i++ {
+			if res, err := r.Invoke(context.Background(), req); err != nil || res.FunctionError != "" {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "invokes/s")
+}
+
+func BenchmarkInvokeNodeSerial(b *testing.B)   { benchInvoke(b, "nodejs20.x", "handler.handler", false) }
+func BenchmarkInvokeNodeQueued(b *testing.B)   { benchInvoke(b, "nodejs20.x", "handler.handler", true) }
+func BenchmarkInvokePythonSerial(b *testing.B) { benchInvoke(b, "python3.11", "app.handler", false) }
+func BenchmarkInvokePythonQueued(b *testing.B) { benchInvoke(b, "python3.11", "app.handler", true) }

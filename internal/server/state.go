@@ -1,0 +1,66 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// deployedFile records the last successful deploy, so that a server
+// restarted on the same data directory (even after kill -9) serves it again.
+const deployedFile = "deployed.json"
+
+type deployedState struct {
+	Dir   string `json:"dir"`
+	Stage string `json:"stage,omitempty"`
+}
+
+// saveDeployed writes the state durably: a temporary file, fsynced, renamed
+// over the old one, and the directory fsynced.
+func saveDeployed(dataDir string, st deployedState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dataDir, deployedFile+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dataDir, deployedFile)); err != nil {
+		return err
+	}
+	d, err := os.Open(dataDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func loadDeployed(dataDir string) (deployedState, bool, error) {
+	var st deployedState
+	b, err := os.ReadFile(filepath.Join(dataDir, deployedFile))
+	if os.IsNotExist(err) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil || st.Dir == "" {
+		return st, false, fmt.Errorf("%s is damaged: %v", filepath.Join(dataDir, deployedFile), err)
+	}
+	return st, true, nil
+}
