@@ -11,8 +11,8 @@ import (
 	"github.com/cloudlet/cloudlet/internal/runtimes"
 )
 
-// invoke runs c on the instance and answers it. It reports whether the
-// instance can take another call.
+// invoke runs c on the instance and fills in its result; the caller answers
+// it. It reports whether the instance can take another call.
 func (in *instance) invoke(c *call) bool {
 	f := in.f
 	logs := f.reg.opts.Logs
@@ -47,7 +47,6 @@ func (in *instance) invoke(c *call) bool {
 		in.drainLogsNow()
 	}
 	in.report(c, dur)
-	c.done <- struct{}{}
 	return alive
 }
 

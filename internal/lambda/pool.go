@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/runtimes"
@@ -36,6 +37,13 @@ type function struct {
 
 	mu      sync.Mutex
 	running int // instances started and not yet gone
+
+	// idle counts instances that are waiting for work or have committed to
+	// wait for it as soon as they have answered their current call. An
+	// invocation that finds no instance receiving yet but idle > 0 waits for
+	// it instead of starting another, so back-to-back calls reuse one
+	// instance.
+	idle atomic.Int32
 }
 
 // call is one invocation travelling from Invoke to an instance.
@@ -69,23 +77,32 @@ func (f *function) invoke(ctx context.Context, req *Request) (*Result, error) {
 // handOff waits for an instance to take c, starting one if the function is
 // below its concurrency limit.
 func (f *function) handOff(ctx context.Context, c *call) error {
+	// A new instance started for this call gets the time its initialisation
+	// may take; otherwise the call waits a little for a busy instance.
+	startWait := f.reg.opts.InitTimeout + time.Second
 	wait := f.reg.opts.ThrottleWait
-	if f.scaleUp() {
-		// A new instance is starting for this call; give it the time its
-		// initialisation may take.
-		wait = f.reg.opts.InitTimeout + time.Second
+	if f.idle.Load() == 0 && f.scaleUp() {
+		wait = startWait
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	select {
-	case f.work <- c:
-		return nil
-	case <-t.C:
-		return ErrThrottled
-	case <-f.stopped:
-		return errRetired
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		select {
+		case f.work <- c:
+			return nil
+		case <-t.C:
+			// The instance we counted on may have gone (idle timeout, crash):
+			// start one if there is room, else throttle.
+			if f.idle.Load() == 0 && f.scaleUp() {
+				t.Reset(startWait)
+				continue
+			}
+			return ErrThrottled
+		case <-f.stopped:
+			return errRetired
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
@@ -147,16 +164,25 @@ func (f *function) serve() {
 
 	idle := time.NewTimer(f.reg.opts.IdleTimeout)
 	defer idle.Stop()
+	f.idle.Add(1)
 	for {
 		select {
 		case c := <-f.work:
-			if !in.invoke(c) {
+			f.idle.Add(-1)
+			alive := in.invoke(c)
+			if alive {
+				f.idle.Add(1) // before answering, so the caller's next call waits for us
+			}
+			c.done <- struct{}{}
+			if !alive {
 				return
 			}
 			idle.Reset(f.reg.opts.IdleTimeout)
 		case <-idle.C:
+			f.idle.Add(-1)
 			return
 		case <-f.stopped:
+			f.idle.Add(-1)
 			return
 		}
 	}

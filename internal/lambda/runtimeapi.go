@@ -80,6 +80,12 @@ func (in *instance) invokeAPI(c *call) bool {
 		}
 		return false
 	}
+	defer func() {
+		// Wait until the runtime's handler no longer reads c.
+		a.mu.Lock()
+		a.current = nil
+		a.mu.Unlock()
+	}()
 	select {
 	case r := <-a.reply:
 		if r.errorType == "" {
@@ -135,9 +141,12 @@ func (a *runtimeAPI) nextInvocation(w http.ResponseWriter, r *http.Request) {
 	case <-a.in.exited:
 		return
 	}
+	// a.mu is held while c is read, so that whoever next takes it (the
+	// runtime's answer, or the instance giving up on a dead runtime) knows
+	// this handler is done with c.
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.current = c
-	a.mu.Unlock()
 	h := w.Header()
 	h["Lambda-Runtime-Aws-Request-Id"] = []string{c.id}
 	h["Lambda-Runtime-Deadline-Ms"] = []string{strconv.FormatInt(c.deadline.UnixMilli(), 10)}
