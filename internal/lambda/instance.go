@@ -21,7 +21,8 @@ import (
 // instance is one running process of a function.
 type instance struct {
 	f         *function
-	stream    string // log stream name
+	work      chan *call // buffered 1: a caller that popped this instance from the idle stack
+	stream    string     // log stream name
 	cmd       *exec.Cmd
 	pid       int
 	startedAt time.Time
@@ -101,6 +102,7 @@ func errorDoc(errorType, msg string) []byte {
 func (f *function) startInstance() (*instance, error) {
 	in := &instance{
 		f:       f,
+		work:    make(chan *call, 1),
 		stream:  time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + newRequestID()[:8] + newRequestID()[24:],
 		exited:  make(chan struct{}),
 		logTail: &tailBuffer{},

@@ -76,7 +76,7 @@ func (in *instance) invokePipe(c *call) bool {
 		if in.timedOut.Load() {
 			return false
 		}
-		in.f.fail(c, in.deathError(c.id), 0)
+		in.f.fail(c, in.deathError(c.id))
 		return false
 	}
 	switch kind {
@@ -89,7 +89,7 @@ func (in *instance) invokePipe(c *call) bool {
 		return true
 	default:
 		in.kill()
-		in.f.fail(c, &initError{doc: errorDoc("Runtime.InvalidResponse", "runtime sent an unexpected frame"), errorType: "Runtime.InvalidResponse"}, 0)
+		in.f.fail(c, &initError{doc: errorDoc("Runtime.InvalidResponse", "runtime sent an unexpected frame"), errorType: "Runtime.InvalidResponse"})
 		return false
 	}
 }
@@ -106,8 +106,8 @@ func (in *instance) setResponse(c *call, body []byte) {
 	c.res.Payload = append([]byte(nil), body...)
 }
 
-// fail answers c with err's error document.
-func (f *function) fail(c *call, err error, _ time.Duration) {
+// fail sets c's result to err's error document.
+func (f *function) fail(c *call, err error) {
 	var ie *initError
 	if errors.As(err, &ie) {
 		c.res.Payload, c.res.ErrorType = ie.doc, ie.errorType
@@ -119,9 +119,8 @@ func (f *function) fail(c *call, err error, _ time.Duration) {
 		c.res.RequestID = c.id
 	}
 	if c.deadline.IsZero() {
-		// Not run by an instance: answer here.
+		// It never reached an instance: the runtime failed to start.
 		f.reg.opts.Logs.Append(f.cfg.Name, "INIT_REPORT RequestId: "+c.id+" Error Type: "+c.res.ErrorType)
-		c.done <- struct{}{}
 	}
 }
 

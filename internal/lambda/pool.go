@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/runtimes"
@@ -17,10 +17,14 @@ var errRetired = errors.New("function version retired")
 
 // function is one deployed function and its pool of instances.
 //
-// Instances pull work: each runs a goroutine that takes the next call from the
-// unbuffered work channel, so a call is handed to an instance the moment one is
-// idle, and an instance that just answered takes the next queued call without
-// another goroutine in between.
+// Dispatch, under mu: a call goes to the most recently idle instance (a
+// stack, so a warm instance stays warm and surplus ones idle out), or waits
+// in a FIFO queue. An instance that finishes a call takes the next queued
+// call before it answers the finished one, so under load the next event is
+// written the moment the previous response arrives. A queued call starts a
+// new instance at once when the function has none, and otherwise only after
+// it has waited ScaleDelay: fast handlers are served by few hot instances,
+// slow ones scale out as on AWS.
 type function struct {
 	reg      *Registry
 	cfg      Config
@@ -30,20 +34,15 @@ type function struct {
 	timeout  time.Duration
 	limit    int
 
-	work    chan *call
-	stopped chan struct{}
-	stopMu  sync.Once
+	stopped chan struct{} // closed when a deploy retires the function
 	wg      sync.WaitGroup
 
-	mu      sync.Mutex
-	running int // instances started and not yet gone
-
-	// idle counts instances that are waiting for work or have committed to
-	// wait for it as soon as they have answered their current call. An
-	// invocation that finds no instance receiving yet but idle > 0 waits for
-	// it instead of starting another, so back-to-back calls reuse one
-	// instance.
-	idle atomic.Int32
+	mu       sync.Mutex
+	retired  bool
+	idle     []*instance // most recently idle last
+	queue    []*call     // oldest first
+	running  int         // instances started and not yet gone, starting included
+	starting int
 }
 
 // call is one invocation travelling from Invoke to an instance.
@@ -52,138 +51,242 @@ type call struct {
 	id       string
 	deadline time.Time
 	res      Result
-	done     chan struct{}
+	err      error         // set instead of res when the call never ran
+	queued   bool          // in f.queue (guarded by f.mu)
+	done     chan struct{} // one send when res or err is set
 }
 
 var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
 
 func (f *function) invoke(ctx context.Context, req *Request) (*Result, error) {
 	c := callPool.Get().(*call)
-	c.req, c.id, c.res, c.deadline = req, newRequestID(), Result{}, time.Time{}
+	c.req, c.id, c.res, c.err, c.deadline = req, newRequestID(), Result{}, nil, time.Time{}
 	defer func() { c.req = nil; callPool.Put(c) }()
 
-	select {
-	case f.work <- c: // an idle instance took it
-	default:
-		if err := f.handOff(ctx, c); err != nil {
+	f.mu.Lock()
+	if f.retired {
+		f.mu.Unlock()
+		return nil, errRetired
+	}
+	if n := len(f.idle); n > 0 {
+		in := f.idle[n-1]
+		f.idle = f.idle[:n-1]
+		f.mu.Unlock()
+		in.work <- c // buffered: never blocks
+		<-c.done
+	} else {
+		c.queued = true
+		f.queue = append(f.queue, c)
+		started := f.running == 0 && f.startLocked()
+		f.mu.Unlock()
+		if err := f.await(ctx, c, started); err != nil {
 			return nil, err
 		}
 	}
-	<-c.done
+	if c.err != nil {
+		return nil, c.err
+	}
 	res := c.res
 	return &res, nil
 }
 
-// handOff waits for an instance to take c, starting one if the function is
-// below its concurrency limit.
-func (f *function) handOff(ctx context.Context, c *call) error {
-	// A new instance started for this call gets the time its initialisation
-	// may take; otherwise the call waits a little for a busy instance.
-	startWait := f.reg.opts.InitTimeout + time.Second
-	wait := f.reg.opts.ThrottleWait
-	if f.idle.Load() == 0 && f.scaleUp() {
-		wait = startWait
+// await waits for a queued call to be run and answered. It starts an
+// instance for the call once it has waited ScaleDelay, and throttles it when
+// no instance takes it within ThrottleWait (or, if an instance was started
+// for it, within the initialisation timeout).
+func (f *function) await(ctx context.Context, c *call, started bool) error {
+	opts := &f.reg.opts
+	deadline := time.Now().Add(opts.ThrottleWait)
+	if started {
+		deadline = time.Now().Add(opts.InitTimeout + time.Second)
 	}
-	t := time.NewTimer(wait)
+	t := time.NewTimer(min(opts.ScaleDelay, time.Until(deadline)))
 	defer t.Stop()
 	for {
 		select {
-		case f.work <- c:
+		case <-c.done:
+			return nil
+		case <-ctx.Done():
+			if f.dequeue(c) {
+				return ctx.Err()
+			}
+			<-c.done
 			return nil
 		case <-t.C:
-			// The instance we counted on may have gone (idle timeout, crash):
-			// start one if there is room, else throttle.
-			if f.idle.Load() == 0 && f.scaleUp() {
-				t.Reset(startWait)
-				continue
-			}
-			return ErrThrottled
-		case <-f.stopped:
-			return errRetired
-		case <-ctx.Done():
-			return ctx.Err()
 		}
+		f.mu.Lock()
+		if !c.queued {
+			f.mu.Unlock()
+			<-c.done
+			return nil
+		}
+		if f.starting < len(f.queue) && f.startLocked() {
+			deadline = time.Now().Add(opts.InitTimeout + time.Second)
+		} else if !time.Now().Before(deadline) {
+			f.removeLocked(c)
+			f.mu.Unlock()
+			return ErrThrottled
+		}
+		f.mu.Unlock()
+		t.Reset(min(opts.ScaleDelay*4, time.Until(deadline)))
 	}
 }
 
-// scaleUp starts one more instance if the function and the account are below
-// their limits.
-func (f *function) scaleUp() bool {
+func (f *function) dequeue(c *call) bool {
 	f.mu.Lock()
-	if f.running >= f.limit {
-		f.mu.Unlock()
+	defer f.mu.Unlock()
+	if !c.queued {
+		return false
+	}
+	f.removeLocked(c)
+	return true
+}
+
+func (f *function) removeLocked(c *call) {
+	if i := slices.Index(f.queue, c); i >= 0 {
+		f.queue = slices.Delete(f.queue, i, i+1)
+	}
+	c.queued = false
+}
+
+// popLocked takes the oldest queued call, or nil.
+func (f *function) popLocked() *call {
+	if len(f.queue) == 0 {
+		return nil
+	}
+	c := f.queue[0]
+	f.queue[0] = nil
+	f.queue = f.queue[1:]
+	if len(f.queue) == 0 {
+		f.queue = f.queue[:0:0] // let the backing array go
+	}
+	c.queued = false
+	return c
+}
+
+// startLocked starts one more instance if the function and the account are
+// below their limits.
+func (f *function) startLocked() bool {
+	if f.retired || f.running >= f.limit {
 		return false
 	}
 	if f.reg.instances.Add(1) > int64(f.reg.opts.MaxConcurrency) {
 		f.reg.instances.Add(-1)
-		f.mu.Unlock()
 		return false
 	}
 	f.running++
+	f.starting++
 	f.wg.Add(1)
-	f.mu.Unlock()
 	go f.serve()
 	return true
 }
 
-func (f *function) release() {
-	f.mu.Lock()
-	f.running--
-	f.mu.Unlock()
-	f.reg.instances.Add(-1)
-	f.wg.Done()
-}
-
+// stop retires the function: queued calls go to the new version, idle
+// instances exit, busy ones exit after their current call.
 func (f *function) stop() {
-	f.stopMu.Do(func() { close(f.stopped) })
+	f.mu.Lock()
+	if f.retired {
+		f.mu.Unlock()
+		return
+	}
+	f.retired = true
+	for c := f.popLocked(); c != nil; c = f.popLocked() {
+		c.err = errRetired
+		c.done <- struct{}{}
+	}
+	f.mu.Unlock()
+	close(f.stopped)
 }
 
-// serve runs one instance: start it, then hand it calls until it dies, idles
-// out or the function is retired.
+// serve runs one instance: start it, then run calls until it dies, idles out
+// or the function is retired.
 func (f *function) serve() {
-	defer f.release()
-	// The instance's channel is driven with blocking system calls from this
-	// goroutine; keeping it on one OS thread keeps that thread's wakeups cheap.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer f.wg.Done()
+	defer f.reg.instances.Add(-1)
+	if f.launch.Protocol == runtimes.Pipe {
+		// The pipes are driven with blocking system calls from this goroutine;
+		// keeping it on one OS thread keeps that thread's wakeups cheap.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 
 	in, err := f.startInstance()
+	f.mu.Lock()
+	f.starting--
 	if err != nil {
-		// Answer the call that is waiting for this instance, if any, with the
-		// initialisation error, as Lambda does.
-		t := time.NewTimer(50 * time.Millisecond)
-		select {
-		case c := <-f.work:
-			f.fail(c, err, 0)
-		case <-t.C:
+		// Answer one waiting call with the initialisation error, as Lambda does.
+		c := f.popLocked()
+		f.running--
+		f.mu.Unlock()
+		if c != nil {
+			f.fail(c, err)
+			c.done <- struct{}{}
 		}
-		t.Stop()
 		return
 	}
 	defer in.close()
-
 	idle := time.NewTimer(f.reg.opts.IdleTimeout)
 	defer idle.Stop()
-	f.idle.Add(1)
+	next := f.nextLocked(in, idle)
+	f.mu.Unlock()
+
 	for {
-		select {
-		case c := <-f.work:
-			f.idle.Add(-1)
-			alive := in.invoke(c)
-			if alive {
-				f.idle.Add(1) // before answering, so the caller's next call waits for us
+		if next == nil {
+			select {
+			case next = <-in.work:
+			case <-idle.C:
+				if next = f.leave(in); next == nil {
+					return
+				}
+			case <-f.stopped:
+				if next = f.leave(in); next == nil {
+					return
+				}
 			}
-			c.done <- struct{}{}
-			if !alive {
-				return
-			}
-			idle.Reset(f.reg.opts.IdleTimeout)
-		case <-idle.C:
-			f.idle.Add(-1)
-			return
-		case <-f.stopped:
-			f.idle.Add(-1)
+		}
+		c := next
+		alive := in.invoke(c)
+		f.mu.Lock()
+		if alive && !f.retired {
+			next = f.nextLocked(in, idle)
+		} else {
+			next = nil
+			f.running--
+		}
+		f.mu.Unlock()
+		c.done <- struct{}{}
+		if next == nil && (!alive || f.isRetired()) {
 			return
 		}
 	}
+}
+
+// nextLocked returns the next queued call for in, or parks in as idle.
+func (f *function) nextLocked(in *instance, idle *time.Timer) *call {
+	if c := f.popLocked(); c != nil {
+		return c
+	}
+	f.idle = append(f.idle, in)
+	idle.Reset(f.reg.opts.IdleTimeout)
+	return nil
+}
+
+// leave takes an idle instance out of the pool so it can exit. If a caller
+// already took it, leave returns that caller's call instead.
+func (f *function) leave(in *instance) *call {
+	f.mu.Lock()
+	if i := slices.Index(f.idle, in); i >= 0 {
+		f.idle = slices.Delete(f.idle, i, i+1)
+		f.running--
+		f.mu.Unlock()
+		return nil
+	}
+	f.mu.Unlock()
+	return <-in.work // popped by a caller that is sending us its call
+}
+
+func (f *function) isRetired() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.retired
 }

@@ -39,6 +39,10 @@ type Options struct {
 	ThrottleWait time.Duration
 	// InitTimeout bounds a runtime's initialisation. Default 10 s, as on AWS.
 	InitTimeout time.Duration
+	// ScaleDelay is how long a call waits for a busy instance before it
+	// starts another one (a function with no instance starts one at once).
+	// Default 5 ms.
+	ScaleDelay time.Duration
 	// Credentials returns the credentials a function's instances get
 	// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). Nil gives none.
 	Credentials func(function string) (keyID, secret, token string)
@@ -85,6 +89,9 @@ func NewRegistry(opts Options) (*Registry, error) {
 	}
 	if opts.ThrottleWait <= 0 {
 		opts.ThrottleWait = time.Second
+	}
+	if opts.ScaleDelay <= 0 {
+		opts.ScaleDelay = 5 * time.Millisecond
 	}
 	if opts.InitTimeout <= 0 {
 		opts.InitTimeout = 10 * time.Second
@@ -184,7 +191,7 @@ func (r *Registry) prepare(s FunctionSpec) (*function, error) {
 	f := &function{
 		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, limit: limit,
 		timeout: time.Duration(s.Timeout) * time.Second,
-		work:    make(chan *call), stopped: make(chan struct{}),
+		stopped: make(chan struct{}),
 	}
 	f.env = r.baseEnv(f, s)
 	return f, nil

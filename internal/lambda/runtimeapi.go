@@ -76,7 +76,7 @@ func (in *instance) invokeAPI(c *call) bool {
 	case a.next <- c:
 	case <-in.exited:
 		if !in.timedOut.Load() {
-			in.f.fail(c, in.deathError(c.id), 0)
+			in.f.fail(c, in.deathError(c.id))
 		}
 		return false
 	}
@@ -96,7 +96,7 @@ func (in *instance) invokeAPI(c *call) bool {
 		return true
 	case <-in.exited:
 		if !in.timedOut.Load() {
-			in.f.fail(c, in.deathError(c.id), 0)
+			in.f.fail(c, in.deathError(c.id))
 		}
 		return false
 	}
