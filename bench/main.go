@@ -1,0 +1,66 @@
+// Command bench measures Cloudlet against its ceilings and its peer in one
+// run, interleaved, as /work/shared/BENCHMARKING.md asks: `make bench`, or
+// `go run ./bench -h` for the flags. See bench/README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	rounds   int
+	duration time.Duration
+	warmup   time.Duration
+	cold     int
+	parts    map[string]bool
+	skipPeer bool
+}
+
+func main() {
+	var cfg config
+	var only string
+	flag.IntVar(&cfg.rounds, "rounds", 3, "interleaved rounds of the warm comparisons")
+	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each measured wrk run")
+	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "wrk warm-up before each target's runs in a round")
+	flag.IntVar(&cfg.cold, "cold", 20, "cold starts per runtime")
+	flag.StringVar(&only, "only", "a,b,c,d", "parts to run: a (Node warm), b (Go warm), c (cold starts), d (serverless-offline)")
+	flag.BoolVar(&cfg.skipPeer, "skip-peer", false, "do not install or run serverless-offline (part d)")
+	flag.Parse()
+	cfg.parts = map[string]bool{}
+	for _, p := range strings.Split(only, ",") {
+		p = strings.TrimSpace(p)
+		if p != "a" && p != "b" && p != "c" && p != "d" {
+			fmt.Fprintf(os.Stderr, "bench: -only %q: parts are a, b, c and d\n", only)
+			os.Exit(2)
+		}
+		cfg.parts[p] = true
+	}
+	if cfg.skipPeer {
+		delete(cfg.parts, "d")
+	}
+	if cfg.rounds < 1 || cfg.cold < 1 || cfg.duration < time.Second || cfg.warmup < time.Second {
+		fmt.Fprintln(os.Stderr, "bench: -rounds and -cold must be at least 1, -duration and -warmup at least 1s")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, cfg)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+var began = time.Now()
+
+// progress goes to stderr; the report goes to stdout.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[%5.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
+}

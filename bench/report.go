@@ -1,0 +1,179 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// report collects what the run measured and renders it as markdown.
+type report struct {
+	cfg       config
+	machine   machine
+	command   string
+	commands  []string
+	warmupCmd string
+	loadCmds  []string
+	peer      string
+	node      *warmPart
+	gopart    *warmPart
+	cold      []*coldRuntime
+	elapsed   time.Duration
+	loadAfter string
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	m := r.machine
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+
+	w("# Cloudlet benchmark — %s\n\n", m.date)
+	w("- Commit: `%s`%s\n", m.commit, m.dirty)
+	w("- Machine: %d CPUs (`nproc`), %s memory, kernel %s; node %s, Python %s (`%s`), %s, %s\n",
+		m.nproc, m.memory, m.kernel, m.node, m.python, m.pythonPath, m.goVersion, m.wrk)
+	if r.peer != "" {
+		w("- Peer: %s (bench/peer/package-lock.json)\n", r.peer)
+	}
+	w("- Run: `%s` (`make bench` runs `go run ./bench`), %d rounds, took %s\n", strings.TrimSpace(r.command), r.cfg.rounds, r.elapsed.Round(time.Second))
+	w("- Load average (1, 5, 15 min) before the run: %s; after: %s (the machine is shared: other work shows here)\n\n", m.loadBefore, r.loadAfter)
+
+	w("## Method\n\n")
+	w("- Load: `wrk` with keep-alive connections (HTTP/1.1, wrk's default). Heavy: `%s` (2 threads, 16 connections). ", r.loadCmds[0])
+	w("Light: `%s` (1 thread, 1 connection: wrk needs a connection per thread). ", r.loadCmds[1])
+	w("Before each target's runs in every round, a warm-up `%s`, not counted.\n", r.warmupCmd)
+	w("- Interleaved: every round runs each target in turn (A B C … A B C …); figures are the median [min–max] over rounds; ")
+	w("ratios are computed round by round, pair by pair, then summarised the same way.\n")
+	w("- %d CPUs: wrk runs on the same CPUs as the server it loads and takes a share of them, the same for every target.\n", m.nproc)
+	w("- Cloudlet runs inside the bench process through `internal/server` (as `cloudlet up` runs it), all listeners on 127.0.0.1, random ports. ")
+	w("REST (`http`) routes; the gateway answers `/hello` and `/dev/hello`. \"1 instance\" is `reservedConcurrency: 1`; the default pool starts an instance per concurrent request, up to 10 × CPUs.\n")
+	w("- Environments: every measured child process (ceilings, baselines, wrk) gets only `%s`; Cloudlet gives its instances the same plus the Lambda variables. ", strings.Join(baseEnv, " "))
+	w("serverless-offline gets that plus `HOME=<tmp>` and `SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off`.\n")
+	w("- Durability: nothing here is durable. Cloudlet appends function logs (START/END/REPORT and the function's output) to files in its data directory, buffered and not fsynced.\n\n")
+
+	w("Commands (`<tmp>` is a temporary folder; URL as in the tables' targets):\n\n```\n")
+	for _, c := range r.commands {
+		w("%s\n", c)
+	}
+	w("%s   # warm-up\n", r.warmupCmd)
+	for _, c := range r.loadCmds {
+		w("%s\n", c)
+	}
+	w("```\n\n")
+
+	if r.node != nil {
+		w("## (a) Node handler, warm, and (d) serverless-offline\n\n")
+		w("`nodejs20.x`, `exports.handler = async (event) => ({statusCode: 200, body: JSON.stringify({message: \"Hello, \" + (event.queryStringParameters?.name || \"World\") + \"!\"})})`, GET /hello. ")
+		w("The ceiling runs the same handler function inside a bare Node `http` server. serverless-offline serves the same serverless.yml and handler.js (it has no `reservedConcurrency`; it is measured on the default-pool route).\n\n")
+		r.warmTables(&b, r.node)
+	}
+	if r.gopart != nil {
+		w("## (b) Go function (aws-lambda-go), warm\n\n")
+		w("`examples/go-hello` built as `bootstrap`, `provided.al2023` (HTTP Lambda Runtime API), GET /hello/1. ")
+		w("The ceiling is a bare Go `net/http` server doing the same: one log line to stdout, the same JSON.\n\n")
+		r.warmTables(&b, r.gopart)
+	}
+	if r.cold != nil {
+		r.coldTable(&b)
+	}
+	if notes := r.notes(); len(notes) > 0 {
+		w("## Notes\n\n")
+		for _, n := range notes {
+			w("- %s\n", n)
+		}
+		w("\n")
+	}
+	return b.String()
+}
+
+func (r *report) warmTables(b *strings.Builder, p *warmPart) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	ceil, hasCeil := p.results["ceiling"]
+	peer, hasPeer := p.results["peer"]
+	for _, l := range []string{"c16", "c1"} {
+		if l == "c16" {
+			w("Heavy load, 16 connections, 2 wrk threads:\n\n")
+		} else {
+			w("Light load, 1 connection, 1 wrk thread:\n\n")
+		}
+		head := "| server | req/s median [min–max] | p50 | p99 | req/s × ceiling | p50 × ceiling |"
+		rule := "|---|---|---|---|---|---|"
+		if hasPeer {
+			head += " req/s × serverless-offline |"
+			rule += "---|"
+		}
+		w("%s errors |\n%s---|\n", head, rule)
+		for _, t := range p.targets {
+			s := p.results[t.key]
+			xCeil, xP50, xPeer := "–", "–", "–"
+			if hasCeil && t.key != "ceiling" {
+				xCeil = spread(ratios(s.rps(l), ceil.rps(l)), fmtRatio)
+				xP50 = spread(ratios(s.p50(l), ceil.p50(l)), fmtRatio)
+			}
+			w("| %s | %s | %s | %s | %s | %s |", t.name, spread(s.rps(l), fmtRPS),
+				spread(s.p50(l), fmtMs), spread(s.p99(l), fmtMs), xCeil, xP50)
+			if hasPeer {
+				if t.key != "peer" {
+					xPeer = spread(ratios(s.rps(l), peer.rps(l)), fmtRatio)
+				}
+				w(" %s |", xPeer)
+			}
+			w(" %d |\n", s.errors(l))
+		}
+		w("\n")
+	}
+	w("Per round, req/s (heavy; light):\n\n")
+	for _, t := range p.targets {
+		s := p.results[t.key]
+		w("- %s: %s; %s\n", t.name, joinF(s.rps("c16"), fmtRPS), joinF(s.rps("c1"), fmtRPS))
+	}
+	w("\n")
+}
+
+func joinF(xs []float64, f func(float64) string) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = f(x)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (r *report) coldTable(b *strings.Builder) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	n := 0
+	if len(r.cold) > 0 {
+		n = len(r.cold[0].coldMs)
+	}
+	w("## (c) Cold starts\n\n")
+	w("%d cold starts per runtime (after one uncounted). Before each, the project is redeployed (a deploy retires every instance) and the bench waits until `Registry().Instances() == 0`; ", n)
+	w("the figure is the client's time from sending GET to the end of the response, on a new connection. ")
+	w("Init Duration is what Cloudlet logs in the REPORT line. The baseline is the bare process starting and exiting with the same clean environment ")
+	w("(`node -e 0`, `python3.11 -c pass`, a static Go binary that exits at once), measured just before each cold start. Percentiles by nearest rank (p99 of 20 is the slowest).\n\n")
+	w("| runtime | cold start median | p90 | p99 | min–max | Init Duration median | process start median (baseline) | cold start × baseline |\n")
+	w("|---|---|---|---|---|---|---|---|\n")
+	for _, rt := range r.cold {
+		lo, hi := minMax(rt.coldMs)
+		w("| %s | %s | %s | %s | %s–%s | %s | %s | %s |\n", rt.name,
+			fmtMs(median(rt.coldMs)), fmtMs(percentile(rt.coldMs, 90)), fmtMs(percentile(rt.coldMs, 99)),
+			fmtMs(lo), fmtMs(hi), fmtMs(median(rt.initMs)), fmtMs(median(rt.startMs)),
+			spread(ratios(rt.coldMs, rt.startMs), fmtRatio))
+	}
+	w("\n")
+}
+
+// notes lists what a reader must know to trust the tables.
+func (r *report) notes() []string {
+	var notes []string
+	for _, p := range []*warmPart{r.node, r.gopart} {
+		if p == nil {
+			continue
+		}
+		for _, t := range p.targets {
+			for _, l := range []string{"c16", "c1"} {
+				if n := p.results[t.key].errors(l); n > 0 {
+					notes = append(notes, fmt.Sprintf("%s %s: %s had %d non-2xx responses or socket errors; its figures include them.", p.title, l, t.name, n))
+				}
+			}
+		}
+	}
+	return notes
+}
