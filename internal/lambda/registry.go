@@ -206,8 +206,6 @@ func (r *Registry) baseEnv(f *function, s FunctionSpec) []string {
 		"TZ=:UTC",
 		"_HANDLER=" + s.Handler,
 		"LAMBDA_TASK_ROOT=" + s.TaskRoot,
-		"LAMBDA_RUNTIME_DIR=" + r.opts.RuntimeDir,
-		"AWS_EXECUTION_ENV=AWS_Lambda_" + s.Runtime,
 		"AWS_LAMBDA_FUNCTION_NAME=" + s.Name,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(f.cfg.MemorySize),
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",

@@ -376,6 +376,10 @@ func TestContextObject(t *testing.T) {
 	if res.ErrorType != "ValueError" {
 		t.Fatalf("python error = %s", res.Payload)
 	}
+	// The function's code folder is left as it was: no bytecode written into it.
+	if _, err := os.Stat(filepath.Join(testdata(t, "python"), "__pycache__")); err == nil {
+		t.Fatal("python wrote __pycache__ into the function's code folder")
+	}
 }
 
 // buildGoFunction compiles examples/go-hello (aws-lambda-go) as a bootstrap.

@@ -1,0 +1,1 @@
+exports.ping = async () => ({ statusCode: 200, body: 'ok' });

@@ -1,0 +1,2 @@
+console.log('init log line');
+throw new Error('init exploded');

@@ -1,0 +1,2 @@
+def ping(event, context):
+    return {"statusCode": 200, "body": "ok"}

@@ -1,0 +1,2 @@
+print("init print")
+raise RuntimeError("init exploded")
