@@ -12,8 +12,9 @@ import (
 )
 
 // invoke runs c on the instance and fills in its result; the caller answers
-// it. It reports whether the instance can take another call.
-func (in *instance) invoke(c *call) bool {
+// it. It reports how long the call took and whether the instance can take
+// another call.
+func (in *instance) invoke(c *call) (time.Duration, bool) {
 	f := in.f
 	logs := f.reg.opts.Logs
 	start := time.Now()
@@ -47,7 +48,7 @@ func (in *instance) invoke(c *call) bool {
 		in.drainLogsNow()
 	}
 	in.report(c, dur)
-	return alive
+	return dur, alive
 }
 
 // invokePipe sends the event over the pipe and reads the answer.

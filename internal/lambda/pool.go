@@ -23,8 +23,9 @@ var errRetired = errors.New("function version retired")
 // call before it answers the finished one, so under load the next event is
 // written the moment the previous response arrives. A queued call starts a
 // new instance at once when the function has none, and otherwise only after
-// it has waited ScaleDelay: fast handlers are served by few hot instances,
-// slow ones scale out as on AWS.
+// it has waited ScaleDelay and can expect to wait longer (shouldScaleLocked):
+// fast handlers are served by a few hot instances, which is what a small
+// machine runs fastest, while slow (I/O-bound) ones scale out as on AWS.
 type function struct {
 	reg      *Registry
 	cfg      Config
@@ -43,6 +44,7 @@ type function struct {
 	queue    []*call     // oldest first
 	running  int         // instances started and not yet gone, starting included
 	starting int
+	avgDur   time.Duration // moving average of call durations; 0 until one completes
 }
 
 // call is one invocation travelling from Invoke to an instance.
@@ -120,7 +122,7 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 			<-c.done
 			return nil
 		}
-		if f.starting < len(f.queue) && f.startLocked() {
+		if f.shouldScaleLocked(c) && f.startLocked() {
 			deadline = time.Now().Add(opts.InitTimeout + time.Second)
 		} else if !time.Now().Before(deadline) {
 			f.removeLocked(c)
@@ -130,6 +132,27 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 		f.mu.Unlock()
 		t.Reset(min(opts.ScaleDelay*4, time.Until(deadline)))
 	}
+}
+
+// shouldScaleLocked decides whether queued call c, having waited
+// ScaleDelay, starts another instance: when the wait it can expect — the
+// calls ahead of it spread over the running instances, at the average call
+// duration — is longer than ScaleDelay. Until a call has completed nothing is
+// known, so it starts one only if none is starting already. Never more
+// instances start than there are queued calls.
+func (f *function) shouldScaleLocked(c *call) bool {
+	if f.starting >= len(f.queue) {
+		return false
+	}
+	if f.avgDur == 0 {
+		return f.starting == 0
+	}
+	serving := f.running - f.starting
+	if serving <= 0 {
+		return f.starting == 0
+	}
+	ahead := slices.Index(f.queue, c) + 1
+	return time.Duration(ahead)*f.avgDur/time.Duration(serving) > f.reg.opts.ScaleDelay
 }
 
 func (f *function) dequeue(c *call) bool {
@@ -245,8 +268,13 @@ func (f *function) serve() {
 			}
 		}
 		c := next
-		alive := in.invoke(c)
+		dur, alive := in.invoke(c)
 		f.mu.Lock()
+		if f.avgDur == 0 {
+			f.avgDur = dur
+		} else {
+			f.avgDur += (dur - f.avgDur) / 8
+		}
 		if alive && !f.retired {
 			next = f.nextLocked(in, idle)
 		} else {

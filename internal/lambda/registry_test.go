@@ -436,3 +436,32 @@ func TestGoFunctionOverRuntimeAPI(t *testing.T) {
 		t.Fatalf("after exit: %s", res.Payload)
 	}
 }
+
+func TestFastCallsShareFewInstances(t *testing.T) {
+	// A burst of eight callers on a cold function waits for the first
+	// instance rather than starting one each while it starts (a Node start
+	// takes far longer than the 10 ms ScaleDelay), and once calls are seen to
+	// take about a millisecond, queueing behind few instances beats starting
+	// more: the pool stays at one or two instances instead of eight.
+	r := newRegistry(t, Options{ScaleDelay: 10 * time.Millisecond})
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "f")}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				if res, err := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(`{}`)}); err != nil || res.FunctionError != "" {
+					t.Errorf("invoke: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := r.Instances(); n > 3 {
+		t.Fatalf("instances = %d, want at most 3", n)
+	}
+}
