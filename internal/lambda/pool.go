@@ -135,21 +135,19 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 }
 
 // shouldScaleLocked decides whether queued call c, having waited
-// ScaleDelay, starts another instance: when the wait it can expect — the
-// calls ahead of it spread over the running instances, at the average call
-// duration — is longer than ScaleDelay. Until a call has completed nothing is
-// known, so it starts one only if none is starting already. Never more
-// instances start than there are queued calls.
+// ScaleDelay, starts another instance. Instances start one at a time (no
+// thundering herd: each new one is measured before the next is decided), and
+// only when the wait c can expect — the calls ahead of it spread over the
+// serving instances at the average call duration — is longer than
+// ScaleDelay. Until a warm call has completed nothing is known, and one
+// instance may start if none is starting.
 func (f *function) shouldScaleLocked(c *call) bool {
-	if f.starting >= len(f.queue) {
+	if f.starting > 0 {
 		return false
 	}
-	if f.avgDur == 0 {
-		return f.starting == 0
-	}
-	serving := f.running - f.starting
-	if serving <= 0 {
-		return f.starting == 0
+	serving := f.running
+	if f.avgDur == 0 || serving == 0 {
+		return true
 	}
 	ahead := slices.Index(f.queue, c) + 1
 	return time.Duration(ahead)*f.avgDur/time.Duration(serving) > f.reg.opts.ScaleDelay
@@ -231,6 +229,11 @@ func (f *function) serve() {
 		// keeping it on one OS thread keeps that thread's wakeups cheap.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+		// Pin this thread, and so the process it forks, to one CPU: the
+		// wakeups between them then stay on that CPU's cache.
+		if restore := pinThread(f.reg.nextCPU()); restore != nil {
+			defer restore()
+		}
 	}
 
 	in, err := f.startInstance()
@@ -268,11 +271,14 @@ func (f *function) serve() {
 			}
 		}
 		c := next
+		first := in.initDur > 0 // the first call of an instance runs cold code: not a measure
 		dur, alive := in.invoke(c)
 		f.mu.Lock()
-		if f.avgDur == 0 {
+		switch {
+		case first:
+		case f.avgDur == 0:
 			f.avgDur = dur
-		} else {
+		default:
 			f.avgDur += (dur - f.avgDur) / 8
 		}
 		if alive && !f.retired {

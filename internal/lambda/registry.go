@@ -69,6 +69,7 @@ type Registry struct {
 	log       *slog.Logger
 	fns       atomic.Pointer[map[string]*function]
 	instances atomic.Int64 // across all functions
+	cpu       atomic.Uint32 // round-robin CPU for the next instance
 	deployMu  sync.Mutex
 	closed    atomic.Bool
 }
