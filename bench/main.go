@@ -1,5 +1,5 @@
 // Command bench measures Cloudlet against its ceilings and its peer in one
-// run, interleaved, as /work/shared/BENCHMARKING.md asks: `make bench`, or
+// run, interleaved, as the team's measuring guide asks: `make bench`, or
 // `go run ./bench -h` for the flags. See bench/README.md.
 package main
 

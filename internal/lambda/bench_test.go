@@ -2,6 +2,9 @@ package lambda
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -48,3 +51,32 @@ func BenchmarkInvokeNodeSerial(b *testing.B)   { benchInvoke(b, "nodejs20.x", "h
 func BenchmarkInvokeNodeQueued(b *testing.B)   { benchInvoke(b, "nodejs20.x", "handler.handler", true) }
 func BenchmarkInvokePythonSerial(b *testing.B) { benchInvoke(b, "python3.11", "app.handler", false) }
 func BenchmarkInvokePythonQueued(b *testing.B) { benchInvoke(b, "python3.11", "app.handler", true) }
+
+func BenchmarkInvokeGoRuntimeAPISerial(b *testing.B) {
+	dir := b.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bootstrap"), "../../examples/go-hello")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	r, err := NewRegistry(Options{RuntimeDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Deploy([]FunctionSpec{{Name: "f", Runtime: "provided.al2023", Handler: "bootstrap", TaskRoot: dir}}); err != nil {
+		b.Fatal(err)
+	}
+	req := &Request{Function: "f", Payload: []byte(`{"path":"/hello","httpMethod":"GET"}`)}
+	if _, err := r.Invoke(context.Background(), req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if res, err := r.Invoke(context.Background(), req); err != nil || res.FunctionError != "" {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "invokes/s")
+}
