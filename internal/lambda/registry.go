@@ -68,7 +68,7 @@ type Registry struct {
 	opts      Options
 	log       *slog.Logger
 	fns       atomic.Pointer[map[string]*function]
-	instances atomic.Int64 // across all functions
+	instances atomic.Int64  // across all functions
 	cpu       atomic.Uint32 // round-robin CPU for the next instance
 	deployMu  sync.Mutex
 	closed    atomic.Bool
