@@ -161,6 +161,7 @@ func (f *function) startInstance() (*instance, error) {
 	in.startedAt = time.Now()
 	if err := cmd.Start(); err != nil {
 		in.closeFDs()
+		logR.Close()
 		return nil, f.startErr(err)
 	}
 	in.cmd, in.pid = cmd, cmd.Process.Pid
@@ -194,10 +195,21 @@ func (f *function) startErr(err error) error {
 // waitReady waits for the runtime to finish initialising, bounded by the init timeout.
 func (in *instance) waitReady() error {
 	t := time.AfterFunc(in.f.reg.opts.InitTimeout, in.timeoutKill)
-	defer t.Stop()
+	var err error
 	if in.api != nil {
-		return in.api.waitReady()
+		err = in.api.waitReady()
+	} else {
+		err = in.readReady()
 	}
+	if !t.Stop() && err == nil {
+		// The init timer fired as the runtime became ready: it is being killed.
+		in.timeoutKill()
+		return in.initTimeoutError()
+	}
+	return err
+}
+
+func (in *instance) readReady() error {
 	kind, body, buf, err := runtimes.ReadFrame(&in.rsR, in.rbuf)
 	in.rbuf = buf
 	switch {

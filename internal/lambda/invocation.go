@@ -34,7 +34,11 @@ func (in *instance) invoke(c *call) (time.Duration, bool) {
 	} else {
 		alive = in.invokePipe(c)
 	}
-	in.killTimer.Stop()
+	if !in.killTimer.Stop() {
+		// The timer fired as the call finished; make sure its kill is
+		// accounted for before deciding whether the instance lives on.
+		in.timeoutKill()
+	}
 	dur := time.Since(start)
 	if in.timedOut.Load() {
 		alive = false

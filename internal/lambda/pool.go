@@ -36,7 +36,6 @@ type function struct {
 	limit    int
 
 	stopped chan struct{} // closed when a deploy retires the function
-	wg      sync.WaitGroup
 
 	mu       sync.Mutex
 	retired  bool
@@ -63,7 +62,7 @@ var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}
 func (f *function) invoke(ctx context.Context, req *Request) (*Result, error) {
 	c := callPool.Get().(*call)
 	c.req, c.id, c.res, c.err, c.deadline = req, newRequestID(), Result{}, nil, time.Time{}
-	defer func() { c.req = nil; callPool.Put(c) }()
+	defer func() { c.req, c.res = nil, Result{}; callPool.Put(c) }()
 
 	f.mu.Lock()
 	if f.retired {
@@ -122,9 +121,15 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 			<-c.done
 			return nil
 		}
-		if f.shouldScaleLocked(c) && f.startLocked() {
+		switch {
+		case f.shouldScaleLocked(c) && f.startLocked():
 			deadline = time.Now().Add(opts.InitTimeout + time.Second)
-		} else if !time.Now().Before(deadline) {
+		case time.Now().Before(deadline) || f.starting > 0:
+			// Keep waiting: a busy instance or one being started can serve c.
+		case f.startLocked():
+			// Waited long enough and there is room: do not throttle below the limit.
+			deadline = time.Now().Add(opts.InitTimeout + time.Second)
+		default:
 			f.removeLocked(c)
 			f.mu.Unlock()
 			return ErrThrottled
@@ -197,7 +202,7 @@ func (f *function) startLocked() bool {
 	}
 	f.running++
 	f.starting++
-	f.wg.Add(1)
+	f.reg.wg.Add(1)
 	go f.serve()
 	return true
 }
@@ -222,7 +227,7 @@ func (f *function) stop() {
 // serve runs one instance: start it, then run calls until it dies, idles out
 // or the function is retired.
 func (f *function) serve() {
-	defer f.wg.Done()
+	defer f.reg.wg.Done()
 	defer f.reg.instances.Add(-1)
 	if f.launch.Protocol == runtimes.Pipe {
 		// The pipes are driven with blocking system calls from this goroutine;
@@ -275,21 +280,24 @@ func (f *function) serve() {
 		dur, alive := in.invoke(c)
 		f.mu.Lock()
 		switch {
-		case first:
+		case first || !alive: // a cold call, a timeout or a crash says nothing of the steady state
 		case f.avgDur == 0:
 			f.avgDur = dur
 		default:
 			f.avgDur += (dur - f.avgDur) / 8
 		}
-		if alive && !f.retired {
-			next = f.nextLocked(in, idle)
-		} else {
+		// Decide once, under the lock: an instance that parks itself as idle
+		// may be handed a call at once, so it must not exit on its own after.
+		exit := !alive || f.retired
+		if exit {
 			next = nil
 			f.running--
+		} else {
+			next = f.nextLocked(in, idle)
 		}
 		f.mu.Unlock()
 		c.done <- struct{}{}
-		if next == nil && (!alive || f.isRetired()) {
+		if exit {
 			return
 		}
 	}
@@ -317,10 +325,4 @@ func (f *function) leave(in *instance) *call {
 	}
 	f.mu.Unlock()
 	return <-in.work // popped by a caller that is sending us its call
-}
-
-func (f *function) isRetired() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.retired
 }

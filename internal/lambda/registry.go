@@ -68,8 +68,9 @@ type Registry struct {
 	opts      Options
 	log       *slog.Logger
 	fns       atomic.Pointer[map[string]*function]
-	instances atomic.Int64  // across all functions
-	cpu       atomic.Uint32 // round-robin CPU for the next instance
+	instances atomic.Int64   // across all functions
+	cpu       atomic.Uint32  // round-robin CPU for the next instance
+	wg        sync.WaitGroup // every instance goroutine, of every version
 	deployMu  sync.Mutex
 	closed    atomic.Bool
 }
@@ -345,6 +346,7 @@ func (r *Registry) Close() {
 	}
 	for _, f := range *r.fns.Load() {
 		f.stop()
-		f.wg.Wait()
 	}
+	// Instances of versions retired by earlier deploys may still be busy.
+	r.wg.Wait()
 }

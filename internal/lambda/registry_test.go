@@ -465,3 +465,52 @@ func TestFastCallsShareFewInstances(t *testing.T) {
 		t.Fatalf("instances = %d, want at most 3", n)
 	}
 }
+
+func TestSlowInitIsNotThrottledBelowTheLimit(t *testing.T) {
+	// Calls queued behind instances that are still starting wait for them,
+	// even past ThrottleWait: throttling is for a function at its limit.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "handler.js"), []byte("const end = Date.now() + 300; while (Date.now() < end) {}\nexports.handler = async () => ({ ok: true });\n"), 0o644)
+	r := newRegistry(t, Options{ThrottleWait: 50 * time.Millisecond})
+	if err := r.Deploy([]FunctionSpec{{Name: "slow", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: dir, Timeout: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.Invoke(context.Background(), &Request{Function: "slow", Payload: []byte(`{}`)}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("invoke: %v", err)
+	}
+}
+
+func TestFailedStartsLeakNoDescriptors(t *testing.T) {
+	dir := t.TempDir()
+	boot := filepath.Join(dir, "bootstrap")
+	os.WriteFile(boot, []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	r := newRegistry(t, Options{})
+	if err := r.Deploy([]FunctionSpec{{Name: "p", Runtime: "provided.al2023", Handler: "bootstrap", TaskRoot: dir, Timeout: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(boot, 0o644) // the next starts fail in exec
+	count := func() int { es, _ := os.ReadDir("/proc/self/fd"); return len(es) }
+	before := count()
+	for i := 0; i < 20; i++ {
+		res := invoke(t, r, "p", `{}`)
+		if res.ErrorType != "Runtime.Unknown" {
+			t.Fatalf("start failure = %s", res.Payload)
+		}
+	}
+	if after := count(); after > before+2 {
+		t.Fatalf("open descriptors went from %d to %d over 20 failed starts", before, after)
+	}
+}

@@ -146,6 +146,13 @@ func (a *runtimeAPI) nextInvocation(w http.ResponseWriter, r *http.Request) {
 	// this handler is done with c.
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	select {
+	case <-a.in.exited:
+		// The instance gave up on c (timeout, crash) before we took the lock:
+		// c may already be answered and reused.
+		return
+	default:
+	}
 	a.current = c
 	h := w.Header()
 	h["Lambda-Runtime-Aws-Request-Id"] = []string{c.id}
