@@ -15,6 +15,17 @@ if [ ! -x /usr/bin/aws ]; then
   fi
 fi
 
+# bubblewrap (Debian's package) isolates function instances.
+if ! command -v bwrap >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "deps: installing bubblewrap (Debian package)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+  else
+    echo "deps: bwrap missing and cannot install it (not root); the sandbox tests will fail" >&2
+  fi
+fi
+
 # npm packages for the end-to-end tests with the AWS SDK for JavaScript v3.
 if [ -f e2e/js/package.json ]; then
   if [ ! -d e2e/js/node_modules ] || [ e2e/js/package-lock.json -nt e2e/js/node_modules ]; then

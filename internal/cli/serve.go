@@ -25,6 +25,7 @@ type serverFlags struct {
 	idleTimeout    time.Duration
 	maxConcurrency int
 	logLevel       string
+	noSandbox      bool
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -38,6 +39,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 5*time.Minute, "stop an instance after this long without work (scale to zero)")
 	fl.IntVar(&f.maxConcurrency, "max-concurrency", 0, "instances across all functions (default 10 × CPUs)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "platform log level: debug, info, warn, error")
+	fl.BoolVar(&f.noSandbox, "no-sandbox", false, "run instances as plain processes, not isolated")
 }
 
 func (f *serverFlags) start(stderr io.Writer, dataDir string) (*server.Server, error) {
@@ -49,7 +51,7 @@ func (f *serverFlags) start(stderr io.Writer, dataDir string) (*server.Server, e
 	s, err := server.New(server.Options{
 		DataDir: dataDir, GatewayAddr: f.gatewayAddr, APIAddr: f.apiAddr, Region: f.region,
 		AccessKey: f.accessKey, SecretKey: f.secretKey, IdleTimeout: f.idleTimeout,
-		MaxConcurrency: f.maxConcurrency, Logger: logger,
+		MaxConcurrency: f.maxConcurrency, NoSandbox: f.noSandbox, Logger: logger,
 	})
 	if err != nil {
 		return nil, err

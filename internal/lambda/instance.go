@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cloudlet/cloudlet/internal/runtimes"
+	"github.com/cloudlet/cloudlet/internal/sandbox"
 )
 
 // instance is one running process of a function.
@@ -47,7 +48,8 @@ type instance struct {
 	logMu   sync.Mutex
 	logBuf  []byte // partial line
 	logTail *tailBuffer
-	status  *os.File // /proc/<pid>/status, for VmHWM
+	status  *os.File // /proc/<pid>/status, for VmHWM when there is no cgroup
+	limits  *sandbox.Limits
 }
 
 // fdReader reads a blocking file descriptor with plain system calls.
@@ -111,12 +113,16 @@ func (f *function) startInstance() (*instance, error) {
 	env = append(env, f.env...)
 	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream)
 
+	// The child's ends of the pipes are closed as soon as it has started (or
+	// failed to): while we hold them, its death would never read as EOF.
 	var childFiles []*os.File
-	defer func() {
+	closeChildFiles := func() {
 		for _, cf := range childFiles {
 			cf.Close()
 		}
-	}()
+		childFiles = nil
+	}
+	defer closeChildFiles()
 	logR, logW, err := os.Pipe()
 	if err != nil {
 		return nil, f.startErr(err)
@@ -151,7 +157,7 @@ func (f *function) startInstance() (*instance, error) {
 	}
 
 	cmd := &exec.Cmd{Path: f.launch.Path, Args: f.launch.Args}
-	cmd.Dir = f.taskRoot
+	f.reg.opts.Sandbox.Wrap(cmd, f.box)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logW, logW
 	if f.launch.Protocol == runtimes.Pipe {
@@ -164,11 +170,24 @@ func (f *function) startInstance() (*instance, error) {
 		logR.Close()
 		return nil, f.startErr(err)
 	}
+	closeChildFiles()
 	in.cmd, in.pid = cmd, cmd.Process.Pid
+	limits, err := f.reg.opts.Sandbox.Attach(in.pid, "i-"+newRequestID(), f.box)
+	if err != nil {
+		// Without its limits the instance must not run.
+		in.kill()
+		cmd.Wait()
+		in.closeFDs()
+		logR.Close()
+		return nil, f.startErr(err)
+	}
+	in.limits = limits
 	in.killTimer = time.AfterFunc(time.Hour, in.timeoutKill)
 	in.killTimer.Stop()
-	if st, err := os.Open("/proc/" + strconv.Itoa(in.pid) + "/status"); err == nil {
-		in.status = st
+	if in.limits == nil {
+		if st, err := os.Open("/proc/" + strconv.Itoa(in.pid) + "/status"); err == nil {
+			in.status = st
+		}
 	}
 	go func() {
 		in.exitErr = cmd.Wait()
@@ -241,6 +260,13 @@ func (in *instance) deathError(requestID string) error {
 		in.kill()
 		<-in.exited
 	}
+	if in.limits.OOMKilled() {
+		msg := "Runtime exited with error: signal: killed"
+		if requestID != "" {
+			msg = "RequestId: " + requestID + " Error: " + msg
+		}
+		return &initError{doc: errorDoc("Runtime.OutOfMemory", msg), errorType: "Runtime.OutOfMemory"}
+	}
 	msg := "Runtime exited without providing a reason"
 	var ee *exec.ExitError
 	if errors.As(in.exitErr, &ee) {
@@ -309,5 +335,6 @@ func (in *instance) close() {
 	if in.status != nil {
 		in.status.Close()
 	}
+	in.limits.Close()
 	// The log reader ends at EOF, once every writer of the pipe is gone.
 }

@@ -169,8 +169,12 @@ func (in *instance) report(c *call, dur time.Duration) {
 	}
 }
 
-// maxMemoryMB reads the process's peak resident set size (VmHWM).
+// maxMemoryMB is the instance's peak memory: its cgroup's peak when it has
+// one, else the process's peak resident set size (VmHWM).
 func (in *instance) maxMemoryMB() int64 {
+	if in.limits != nil {
+		return in.limits.PeakMemoryMB()
+	}
 	if in.status == nil {
 		return 0
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/runtimes"
+	"github.com/cloudlet/cloudlet/internal/sandbox"
 )
 
 // errRetired tells Invoke that the function was replaced by a deploy while the
@@ -30,7 +31,8 @@ type function struct {
 	reg      *Registry
 	cfg      Config
 	taskRoot string
-	launch   *runtimes.Launch
+	launch   *runtimes.Launch // paths as the instance sees them
+	box      *sandbox.Config
 	env      []string
 	timeout  time.Duration
 	limit    int

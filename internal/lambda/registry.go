@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/runtimes"
+	"github.com/cloudlet/cloudlet/internal/sandbox"
 	"github.com/cloudlet/cloudlet/internal/telemetry"
 )
 
@@ -48,6 +49,13 @@ type Options struct {
 	Credentials func(function string) (keyID, secret, token string)
 	Logs        *telemetry.Logs
 	Logger      *slog.Logger
+	// Sandbox isolates instances; nil runs them as plain processes.
+	Sandbox *sandbox.Sandbox
+	// PidsMax bounds the processes and threads of one instance (default 1024).
+	PidsMax int
+	// Hide lists host folders (the data directory) that instances must not
+	// see even when they lie inside a function's code folder.
+	Hide []string
 }
 
 // FunctionSpec is what Deploy needs to know about one function.
@@ -110,6 +118,9 @@ func NewRegistry(opts Options) (*Registry, error) {
 	}
 	if opts.RuntimeDir == "" {
 		return nil, errors.New("lambda: Options.RuntimeDir is required")
+	}
+	if opts.Sandbox == nil {
+		opts.Sandbox = sandbox.Plain("no sandbox configured")
 	}
 	if err := runtimes.Install(opts.RuntimeDir); err != nil {
 		return nil, fmt.Errorf("install runtimes: %w", err)
@@ -190,13 +201,52 @@ func (r *Registry) prepare(s FunctionSpec) (*function, error) {
 	if s.ReservedConcurrency != nil && *s.ReservedConcurrency < limit {
 		limit = *s.ReservedConcurrency
 	}
+	box := &sandbox.Config{
+		TaskRoot: s.TaskRoot, Runtime: r.opts.RuntimeDir, MemoryMB: s.MemorySize, Hide: r.opts.Hide, PidsMax: r.opts.PidsMax,
+		ReadOnly: []string{interpreterPrefix(launch.Path, s.TaskRoot)},
+	}
+	launch = viewLaunch(r.opts.Sandbox, box, launch)
 	f := &function{
-		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, limit: limit,
+		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, limit: limit, box: box,
 		timeout: time.Duration(s.Timeout) * time.Second,
 		stopped: make(chan struct{}),
 	}
-	f.env = r.baseEnv(f, s)
+	viewed := s
+	viewed.TaskRoot = r.opts.Sandbox.View(box, s.TaskRoot)
+	f.env = r.baseEnv(f, viewed)
 	return f, nil
+}
+
+// viewLaunch rewrites the paths of a launch as the instance sees them.
+func viewLaunch(sb *sandbox.Sandbox, box *sandbox.Config, l *runtimes.Launch) *runtimes.Launch {
+	v := *l
+	v.Path = sb.View(box, l.Path)
+	v.Args = make([]string, len(l.Args))
+	for i, a := range l.Args {
+		v.Args[i] = sb.View(box, a)
+	}
+	v.Env = make([]string, len(l.Env))
+	for i, e := range l.Env {
+		k, val, _ := strings.Cut(e, "=")
+		v.Env[i] = k + "=" + sb.View(box, val)
+	}
+	return &v
+}
+
+// interpreterPrefix is the installation folder of an interpreter outside
+// /usr (e.g. a pyenv version), which the sandbox must show read-only; "" for
+// programs in /usr or in the function's own code.
+func interpreterPrefix(path, taskRoot string) string {
+	if strings.HasPrefix(path, "/usr/") || strings.HasPrefix(path, taskRoot+"/") {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	if strings.HasPrefix(path, "/usr/") {
+		return ""
+	}
+	return filepath.Dir(filepath.Dir(path)) // <prefix>/bin/python3.x → <prefix>
 }
 
 // baseEnv is every variable an instance of f gets, but its log stream and

@@ -514,3 +514,16 @@ func TestFailedStartsLeakNoDescriptors(t *testing.T) {
 		t.Fatalf("open descriptors went from %d to %d over 20 failed starts", before, after)
 	}
 }
+
+func TestRuntimeThatDiesDuringInitIsReported(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "handler.js"), []byte("process.exit(5);\nexports.handler = async () => 1;\n"), 0o644)
+	r := newRegistry(t, Options{})
+	if err := r.Deploy([]FunctionSpec{{Name: "d", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: dir, Timeout: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, r, "d", `{}`)
+	if res.ErrorType != "Runtime.ExitError" || !strings.Contains(string(res.Payload), "exit status 5") {
+		t.Fatalf("result = %s", res.Payload)
+	}
+}

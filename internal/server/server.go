@@ -18,6 +18,7 @@ import (
 	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/lambda"
 	"github.com/cloudlet/cloudlet/internal/manifest"
+	"github.com/cloudlet/cloudlet/internal/sandbox"
 	"github.com/cloudlet/cloudlet/internal/telemetry"
 )
 
@@ -41,7 +42,10 @@ type Options struct {
 	SecretKey      string
 	MaxConcurrency int
 	IdleTimeout    time.Duration
-	Logger         *slog.Logger
+	// NoSandbox runs instances as plain processes even where they could be
+	// isolated.
+	NoSandbox bool
+	Logger    *slog.Logger
 }
 
 // Server is a running Cloudlet.
@@ -144,7 +148,16 @@ func (s *Server) Start() error {
 		s.apiLn.Close()
 		return fmt.Errorf("listen for the HTTP gateway on %s: %w", s.opts.GatewayAddr, err)
 	}
+	box := sandbox.Plain("--no-sandbox was given")
+	if !s.opts.NoSandbox {
+		box = sandbox.New("cloudlet")
+	}
+	if ok, why := box.Isolated(); !ok {
+		s.log.Warn("instances are NOT isolated: they run as plain processes that can see this machine, other functions and the data directory", "reason", why)
+	}
 	s.registry, err = lambda.NewRegistry(lambda.Options{
+		Sandbox:        box,
+		Hide:           []string{s.opts.DataDir},
 		RuntimeDir:     filepath.Join(s.opts.DataDir, "runtime"),
 		Region:         s.opts.Region,
 		AccountID:      DefaultAccountID,

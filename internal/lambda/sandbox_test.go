@@ -1,0 +1,188 @@
+package lambda
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cloudlet/cloudlet/internal/sandbox"
+	"github.com/cloudlet/cloudlet/internal/telemetry"
+)
+
+// isolated returns a registry whose instances run in the real sandbox. The
+// sandbox needs bubblewrap and cgroups (scripts/deps.sh installs bubblewrap;
+// CI runs as root).
+func isolated(t *testing.T, opts Options) *Registry {
+	t.Helper()
+	sb := sandbox.New("cloudlet-test")
+	if ok, why := sb.Isolated(); !ok {
+		t.Fatalf("the sandbox is not available: %s (run `make deps` as root)", why)
+	}
+	opts.Sandbox = sb
+	return newRegistry(t, opts)
+}
+
+// copyTree copies a testdata folder so a test can place its own data in it.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
+	}
+	return dst
+}
+
+type probe struct {
+	Pids     []string `json:"pids"`
+	UID      int      `json:"uid"`
+	TaskRoot string   `json:"taskRoot"`
+	Cwd      string   `json:"cwd"`
+	Tmp      []string `json:"tmp"`
+	Results  map[string]struct {
+		OK   bool   `json:"ok"`
+		Code string `json:"code"`
+	} `json:"-"`
+	ReadOther, ReadData, ReadHidden, WriteCode, WriteTmp, Shadow struct {
+		OK   bool   `json:"ok"`
+		Code string `json:"code"`
+	}
+}
+
+func TestSandboxIsolation(t *testing.T) {
+	a := copyTree(t, testdata(t, "sandbox"))
+	b := copyTree(t, testdata(t, "sandbox"))
+	data := filepath.Join(a, ".cloudlet") // the data directory inside a project, as `cloudlet up` makes it
+	os.MkdirAll(filepath.Join(data, "logs"), 0o700)
+	os.WriteFile(filepath.Join(data, "secret"), []byte("admin"), 0o600)
+	r := isolated(t, Options{Hide: []string{data}})
+	if err := r.Deploy([]FunctionSpec{
+		{Name: "a", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: a, MemorySize: 256, Timeout: 5},
+		{Name: "b", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: b, MemorySize: 256, Timeout: 5},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	look := func(fn, other, marker string) probe {
+		t.Helper()
+		payload, _ := json.Marshal(map[string]string{"mode": "look", "other": other, "data": data, "marker": marker})
+		res := invoke(t, r, fn, string(payload))
+		var p probe
+		if err := json.Unmarshal(res.Payload, &p); err != nil || res.FunctionError != "" {
+			t.Fatalf("%s: %s", fn, res.Payload)
+		}
+		return p
+	}
+	pa := look("a", b, "from-a")
+	pb := look("b", a, "from-b")
+	for name, p := range map[string]probe{"a": pa, "b": pb} {
+		if len(p.Pids) > 3 {
+			t.Errorf("%s sees other processes: %v", name, p.Pids)
+		}
+		if p.UID == 0 {
+			t.Errorf("%s runs as root", name)
+		}
+		if p.TaskRoot != "/var/task" || p.Cwd != "/var/task" {
+			t.Errorf("%s: LAMBDA_TASK_ROOT %q, cwd %q", name, p.TaskRoot, p.Cwd)
+		}
+		if p.ReadOther.OK {
+			t.Errorf("%s read the other function's code folder", name)
+		}
+		if p.ReadData.OK {
+			t.Errorf("%s read the data directory by its host path", name)
+		}
+		if p.WriteCode.OK || p.WriteCode.Code != "EROFS" {
+			t.Errorf("%s wrote its own code: %+v", name, p.WriteCode)
+		}
+		if !p.WriteTmp.OK {
+			t.Errorf("%s cannot write its /tmp: %+v", name, p.WriteTmp)
+		}
+		if p.Shadow.OK {
+			t.Errorf("%s read /etc/shadow", name)
+		}
+	}
+	if pa.ReadHidden.OK {
+		t.Error("a listed the data directory inside its code folder")
+	}
+	// Each function's /tmp is its own.
+	if p := look("b", a, "again"); strings.Contains(strings.Join(p.Tmp, " "), "from-a") {
+		t.Errorf("b sees a's /tmp: %v", p.Tmp)
+	}
+	if b, _ := os.ReadFile(filepath.Join(a, "handler.js")); string(b) == "hacked" {
+		t.Fatal("the code was changed")
+	}
+}
+
+func TestSandboxMemoryLimit(t *testing.T) {
+	logs, _ := telemetry.NewLogs("")
+	r := isolated(t, Options{Logs: logs})
+	if err := r.Deploy([]FunctionSpec{{Name: "m", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: testdata(t, "sandbox"), MemorySize: 128, Timeout: 20}}); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, r, "m", `{"mode":"memory"}`)
+	if res.ErrorType != "Runtime.OutOfMemory" {
+		t.Fatalf("result = %s", res.Payload)
+	}
+	report := ""
+	lines, _ := logs.Since("m", 0)
+	for _, l := range lines {
+		if strings.HasPrefix(l.Text, "REPORT") {
+			report = l.Text
+		}
+	}
+	if !strings.Contains(report, "Memory Size: 128 MB\tMax Memory Used: 128 MB") {
+		t.Fatalf("REPORT = %q", report)
+	}
+	if res := invoke(t, r, "m", `{}`); res.FunctionError != "" {
+		t.Fatalf("after the OOM kill: %s", res.Payload)
+	}
+}
+
+func TestSandboxPidsLimitAndTimeoutKillsTree(t *testing.T) {
+	r := isolated(t, Options{PidsMax: 64})
+	if err := r.Deploy([]FunctionSpec{
+		{Name: "p", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: testdata(t, "sandbox"), MemorySize: 256, Timeout: 30},
+		{Name: "o", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: testdata(t, "sandbox"), MemorySize: 256, Timeout: 1},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// 100 children cannot all start under a pids limit of 64 per instance.
+	res := invoke(t, r, "p", `{"mode":"forks","n":100}`)
+	var out struct{ Failed int }
+	if json.Unmarshal(res.Payload, &out); res.FunctionError != "" || out.Failed == 0 {
+		t.Fatalf("forks = %s", res.Payload)
+	}
+	// A child left behind by a timed-out invocation dies with its instance.
+	res = invoke(t, r, "o", `{"mode":"orphan","marker":"987.654321"}`)
+	if res.ErrorType != "Sandbox.Timedout" {
+		t.Fatalf("orphan = %s", res.Payload)
+	}
+	waitFor(t, "the orphan to be gone", func() bool {
+		out, _ := exec.Command("pgrep", "-f", "sleep 987.654321").Output()
+		return len(strings.TrimSpace(string(out))) == 0
+	})
+}
+
+func TestPlainFallbackSaysItIsNotIsolated(t *testing.T) {
+	sb := sandbox.Plain("test")
+	if ok, why := sb.Isolated(); ok || why != "test" {
+		t.Fatalf("plain sandbox: %v %q", ok, why)
+	}
+	r := newRegistry(t, Options{Sandbox: sb})
+	if err := r.Deploy([]FunctionSpec{nodeSpec(t, "f")}); err != nil {
+		t.Fatal(err)
+	}
+	m := decode(t, invoke(t, r, "f", `{"mode":"context"}`))
+	if m["functionName"] != "f" {
+		t.Fatalf("plain instance: %v", m)
+	}
+}

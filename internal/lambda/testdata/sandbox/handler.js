@@ -1,0 +1,54 @@
+// Probes, from inside a function, what the sandbox lets it see and do.
+const fs = require("fs");
+const { spawn, spawnSync } = require("child_process");
+
+const tryDo = (f) => {
+  try {
+    return { ok: true, value: f() };
+  } catch (e) {
+    return { ok: false, code: e.code || e.name };
+  }
+};
+
+exports.handler = async (event) => {
+  switch (event.mode) {
+    case "look":
+      return {
+        pids: fs.readdirSync("/proc").filter((x) => /^\d+$/.test(x)),
+        uid: process.getuid(),
+        taskRoot: process.env.LAMBDA_TASK_ROOT,
+        cwd: process.cwd(),
+        readOther: tryDo(() => fs.readdirSync(event.other)),
+        readData: tryDo(() => fs.readdirSync(event.data)),
+        readHidden: tryDo(() => fs.readdirSync("/var/task/.cloudlet")),
+        writeCode: tryDo(() => fs.writeFileSync("/var/task/handler.js", "hacked")),
+        writeTmp: tryDo(() => fs.writeFileSync("/tmp/" + event.marker, "x")),
+        tmp: fs.readdirSync("/tmp"),
+        shadow: tryDo(() => fs.readFileSync("/etc/shadow", "utf8").length),
+      };
+    case "memory": {
+      const keep = [];
+      for (;;) keep.push(Buffer.alloc(16 << 20, 1));
+    }
+    case "forks": {
+      const kids = [];
+      let failed = 0;
+      for (let i = 0; i < event.n; i++) {
+        const r = tryDo(() => {
+          const c = spawn("/bin/sleep", ["30"]);
+          c.on("error", () => failed++);
+          kids.push(c);
+        });
+        if (!r.ok) failed++;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      kids.forEach((k) => k.kill("SIGKILL"));
+      return { failed };
+    }
+    case "orphan":
+      spawn("/bin/sleep", [event.marker], { detached: true, stdio: "ignore" }).unref();
+      await new Promise(() => setInterval(() => {}, 1000)); // hang until the timeout
+    default:
+      return { ok: true };
+  }
+};

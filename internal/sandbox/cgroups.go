@@ -1,0 +1,160 @@
+package sandbox
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+const cgroupFS = "/sys/fs/cgroup"
+
+// cgroups creates one group per instance under parent, in cgroup v2 or in
+// the v1 memory, pids and cpu hierarchies.
+type cgroups struct {
+	v2     bool
+	parent string // relative to each hierarchy's root
+}
+
+func newCgroups(parent string) (*cgroups, error) {
+	if parent == "" {
+		parent = "cloudlet"
+	}
+	c := &cgroups{parent: parent}
+	if _, err := os.Stat(filepath.Join(cgroupFS, "cgroup.controllers")); err == nil {
+		c.v2 = true
+		dir := filepath.Join(cgroupFS, parent)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		// Let the instances' groups use the controllers.
+		for _, d := range []string{cgroupFS, dir} {
+			os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+memory +pids +cpu"), 0)
+		}
+		return c, nil
+	}
+	for _, ctrl := range []string{"memory", "pids", "cpu"} {
+		if _, err := os.Stat(filepath.Join(cgroupFS, ctrl)); err != nil {
+			return nil, errNoCgroups
+		}
+		if err := os.MkdirAll(filepath.Join(cgroupFS, ctrl, parent), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	// A probe group proves we may create and remove groups.
+	probe := filepath.Join(cgroupFS, "memory", parent, "probe-"+strconv.Itoa(os.Getpid()))
+	if err := os.Mkdir(probe, 0o755); err != nil && !os.IsExist(err) {
+		return nil, err
+	}
+	os.Remove(probe)
+	return c, nil
+}
+
+func (c *cgroups) dir(ctrl, name string) string {
+	if c.v2 {
+		return filepath.Join(cgroupFS, c.parent, name)
+	}
+	return filepath.Join(cgroupFS, ctrl, c.parent, name)
+}
+
+func write(dir, file, value string) error {
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(value), 0); err != nil {
+		return fmt.Errorf("cgroup %s: %w", filepath.Join(dir, file), err)
+	}
+	return nil
+}
+
+// create makes the instance's group, sets its limits and moves pid into it.
+func (c *cgroups) create(name string, pid int, memBytes int64, pidsMax, shares int) error {
+	p := strconv.Itoa(pid)
+	mem := strconv.FormatInt(memBytes, 10)
+	if c.v2 {
+		d := c.dir("", name)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+		weight := shares * 100 / 1024
+		weight = max(1, min(10000, weight))
+		for _, kv := range [][2]string{{"memory.max", mem}, {"memory.swap.max", "0"}, {"pids.max", strconv.Itoa(pidsMax)},
+			{"cpu.weight", strconv.Itoa(weight)}, {"cgroup.procs", p}} {
+			if err := write(d, kv[0], kv[1]); err != nil && kv[0] != "memory.swap.max" {
+				c.remove(name)
+				return err
+			}
+		}
+		return nil
+	}
+	steps := []struct{ ctrl, file, value string }{
+		{"memory", "memory.limit_in_bytes", mem},
+		{"memory", "cgroup.procs", p},
+		{"pids", "pids.max", strconv.Itoa(pidsMax)},
+		{"pids", "cgroup.procs", p},
+		{"cpu", "cpu.shares", strconv.Itoa(max(2, shares))},
+		{"cpu", "cgroup.procs", p},
+	}
+	for _, st := range steps {
+		d := c.dir(st.ctrl, name)
+		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
+			c.remove(name)
+			return err
+		}
+		if err := write(d, st.file, st.value); err != nil {
+			c.remove(name)
+			return err
+		}
+	}
+	return nil
+}
+
+func readInt(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
+	return n
+}
+
+// field reads "key N" from a flat-keyed file such as memory.events.
+func field(path, key string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if k, v, ok := bytes.Cut(line, []byte(" ")); ok && string(k) == key {
+			n, _ := strconv.ParseInt(string(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func (c *cgroups) peak(name string) int64 {
+	if c.v2 {
+		return readInt(filepath.Join(c.dir("", name), "memory.peak"))
+	}
+	return readInt(filepath.Join(c.dir("memory", name), "memory.max_usage_in_bytes"))
+}
+
+func (c *cgroups) oomKilled(name string) bool {
+	if c.v2 {
+		return field(filepath.Join(c.dir("", name), "memory.events"), "oom_kill") > 0
+	}
+	d := c.dir("memory", name)
+	return field(filepath.Join(d, "memory.oom_control"), "oom_kill") > 0
+}
+
+func (c *cgroups) remove(name string) error {
+	if c.v2 {
+		return os.Remove(c.dir("", name))
+	}
+	var first error
+	for _, ctrl := range []string{"memory", "pids", "cpu"} {
+		if err := os.Remove(c.dir(ctrl, name)); err != nil && !os.IsNotExist(err) && first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -1,0 +1,213 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// TaskDir is where an isolated instance sees its function's code, and
+// RuntimeDir where it sees the runtime bootstraps (as on Lambda).
+const (
+	TaskDir    = "/var/task"
+	RuntimeDir = "/var/runtime"
+)
+
+// uid and gid of the unprivileged user instances run as (as on Lambda, 993).
+const sandboxID = "993"
+
+// Sandbox starts instances, isolated when the machine allows it.
+type Sandbox struct {
+	bwrap  string
+	cg     *cgroups
+	reason string // why not isolated, when not
+}
+
+// New probes the machine and returns an isolated sandbox when it can, else a
+// plain one; Isolated tells which, and why not.
+func New(cgroupParent string) *Sandbox {
+	s := &Sandbox{}
+	if runtime.GOOS != "linux" {
+		s.reason = "not Linux"
+		return s
+	}
+	bw, err := exec.LookPath("bwrap")
+	if err != nil {
+		for _, p := range []string{"/usr/bin/bwrap", "/usr/local/bin/bwrap"} {
+			if _, err := os.Stat(p); err == nil {
+				bw = p
+			}
+		}
+	}
+	if bw == "" {
+		s.reason = "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
+		return s
+	}
+	// bwrap must be able to make the namespaces here.
+	out, err := exec.Command(bw, "--unshare-user", "--uid", sandboxID, "--unshare-pid", "--ro-bind", "/usr", "/usr",
+		"--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--", "/bin/true").CombinedOutput()
+	if err != nil {
+		s.reason = fmt.Sprintf("bubblewrap cannot create namespaces here: %v %s", err, strings.TrimSpace(string(out)))
+		return s
+	}
+	cg, err := newCgroups(cgroupParent)
+	if err != nil {
+		s.reason = "cannot create cgroups for limits: " + err.Error()
+		return s
+	}
+	s.bwrap, s.cg = bw, cg
+	return s
+}
+
+// Plain returns a sandbox that does not isolate (for tests and -no-sandbox).
+func Plain(reason string) *Sandbox { return &Sandbox{reason: reason} }
+
+// Isolated reports whether instances are isolated, and if not, why.
+func (s *Sandbox) Isolated() (bool, string) { return s.bwrap != "", s.reason }
+
+// Config describes one function's instances.
+type Config struct {
+	TaskRoot    string   // host folder of the code, seen at TaskDir
+	Runtime     string   // host folder of the bootstraps, seen at RuntimeDir
+	ReadOnly    []string // more host paths to bind read-only at the same path (an interpreter's prefix)
+	Hide        []string // host paths under TaskRoot to cover with an empty tmpfs
+	MemoryMB    int
+	TmpMB       int // /tmp size; 0 means 512
+	PidsMax     int // 0 means 1024
+	CPUShares   int // relative; 0 means proportional to MemoryMB
+	Environment []string
+}
+
+// View maps a host path under the task root to the path the instance sees.
+func (s *Sandbox) View(cfg *Config, p string) string {
+	if s.bwrap == "" {
+		return p
+	}
+	// The runtime folder may lie inside the code folder (the data directory
+	// of a project): the more specific mapping goes first.
+	for _, m := range [][2]string{{cfg.Runtime, RuntimeDir}, {cfg.TaskRoot, TaskDir}} {
+		if m[0] == "" {
+			continue
+		}
+		if p == m[0] {
+			return m[1]
+		}
+		if rel, ok := strings.CutPrefix(p, m[0]+string(os.PathSeparator)); ok {
+			return m[1] + "/" + filepath.ToSlash(rel)
+		}
+	}
+	return p
+}
+
+// etcFiles are the parts of /etc a function may need (TLS roots, name
+// resolution, time zones), never the host's secrets.
+var etcFiles = []string{
+	"/etc/ssl", "/etc/ca-certificates", "/etc/pki", "/etc/resolv.conf", "/etc/hosts",
+	"/etc/nsswitch.conf", "/etc/localtime", "/etc/zoneinfo", "/etc/mime.types", "/etc/host.conf",
+}
+
+// Wrap rewrites cmd (Path, Args, Dir) to run inside the sandbox. cmd.Path
+// and cmd.Args must already name paths as the instance sees them (View).
+func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config) {
+	if s.bwrap == "" {
+		if cmd.Dir == "" {
+			cmd.Dir = cfg.TaskRoot
+		}
+		return
+	}
+	tmp := cfg.TmpMB
+	if tmp <= 0 {
+		tmp = 512
+	}
+	a := []string{"bwrap",
+		"--unshare-user", "--uid", sandboxID, "--gid", sandboxID,
+		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+		"--die-with-parent", "--cap-drop", "ALL", "--hostname", "localhost",
+		"--ro-bind", "/usr", "/usr",
+		"--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+		"--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+	}
+	for _, p := range etcFiles {
+		if _, err := os.Stat(p); err == nil {
+			a = append(a, "--ro-bind", p, p)
+		}
+	}
+	for _, p := range cfg.ReadOnly {
+		if p != "" && !strings.HasPrefix(p, "/usr/") {
+			a = append(a, "--ro-bind", p, p)
+		}
+	}
+	if cfg.Runtime != "" {
+		a = append(a, "--ro-bind", cfg.Runtime, RuntimeDir)
+	}
+	a = append(a, "--ro-bind", cfg.TaskRoot, TaskDir)
+	for _, h := range cfg.Hide {
+		if v := s.View(cfg, h); v != h {
+			if _, err := os.Stat(h); err == nil {
+				a = append(a, "--perms", "0000", "--tmpfs", v, "--remount-ro", v)
+			}
+		}
+	}
+	a = append(a,
+		"--size", strconv.Itoa(tmp<<20), "--perms", "1777", "--tmpfs", "/tmp",
+		"--proc", "/proc", "--dev", "/dev",
+		"--chdir", TaskDir, "--")
+	cmd.Args = append(a, cmd.Args...)
+	cmd.Path = s.bwrap
+	cmd.Dir = ""
+}
+
+// Limits is an instance's cgroup, joined after its start.
+type Limits struct {
+	cg   *cgroups
+	name string
+}
+
+// Attach puts a just-started process under cfg's limits.
+func (s *Sandbox) Attach(pid int, name string, cfg *Config) (*Limits, error) {
+	if s.cg == nil {
+		return nil, nil
+	}
+	pids := cfg.PidsMax
+	if pids <= 0 {
+		pids = 1024
+	}
+	shares := cfg.CPUShares
+	if shares <= 0 {
+		shares = cfg.MemoryMB // Lambda's CPU is proportional to memory
+	}
+	if err := s.cg.create(name, pid, int64(cfg.MemoryMB)<<20, pids, shares); err != nil {
+		return nil, err
+	}
+	return &Limits{cg: s.cg, name: name}, nil
+}
+
+// PeakMemoryMB is the instance's peak memory use, rounded up.
+func (l *Limits) PeakMemoryMB() int64 {
+	if l == nil {
+		return 0
+	}
+	b := l.cg.peak(l.name)
+	return (b + 1<<20 - 1) >> 20
+}
+
+// OOMKilled reports whether the kernel killed a process of the instance for
+// exceeding its memory.
+func (l *Limits) OOMKilled() bool {
+	return l != nil && l.cg.oomKilled(l.name)
+}
+
+// Close removes the cgroup once its processes are gone.
+func (l *Limits) Close() error {
+	if l == nil {
+		return nil
+	}
+	return l.cg.remove(l.name)
+}
+
+var errNoCgroups = errors.New("no usable cgroup hierarchy")
