@@ -156,8 +156,16 @@ func (f *function) startInstance() (*instance, error) {
 		env = append(env, "AWS_LAMBDA_RUNTIME_API="+api.addr)
 	}
 
+	limits, err := f.reg.opts.Sandbox.Limit("i-"+newRequestID(), f.box)
+	if err != nil {
+		// Without its limits the instance must not run.
+		in.closeFDs()
+		logR.Close()
+		return nil, f.startErr(err)
+	}
+	in.limits = limits
 	cmd := &exec.Cmd{Path: f.launch.Path, Args: f.launch.Args}
-	f.reg.opts.Sandbox.Wrap(cmd, f.box)
+	f.reg.opts.Sandbox.Wrap(cmd, f.box, limits)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logW, logW
 	if f.launch.Protocol == runtimes.Pipe {
@@ -168,20 +176,11 @@ func (f *function) startInstance() (*instance, error) {
 	if err := cmd.Start(); err != nil {
 		in.closeFDs()
 		logR.Close()
+		limits.Close()
 		return nil, f.startErr(err)
 	}
 	closeChildFiles()
 	in.cmd, in.pid = cmd, cmd.Process.Pid
-	limits, err := f.reg.opts.Sandbox.Attach(in.pid, "i-"+newRequestID(), f.box)
-	if err != nil {
-		// Without its limits the instance must not run.
-		in.kill()
-		cmd.Wait()
-		in.closeFDs()
-		logR.Close()
-		return nil, f.startErr(err)
-	}
-	in.limits = limits
 	in.killTimer = time.AfterFunc(time.Hour, in.timeoutKill)
 	in.killTimer.Stop()
 	if in.limits == nil {

@@ -65,19 +65,18 @@ func write(dir, file, value string) error {
 	return nil
 }
 
-// create makes the instance's group, sets its limits and moves pid into it.
-func (c *cgroups) create(name string, pid int, memBytes int64, pidsMax, shares int) error {
-	p := strconv.Itoa(pid)
+// create makes the instance's group and sets its limits; the instance joins
+// it through procsFiles before it execs (see Sandbox.Wrap).
+func (c *cgroups) create(name string, memBytes int64, pidsMax, shares int) error {
 	mem := strconv.FormatInt(memBytes, 10)
 	if c.v2 {
 		d := c.dir("", name)
 		if err := os.Mkdir(d, 0o755); err != nil {
 			return err
 		}
-		weight := shares * 100 / 1024
-		weight = max(1, min(10000, weight))
+		weight := max(1, min(10000, shares*100/1024))
 		for _, kv := range [][2]string{{"memory.max", mem}, {"memory.swap.max", "0"}, {"pids.max", strconv.Itoa(pidsMax)},
-			{"cpu.weight", strconv.Itoa(weight)}, {"cgroup.procs", p}} {
+			{"cpu.weight", strconv.Itoa(weight)}} {
 			if err := write(d, kv[0], kv[1]); err != nil && kv[0] != "memory.swap.max" {
 				c.remove(name)
 				return err
@@ -87,11 +86,8 @@ func (c *cgroups) create(name string, pid int, memBytes int64, pidsMax, shares i
 	}
 	steps := []struct{ ctrl, file, value string }{
 		{"memory", "memory.limit_in_bytes", mem},
-		{"memory", "cgroup.procs", p},
 		{"pids", "pids.max", strconv.Itoa(pidsMax)},
-		{"pids", "cgroup.procs", p},
 		{"cpu", "cpu.shares", strconv.Itoa(max(2, shares))},
-		{"cpu", "cgroup.procs", p},
 	}
 	for _, st := range steps {
 		d := c.dir(st.ctrl, name)
@@ -105,6 +101,18 @@ func (c *cgroups) create(name string, pid int, memBytes int64, pidsMax, shares i
 		}
 	}
 	return nil
+}
+
+// procsFiles are the files a process writes its pid to, to join the group.
+func (c *cgroups) procsFiles(name string) []string {
+	if c.v2 {
+		return []string{filepath.Join(c.dir("", name), "cgroup.procs")}
+	}
+	return []string{
+		filepath.Join(c.dir("memory", name), "cgroup.procs"),
+		filepath.Join(c.dir("pids", name), "cgroup.procs"),
+		filepath.Join(c.dir("cpu", name), "cgroup.procs"),
+	}
 }
 
 func readInt(path string) int64 {

@@ -111,9 +111,16 @@ var etcFiles = []string{
 	"/etc/nsswitch.conf", "/etc/localtime", "/etc/zoneinfo", "/etc/mime.types", "/etc/host.conf",
 }
 
-// Wrap rewrites cmd (Path, Args, Dir) to run inside the sandbox. cmd.Path
-// and cmd.Args must already name paths as the instance sees them (View).
-func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config) {
+// joinScript runs as the instance's first process: it joins the instance's
+// cgroups (the files given first, after their count) and execs the rest, so
+// that every process of the instance starts inside its limits. (Joining from
+// the parent after the start races with bubblewrap's own fork.)
+const joinScript = `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ >"$1" || exit 125; shift; n=$((n-1)); done; exec "$@"`
+
+// Wrap rewrites cmd (Path, Args, Dir) to run inside the sandbox, under the
+// limits of lim. cmd.Path and cmd.Args must already name paths as the
+// instance sees them (View).
+func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config, lim *Limits) {
 	if s.bwrap == "" {
 		if cmd.Dir == "" {
 			cmd.Dir = cfg.TaskRoot
@@ -157,8 +164,15 @@ func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config) {
 		"--size", strconv.Itoa(tmp<<20), "--perms", "1777", "--tmpfs", "/tmp",
 		"--proc", "/proc", "--dev", "/dev",
 		"--chdir", TaskDir, "--")
-	cmd.Args = append(a, cmd.Args...)
-	cmd.Path = s.bwrap
+	a[0] = s.bwrap
+	a = append(a, cmd.Args...)
+	if lim != nil {
+		files := lim.cg.procsFiles(lim.name)
+		pre := append([]string{"/bin/sh", "-c", joinScript, "sh", strconv.Itoa(len(files))}, files...)
+		a = append(pre, a...)
+	}
+	cmd.Args = a
+	cmd.Path = a[0]
 	cmd.Dir = ""
 }
 
@@ -168,8 +182,9 @@ type Limits struct {
 	name string
 }
 
-// Attach puts a just-started process under cfg's limits.
-func (s *Sandbox) Attach(pid int, name string, cfg *Config) (*Limits, error) {
+// Limit creates the limits of one instance, to pass to Wrap before its
+// start; nil when the sandbox has no cgroups.
+func (s *Sandbox) Limit(name string, cfg *Config) (*Limits, error) {
 	if s.cg == nil {
 		return nil, nil
 	}
@@ -181,7 +196,7 @@ func (s *Sandbox) Attach(pid int, name string, cfg *Config) (*Limits, error) {
 	if shares <= 0 {
 		shares = cfg.MemoryMB // Lambda's CPU is proportional to memory
 	}
-	if err := s.cg.create(name, pid, int64(cfg.MemoryMB)<<20, pids, shares); err != nil {
+	if err := s.cg.create(name, int64(cfg.MemoryMB)<<20, pids, shares); err != nil {
 		return nil, err
 	}
 	return &Limits{cg: s.cg, name: name}, nil
