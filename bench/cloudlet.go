@@ -18,6 +18,9 @@ type platform struct {
 	log *os.File
 }
 
+// noSandbox runs instances unisolated (-no-sandbox).
+var noSandbox bool
+
 func startCloudlet(dataDir, logPath string) (*platform, error) {
 	lf, err := os.Create(logPath)
 	if err != nil {
@@ -27,6 +30,7 @@ func startCloudlet(dataDir, logPath string) (*platform, error) {
 		DataDir:     dataDir,
 		GatewayAddr: "127.0.0.1:0",
 		APIAddr:     "127.0.0.1:0",
+		NoSandbox:   noSandbox,
 		Logger:      slog.New(slog.NewTextHandler(lf, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {
@@ -36,6 +40,11 @@ func startCloudlet(dataDir, logPath string) (*platform, error) {
 	if err := srv.Start(); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("cloudlet: %w", err)
+	}
+	if ok, why := srv.Registry().Isolated(); ok {
+		progress("cloudlet: instances sandboxed (bubblewrap, cgroups)")
+	} else {
+		progress("cloudlet: instances NOT sandboxed: %s", why)
 	}
 	return &platform{srv: srv, gw: srv.GatewayURL(), log: lf}, nil
 }

@@ -32,6 +32,7 @@ func main() {
 	flag.IntVar(&cfg.cold, "cold", 20, "cold starts per runtime")
 	flag.StringVar(&only, "only", "a,b,c,d", "parts to run: a (Node warm), b (Go warm), c (cold starts), d (serverless-offline)")
 	flag.BoolVar(&cfg.skipPeer, "skip-peer", false, "do not install or run serverless-offline (part d)")
+	flag.BoolVar(&noSandbox, "no-sandbox", false, "run Cloudlet's instances as plain processes (to measure the sandbox's cost)")
 	flag.Parse()
 	cfg.parts = map[string]bool{}
 	for _, p := range strings.Split(only, ",") {

@@ -15,7 +15,9 @@
 //     on any error nothing changes and the previous version keeps serving. On
 //     success new invocations go to the new version and old instances finish
 //     their current invocation, then stop.
-//   - Each instance gets a minimal, explicit environment (never the server's).
+//   - Each instance gets a minimal, explicit environment (never the server's)
+//     and runs in Options.Sandbox: isolated and limited where the machine
+//     allows it (package sandbox), a plain process otherwise.
 //   - Every invocation appends START, the function's output, END and REPORT to
 //     the function's log, in that order.
 //

@@ -384,6 +384,9 @@ func (r *Registry) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	}
 }
 
+// Isolated reports whether instances run sandboxed, and if not, why.
+func (r *Registry) Isolated() (bool, string) { return r.opts.Sandbox.Isolated() }
+
 // Instances reports how many instances run now, across all functions.
 func (r *Registry) Instances() int { return int(r.instances.Load()) }
 
