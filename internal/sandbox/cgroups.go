@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 )
 
 const cgroupFS = "/sys/fs/cgroup"
@@ -48,6 +50,7 @@ func newCgroups(parent string) (*cgroups, error) {
 		return nil, err
 	}
 	os.Remove(probe)
+	c.sweep()
 	return c, nil
 }
 
@@ -152,6 +155,35 @@ func (c *cgroups) oomKilled(name string) bool {
 	}
 	d := c.dir("memory", name)
 	return field(filepath.Join(d, "memory.oom_control"), "oom_kill") > 0
+}
+
+// killAll sends SIGKILL to every process still in the group.
+func (c *cgroups) killAll(name string) {
+	b, err := os.ReadFile(filepath.Join(c.dir("memory", name), "cgroup.procs"))
+	if err != nil {
+		return
+	}
+	for _, f := range bytes.Fields(b) {
+		if pid, err := strconv.Atoi(string(f)); err == nil && pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// sweep removes the empty groups that earlier runs left under the parent.
+func (c *cgroups) sweep() {
+	ctrls := []string{"memory", "pids", "cpu"}
+	if c.v2 {
+		ctrls = []string{""}
+	}
+	for _, ctrl := range ctrls {
+		entries, _ := os.ReadDir(filepath.Dir(c.dir(ctrl, "x")))
+		for _, e := range entries {
+			if e.IsDir() && strings.HasPrefix(e.Name(), "i-") {
+				os.Remove(c.dir(ctrl, e.Name())) // fails, harmlessly, while in use
+			}
+		}
+	}
 }
 
 func (c *cgroups) remove(name string) error {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // TaskDir is where an isolated instance sees its function's code, and
@@ -217,12 +218,26 @@ func (l *Limits) OOMKilled() bool {
 	return l != nil && l.cg.oomKilled(l.name)
 }
 
-// Close removes the cgroup once its processes are gone.
+// Close kills whatever is left in the instance's cgroup and removes it. A
+// killed process leaves its group a moment after the signal, so removal is
+// retried in the background for a few seconds.
 func (l *Limits) Close() error {
 	if l == nil {
 		return nil
 	}
-	return l.cg.remove(l.name)
+	l.cg.killAll(l.name)
+	if l.cg.remove(l.name) == nil {
+		return nil
+	}
+	go func() {
+		for i := 0; i < 100; i++ {
+			time.Sleep(50 * time.Millisecond)
+			if l.cg.remove(l.name) == nil {
+				return
+			}
+		}
+	}()
+	return nil
 }
 
 var errNoCgroups = errors.New("no usable cgroup hierarchy")
