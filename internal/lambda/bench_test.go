@@ -6,12 +6,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/cloudlet/cloudlet/internal/sandbox"
 )
 
 // benchInvoke measures warm invocations of a trivial handler on one instance
 // (reservedConcurrency 1), the hot path gateway → invoker → instance → response.
 func benchInvoke(b *testing.B, runtime, handler string, parallel bool) {
-	r, err := NewRegistry(Options{RuntimeDir: b.TempDir()})
+	benchInvokeIn(b, Options{}, runtime, handler, parallel)
+}
+
+func benchInvokeIn(b *testing.B, opts Options, runtime, handler string, parallel bool) {
+	opts.RuntimeDir = b.TempDir()
+	r, err := NewRegistry(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,7 +54,17 @@ func benchInvoke(b *testing.B, runtime, handler string, parallel bool) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "invokes/s")
 }
 
-func BenchmarkInvokeNodeSerial(b *testing.B)   { benchInvoke(b, "nodejs20.x", "handler.handler", false) }
+func BenchmarkInvokeNodeSerial(b *testing.B) { benchInvoke(b, "nodejs20.x", "handler.handler", false) }
+
+// BenchmarkInvokeNodeSerialSandboxed is BenchmarkInvokeNodeSerial inside the
+// sandbox: the difference is the sandbox's cost on a warm invocation.
+func BenchmarkInvokeNodeSerialSandboxed(b *testing.B) {
+	sb := sandbox.New("cloudlet-bench")
+	if ok, why := sb.Isolated(); !ok {
+		b.Fatalf("sandbox not available: %s", why)
+	}
+	benchInvokeIn(b, Options{Sandbox: sb}, "nodejs20.x", "handler.handler", false)
+}
 func BenchmarkInvokeNodeQueued(b *testing.B)   { benchInvoke(b, "nodejs20.x", "handler.handler", true) }
 func BenchmarkInvokePythonSerial(b *testing.B) { benchInvoke(b, "python3.11", "app.handler", false) }
 func BenchmarkInvokePythonQueued(b *testing.B) { benchInvoke(b, "python3.11", "app.handler", true) }

@@ -118,15 +118,6 @@ func (c *cgroups) procsFiles(name string) []string {
 	}
 }
 
-func readInt(path string) int64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
-	return n
-}
-
 // field reads "key N" from a flat-keyed file such as memory.events.
 func field(path, key string) int64 {
 	b, err := os.ReadFile(path)
@@ -142,11 +133,12 @@ func field(path, key string) int64 {
 	return 0
 }
 
-func (c *cgroups) peak(name string) int64 {
+// peakFile is the file holding the group's peak memory use, in bytes.
+func (c *cgroups) peakFile(name string) string {
 	if c.v2 {
-		return readInt(filepath.Join(c.dir("", name), "memory.peak"))
+		return filepath.Join(c.dir("", name), "memory.peak")
 	}
-	return readInt(filepath.Join(c.dir("memory", name), "memory.max_usage_in_bytes"))
+	return filepath.Join(c.dir("memory", name), "memory.max_usage_in_bytes")
 }
 
 func (c *cgroups) oomKilled(name string) bool {

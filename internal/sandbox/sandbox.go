@@ -177,10 +177,11 @@ func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config, lim *Limits) {
 	cmd.Dir = ""
 }
 
-// Limits is an instance's cgroup, joined after its start.
+// Limits is an instance's cgroup.
 type Limits struct {
 	cg   *cgroups
 	name string
+	peak *os.File // kept open: read on every invocation's REPORT line
 }
 
 // Limit creates the limits of one instance, to pass to Wrap before its
@@ -200,15 +201,25 @@ func (s *Sandbox) Limit(name string, cfg *Config) (*Limits, error) {
 	if err := s.cg.create(name, int64(cfg.MemoryMB)<<20, pids, shares); err != nil {
 		return nil, err
 	}
-	return &Limits{cg: s.cg, name: name}, nil
+	l := &Limits{cg: s.cg, name: name}
+	l.peak, _ = os.Open(s.cg.peakFile(name))
+	return l, nil
 }
 
 // PeakMemoryMB is the instance's peak memory use, rounded up.
 func (l *Limits) PeakMemoryMB() int64 {
-	if l == nil {
+	if l == nil || l.peak == nil {
 		return 0
 	}
-	b := l.cg.peak(l.name)
+	var buf [32]byte
+	n, _ := l.peak.ReadAt(buf[:], 0)
+	var b int64
+	for _, ch := range buf[:n] {
+		if ch < '0' || ch > '9' {
+			break
+		}
+		b = b*10 + int64(ch-'0')
+	}
 	return (b + 1<<20 - 1) >> 20
 }
 
@@ -224,6 +235,9 @@ func (l *Limits) OOMKilled() bool {
 func (l *Limits) Close() error {
 	if l == nil {
 		return nil
+	}
+	if l.peak != nil {
+		l.peak.Close()
 	}
 	l.cg.killAll(l.name)
 	if l.cg.remove(l.name) == nil {
