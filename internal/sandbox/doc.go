@@ -15,8 +15,9 @@
 // read-only tmpfs. The network namespace is shared, so the instance reaches
 // Cloudlet's endpoints on loopback as it is told to.
 //
-// Limits come from cgroups (v1 or v2), joined by the parent right after the
-// start: memory (= memorySize; exceeding it kills the instance, and OOMKilled
+// Limits come from cgroups (v1 or v2), which the instance's first process
+// (a two-line sh prelude) joins before it execs bubblewrap, so every process
+// of the instance starts inside them: memory (= memorySize; exceeding it kills the instance, and OOMKilled
 // says so), pids, and a CPU share proportional to memory. Peak memory comes
 // from the cgroup.
 //
