@@ -2,8 +2,6 @@ package awsapi
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -11,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cloudlet/cloudlet/internal/lambda"
 )
 
 // HealthPath answers without authentication whether the server is ready.
@@ -108,7 +108,7 @@ func New(opts Options) *Handler {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := newRequestID()
+	id := lambda.NewRequestID()
 	if r.URL.Path == HealthPath {
 		h.health(w, id)
 		return
@@ -214,23 +214,4 @@ func readBody(r *http.Request, svc Service) ([]byte, error) {
 		return nil, tooLarge
 	}
 	return buf.Bytes(), nil
-}
-
-// newRequestID returns a random UUID, the shape of AWS request IDs.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
 }

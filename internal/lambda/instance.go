@@ -105,7 +105,7 @@ func (f *function) startInstance() (*instance, error) {
 	in := &instance{
 		f:       f,
 		work:    make(chan *call, 1),
-		stream:  time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + newRequestID()[:8] + newRequestID()[24:],
+		stream:  time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + NewRequestID()[:8] + NewRequestID()[24:],
 		exited:  make(chan struct{}),
 		logTail: &tailBuffer{},
 	}
@@ -156,7 +156,7 @@ func (f *function) startInstance() (*instance, error) {
 		env = append(env, "AWS_LAMBDA_RUNTIME_API="+api.addr)
 	}
 
-	limits, err := f.reg.opts.Sandbox.Limit("i-"+newRequestID(), f.box)
+	limits, err := f.reg.opts.Sandbox.Limit("i-"+NewRequestID(), f.box)
 	if err != nil {
 		// Without its limits the instance must not run.
 		in.closeFDs()

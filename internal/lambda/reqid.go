@@ -5,9 +5,10 @@ import (
 	"math/rand/v2"
 )
 
-// newRequestID returns a random UUID v4 in its canonical text form. Request
-// IDs need to be unique, not secret, so the runtime's fast generator will do.
-func newRequestID() string {
+// NewRequestID returns a random UUID v4 in its canonical text form, the shape
+// of AWS request IDs. They need to be unique, not secret, so the runtime's
+// fast generator will do.
+func NewRequestID() string {
 	var b [16]byte
 	a, c := rand.Uint64(), rand.Uint64()
 	for i := 0; i < 8; i++ {
