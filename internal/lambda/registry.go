@@ -66,6 +66,7 @@ type FunctionSpec struct {
 	TaskRoot            string // absolute folder with the function's code
 	MemorySize          int    // MB
 	Timeout             int    // seconds
+	EphemeralStorage    int    // MB of /tmp; 0 means 512
 	Environment         map[string]string
 	ReservedConcurrency *int
 	Role                string // optional; derived when empty
@@ -203,6 +204,7 @@ func (r *Registry) prepare(s FunctionSpec) (*function, error) {
 	}
 	box := &sandbox.Config{
 		TaskRoot: s.TaskRoot, Runtime: r.opts.RuntimeDir, MemoryMB: s.MemorySize, Hide: r.opts.Hide, PidsMax: r.opts.PidsMax,
+		TmpMB:    s.EphemeralStorage,
 		ReadOnly: []string{interpreterPrefix(launch.Path, s.TaskRoot)},
 	}
 	launch = viewLaunch(r.opts.Sandbox, box, launch)

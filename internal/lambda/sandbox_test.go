@@ -186,3 +186,18 @@ func TestPlainFallbackSaysItIsNotIsolated(t *testing.T) {
 		t.Fatalf("plain instance: %v", m)
 	}
 }
+
+func TestSandboxTmpIsLimitedToEphemeralStorage(t *testing.T) {
+	r := isolated(t, Options{})
+	if err := r.Deploy([]FunctionSpec{{Name: "f", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: testdata(t, "sandbox"), MemorySize: 256, Timeout: 10, EphemeralStorage: 8}}); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, r, "f", `{"mode":"fill","mb":16}`)
+	var out struct {
+		Written int
+		Code    string
+	}
+	if json.Unmarshal(res.Payload, &out); out.Code != "ENOSPC" || out.Written > 8 {
+		t.Fatalf("filling an 8 MB /tmp with 16 MB: %s", res.Payload)
+	}
+}

@@ -392,12 +392,13 @@ func (d *decoder) function(f field, p *Project) *Function {
 		return nil
 	}
 	fn := &Function{
-		Key:         f.key,
-		Line:        f.line,
-		Runtime:     p.Provider.Runtime,
-		MemorySize:  p.Provider.MemorySize,
-		Timeout:     p.Provider.Timeout,
-		Environment: maps.Clone(p.Provider.Environment),
+		Key:                  f.key,
+		Line:                 f.line,
+		Runtime:              p.Provider.Runtime,
+		MemorySize:           p.Provider.MemorySize,
+		EphemeralStorageSize: 512,
+		Timeout:              p.Provider.Timeout,
+		Environment:          maps.Clone(p.Provider.Environment),
 	}
 	var handler *node
 	valid := true
@@ -434,6 +435,12 @@ func (d *decoder) function(f field, p *Project) *Function {
 			maps.Copy(fn.Environment, d.environment(g.val, gp))
 		case "events":
 			fn.Events = d.events(g.val, gp)
+		case "ephemeralStorageSize":
+			n, ok := d.integer(g.val, gp, 512, 10240)
+			if ok {
+				fn.EphemeralStorageSize = n
+			}
+			check(ok)
 		case "reservedConcurrency":
 			n, ok := d.integer(g.val, gp, 0, math.MaxInt32)
 			if ok {

@@ -581,3 +581,18 @@ func TestPackageDoc(t *testing.T) {
 		}
 	}
 }
+
+func TestEphemeralStorageSize(t *testing.T) {
+	doc := "service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  a:\n    handler: h.a\n  b:\n    handler: h.b\n    ephemeralStorageSize: 2048\n"
+	p, err := Parse("serverless.yml", []byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Functions[0].EphemeralStorageSize != 512 || p.Functions[1].EphemeralStorageSize != 2048 {
+		t.Fatalf("sizes = %d, %d", p.Functions[0].EphemeralStorageSize, p.Functions[1].EphemeralStorageSize)
+	}
+	_, err = Parse("serverless.yml", []byte(strings.Replace(doc, "2048", "100", 1)), Options{})
+	if err == nil || !strings.Contains(err.Error(), "serverless.yml:10: functions.b.ephemeralStorageSize") {
+		t.Fatalf("out of range: %v", err)
+	}
+}

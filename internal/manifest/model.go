@@ -36,6 +36,8 @@ type Function struct {
 	Timeout     int               // effective seconds
 	Environment map[string]string // provider environment overlaid by the function's
 	Description string            // `description:`, or ""
+	// EphemeralStorageSize is the size of /tmp in MB (512 to 10240, default 512).
+	EphemeralStorageSize int
 	// ReservedConcurrency is nil when not set.
 	ReservedConcurrency *int
 	Events              []Event

@@ -244,7 +244,7 @@ func (s *Server) Deploy(dir, stage string) (*Deployment, error) {
 	for _, fn := range proj.Functions {
 		specs = append(specs, lambda.FunctionSpec{
 			Name: fn.Name, Runtime: fn.Runtime, Handler: fn.Handler, TaskRoot: proj.Dir,
-			MemorySize: fn.MemorySize, Timeout: fn.Timeout, Environment: fn.Environment,
+			MemorySize: fn.MemorySize, Timeout: fn.Timeout, Environment: fn.Environment, EphemeralStorage: fn.EphemeralStorageSize,
 			ReservedConcurrency: fn.ReservedConcurrency,
 		})
 		df := DeployedFunction{Key: fn.Key, Name: fn.Name}

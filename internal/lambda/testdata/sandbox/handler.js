@@ -45,6 +45,17 @@ exports.handler = async (event) => {
       kids.forEach((k) => k.kill("SIGKILL"));
       return { failed };
     }
+    case "fill": {
+      const chunk = Buffer.alloc(1 << 20, 1);
+      let written = 0;
+      const r = tryDo(() => {
+        for (let i = 0; i < event.mb; i++) {
+          fs.appendFileSync("/tmp/fill", chunk);
+          written++;
+        }
+      });
+      return { written, code: r.code || null };
+    }
     case "orphan":
       spawn("/bin/sleep", [event.marker], { detached: true, stdio: "ignore" }).unref();
       await new Promise(() => setInterval(() => {}, 1000)); // hang until the timeout
