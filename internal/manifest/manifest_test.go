@@ -72,8 +72,9 @@ func TestSeed(t *testing.T) {
 	want := []*Function{{
 		Key: "getUser", Name: "user-api-dev-getUser", Handler: "handler.getUser",
 		Runtime: "nodejs18.x", MemorySize: 1024, Timeout: 6, Environment: map[string]string{},
-		Events: []Event{{HTTP: &HTTPEvent{Method: "GET", Path: "/user/{id}"}, Line: 9}},
-		Line:   6,
+		EphemeralStorageSize: 512,
+		Events:               []Event{{HTTP: &HTTPEvent{Method: "GET", Path: "/user/{id}"}, Line: 9}},
+		Line:                 6,
 	}}
 	if !reflect.DeepEqual(p.Functions, want) {
 		t.Errorf("Functions = %+v, want %+v", *p.Functions[0], *want[0])
@@ -259,6 +260,9 @@ functions:
 			for i := range max(len(p.Functions), len(tt.want)) {
 				if i >= len(p.Functions) || i >= len(tt.want) {
 					t.Fatalf("got %d functions, want %d", len(p.Functions), len(tt.want))
+				}
+				if tt.want[i].EphemeralStorageSize == 0 {
+					tt.want[i].EphemeralStorageSize = 512 // the default, unless the case sets it
 				}
 				if !reflect.DeepEqual(p.Functions[i], tt.want[i]) {
 					t.Errorf("function %d:\n got %+v\nwant %+v", i, *p.Functions[i], *tt.want[i])
