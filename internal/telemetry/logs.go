@@ -45,7 +45,8 @@ type stream struct {
 	file    *os.File
 	w       *bufio.Writer
 	dirty   bool
-	changed chan struct{} // closed and replaced on every append
+	changed chan struct{} // closed and replaced on an append when watched
+	watched bool          // someone holds changed (Since was called since the last append)
 }
 
 // NewLogs keeps log files in dir (created if missing). An empty dir keeps logs
@@ -108,10 +109,16 @@ func (l *Logs) Append(function string, text string) {
 		}
 		s.appendLocked(l.window, now, line)
 	}
-	ch := s.changed
-	s.changed = make(chan struct{})
+	// Only wake readers when there are any: most appends (every invocation's
+	// START, END and REPORT) have none, and need no new channel.
+	var ch chan struct{}
+	if s.watched {
+		ch, s.changed, s.watched = s.changed, make(chan struct{}), false
+	}
 	s.mu.Unlock()
-	close(ch)
+	if ch != nil {
+		close(ch)
+	}
 }
 
 func (s *stream) appendLocked(window int, now time.Time, text string) {
@@ -147,6 +154,7 @@ func (l *Logs) Since(function string, after uint64) ([]Line, <-chan struct{}) {
 	}
 	out := make([]Line, len(s.lines)-i)
 	copy(out, s.lines[i:])
+	s.watched = true
 	return out, s.changed
 }
 
