@@ -146,13 +146,19 @@ func (r *Registry) Deploy(specs []FunctionSpec) error {
 		return ErrStopped
 	}
 	next := make(map[string]*function, len(specs))
+	digests := map[string]digest{} // functions of a project share one code folder: walk it once
 	var errs []error
 	for _, s := range specs {
 		if _, dup := next[s.Name]; dup {
 			errs = append(errs, fmt.Errorf("function %s: defined twice", s.Name))
 			continue
 		}
-		f, err := r.prepare(s)
+		d, ok := digests[s.TaskRoot]
+		if !ok {
+			d.sum, d.size = codeDigest(s.TaskRoot)
+			digests[s.TaskRoot] = d
+		}
+		f, err := r.prepare(s, d)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("function %s: %w", s.Name, err))
 			continue
@@ -169,7 +175,12 @@ func (r *Registry) Deploy(specs []FunctionSpec) error {
 	return nil
 }
 
-func (r *Registry) prepare(s FunctionSpec) (*function, error) {
+type digest struct {
+	sum  string
+	size int64
+}
+
+func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 	if s.MemorySize <= 0 {
 		s.MemorySize = 1024
 	}
@@ -187,7 +198,6 @@ func (r *Registry) prepare(s FunctionSpec) (*function, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, size := codeDigest(s.TaskRoot)
 	role := s.Role
 	if role == "" {
 		role = "arn:aws:iam::" + r.opts.AccountID + ":role/" + s.Name + "-role"
@@ -195,7 +205,7 @@ func (r *Registry) prepare(s FunctionSpec) (*function, error) {
 	cfg := Config{
 		Name: s.Name, ARN: r.ARN(s.Name), Runtime: s.Runtime, Handler: s.Handler,
 		MemorySize: s.MemorySize, Timeout: s.Timeout, Environment: s.Environment,
-		Role: role, CodeSha256: sum, CodeSize: size, LastModified: time.Now().UTC(),
+		Role: role, CodeSha256: code.sum, CodeSize: code.size, LastModified: time.Now().UTC(),
 		ReservedConcurrency: s.ReservedConcurrency,
 	}
 	limit := r.opts.MaxConcurrency
