@@ -7,9 +7,11 @@ import (
 	"strconv"
 )
 
-// Frame kinds. Platform → runtime: KindInvoke. Runtime → platform: the others.
+// Frame kinds. Platform → runtime: KindInvoke and KindSpecialise. Runtime →
+// platform: the others.
 const (
-	KindInvoke    = 'I' // an invocation (see AppendInvoke for the body)
+	KindInvoke     = 'I' // an invocation (see AppendInvoke for the body)
+	KindSpecialise = 'S' // a stem cell becomes an instance of a function (see AppendSpecialise)
 	KindReady     = 'Y' // init done, the handler is loaded; empty body
 	KindInitError = 'N' // init failed; body is the error document; the process then exits non-zero
 	KindResponse  = 'R' // the invocation's result, JSON-encoded (undefined/None → null)
@@ -60,6 +62,20 @@ func appendField(dst []byte, s string) []byte {
 		dst = append(dst, c)
 	}
 	return append(dst, '\n')
+}
+
+// AppendSpecialise appends a whole KindSpecialise frame: the function's
+// environment, one "KEY=value" entry after another, each ended by a NUL byte
+// (which a variable cannot contain).
+func AppendSpecialise(dst []byte, env []string) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, KindSpecialise)
+	for _, e := range env {
+		dst = append(dst, e...)
+		dst = append(dst, 0)
+	}
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
+	return dst
 }
 
 // AppendFrame appends a frame of the given kind and body to dst. The

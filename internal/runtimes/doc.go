@@ -30,9 +30,12 @@
 // and cognitoIdentity are JSON (base64 of the JSON is accepted for the client
 // context too); payload, the raw event JSON, is the rest of the frame.
 //
+//	'S' specialise: KEY=value NUL KEY=value NUL … (stem cells only, below)
+//
 // Runtime → platform:
 //
-//	'Y' init done (empty body): sent once, after the handler is loaded
+//	'Y' init done (empty body): sent once, after the handler is loaded (a
+//	    stem cell also sends one when it is ready to be specialised)
 //	'N' init error: body is the error document; the process then exits non-zero
 //	'R' response: body is the JSON-encoded result (undefined/None → null;
 //	    a Python handler returning bytes sends them as they are)
@@ -63,6 +66,20 @@
 // as on AWS); sys.exit in a Python handler ends the process with no frame.
 // An unknown frame kind or a malformed frame makes the runtime exit with
 // status 2.
+//
+// # Stem cells
+//
+// Started with CLOUDLET_STEM=1 in its environment, a bootstrap loads the
+// runtime but no function: it sends 'Y' and blocks reading fd 3. The first
+// frame must then be 'S', which carries the whole environment of the
+// function's instance; the bootstrap replaces its environment with it (the
+// C environment too, so child processes inherit it), changes directory to
+// LAMBDA_TASK_ROOT and carries on as an instance started with that
+// environment would: it loads the handler and sends 'Y' or 'N'. The function
+// sees nothing of the cell's past: no code of its own ran before 'S'.
+// Variables the interpreter reads only when it starts (NODE_OPTIONS, for
+// instance) cannot take effect this way; StartupOnly says which, and the
+// platform starts such functions the ordinary way.
 //
 // # Environment
 //

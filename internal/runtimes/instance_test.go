@@ -85,6 +85,7 @@ type instance struct {
 type instanceOpts struct {
 	env     []string // extra "K=V", after the launch's and the standard ones
 	logPipe *os.File // when set, the write end given as stdout and stderr instead of a logBuffer
+	stem    bool     // start a stem cell: no function in the environment, in /
 }
 
 func testEnv(taskRoot, handler, runtime string) []string {
@@ -140,6 +141,10 @@ func startInstance(t testing.TB, runtime, handler, taskRoot string, opts instanc
 		ExtraFiles: []*os.File{childR, childW},
 		Stdout:     logs,
 		Stderr:     logs,
+	}
+	if opts.stem {
+		cmd.Dir = "/"
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "CLOUDLET_STEM=1"}
 	}
 	if opts.logPipe != nil {
 		cmd.Stdout, cmd.Stderr = opts.logPipe, opts.logPipe

@@ -385,3 +385,21 @@ func compilePython(interpreter, source string) {
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"}
 	_ = cmd.Run()
 }
+
+// StartupOnly reports whether the environment variable name takes effect
+// only when a process starts (NODE_OPTIONS, the dynamic loader's LD_*,
+// malloc tuning), so that a stem cell, whose interpreter is already running
+// when it receives the function's environment, cannot honour it.
+func StartupOnly(name string) bool {
+	switch name {
+	case "NODE_OPTIONS", "NODE_EXTRA_CA_CERTS", "NODE_ICU_DATA", "NODE_V8_COVERAGE", "NODE_PENDING_DEPRECATION",
+		"NODE_NO_WARNINGS", "NODE_PRESERVE_SYMLINKS", "NODE_REDIRECT_WARNINGS", "NODE_COMPILE_CACHE", "GLIBC_TUNABLES":
+		return true
+	}
+	for _, p := range []string{"LD_", "MALLOC_", "UV_"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -246,3 +246,14 @@ func TestCheckHandler(t *testing.T) {
 		}
 	}
 }
+
+func TestStartupOnly(t *testing.T) {
+	for name, want := range map[string]bool{
+		"NODE_OPTIONS": true, "LD_PRELOAD": true, "UV_THREADPOOL_SIZE": true, "MALLOC_ARENA_MAX": true,
+		"NODE_PATH": false, "TABLE_NAME": false, "TZ": false, "PYTHONPATH": false,
+	} {
+		if got := StartupOnly(name); got != want {
+			t.Errorf("StartupOnly(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -23,17 +23,25 @@ const KIND_RESPONSE = 0x52; // 'R'
 const KIND_ERROR = 0x45; // 'E'
 const KIND_INVOKE = 0x49; // 'I'
 
+const KIND_SPECIALISE = 0x53; // 'S'
+
 const env = process.env;
-const TASK_ROOT = env.LAMBDA_TASK_ROOT || process.cwd();
-const HANDLER = env._HANDLER || '';
-const FUNCTION_NAME = env.AWS_LAMBDA_FUNCTION_NAME;
-const FUNCTION_VERSION = env.AWS_LAMBDA_FUNCTION_VERSION;
-const MEMORY_SIZE = env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE;
-const LOG_GROUP = env.AWS_LAMBDA_LOG_GROUP_NAME;
-const LOG_STREAM = env.AWS_LAMBDA_LOG_STREAM_NAME;
-const FUNCTION_ARN =
-  'arn:aws:lambda:' + (env.AWS_REGION || 'us-east-1') + ':' +
-  (env.CLOUDLET_ACCOUNT_ID || '000000000000') + ':function:' + (FUNCTION_NAME || '');
+// The function's settings, read from the environment by configure(): at
+// start-up, or, in a stem cell, once the 'S' frame has set the environment.
+let TASK_ROOT, HANDLER, FUNCTION_NAME, FUNCTION_VERSION, MEMORY_SIZE, LOG_GROUP, LOG_STREAM, FUNCTION_ARN;
+
+function configure() {
+  TASK_ROOT = env.LAMBDA_TASK_ROOT || process.cwd();
+  HANDLER = env._HANDLER || '';
+  FUNCTION_NAME = env.AWS_LAMBDA_FUNCTION_NAME;
+  FUNCTION_VERSION = env.AWS_LAMBDA_FUNCTION_VERSION;
+  MEMORY_SIZE = env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE;
+  LOG_GROUP = env.AWS_LAMBDA_LOG_GROUP_NAME;
+  LOG_STREAM = env.AWS_LAMBDA_LOG_STREAM_NAME;
+  FUNCTION_ARN =
+    'arn:aws:lambda:' + (env.AWS_REGION || 'us-east-1') + ':' +
+    (env.CLOUDLET_ACCOUNT_ID || '000000000000') + ':function:' + (FUNCTION_NAME || '');
+}
 
 // ---------------------------------------------------------------------------
 // Blocking I/O on the channel. The fds are expected to be blocking; EAGAIN
@@ -520,7 +528,34 @@ function initFailed(err) {
   process.exit(129);
 }
 
+// specialise turns a stem cell into an instance of a function: it waits for
+// the 'S' frame, takes the environment it carries as its own and moves to the
+// function's code (doc.go, "Stem cells").
+function specialise() {
+  sendFrame(KIND_READY, '');
+  if (!fill(4)) process.exit(0);
+  const len = inBuf.readUInt32LE(inStart);
+  if (len === 0 || len > MAX_FRAME) fatalProtocol('bad frame length ' + len);
+  if (!fill(4 + len)) fatalProtocol('channel closed inside a frame');
+  const start = inStart + 4;
+  const end = start + len;
+  inStart = end;
+  if (inBuf[start] !== KIND_SPECIALISE) fatalProtocol('unexpected frame kind ' + inBuf[start] + ' in a stem cell');
+  const entries = inBuf.toString('utf8', start + 1, end).split('\0');
+  if (inStart === inEnd) inStart = inEnd = 0;
+  for (const k of Object.keys(env)) delete env[k];
+  for (const e of entries) {
+    const i = e.indexOf('=');
+    if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
+  }
+  if (env.LAMBDA_TASK_ROOT) process.chdir(env.LAMBDA_TASK_ROOT);
+  // NODE_PATH is read when Node starts; recompute the global module paths.
+  require('module')._initPaths();
+}
+
 function main() {
+  if (env.CLOUDLET_STEM === '1') specialise();
+  configure();
   patchConsole();
   globalThis.awslambda = {
     streamifyResponse() {

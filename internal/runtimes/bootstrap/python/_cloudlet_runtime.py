@@ -26,6 +26,7 @@ _IN = 3
 _OUT = 4
 _MAX_FRAME = 16 << 20
 _KIND_INVOKE = 0x49
+_KIND_SPECIALISE = 0x53
 _READY = b"Y"
 _INIT_ERROR = b"N"
 _RESPONSE = b"R"
@@ -570,8 +571,35 @@ def _setup_path(task_root):
     sys.path[:] = head + [p for p in sys.path if p not in head and p not in tail and p != here] + tail
 
 
+def _specialise():
+    """Turns a stem cell into an instance of a function: waits for the 'S'
+    frame, takes the environment it carries as its own (the C environment
+    too, for child processes) and moves to the function's code (doc.go,
+    "Stem cells")."""
+    _send(_READY, b"")
+    frame = _read_frame()
+    if frame is None:
+        _exit(0)
+    if frame[0] != _KIND_SPECIALISE:
+        _protocol_error("unexpected frame kind %d in a stem cell" % frame[0])
+    for k in list(_environ):
+        _posix.unsetenv(k)
+        del _environ[k]
+    for entry in frame[1:].split(b"\0"):
+        k, sep, v = entry.partition(b"=")
+        if sep and k:
+            _posix.putenv(k, v)
+            _environ[k] = v
+    root = _getenv("LAMBDA_TASK_ROOT")
+    if root:
+        _posix.chdir(root)
+    _time.tzset()
+
+
 def main():
     global _function_name, _function_version, _memory_size, _log_group, _log_stream, _function_arn
+    if _getenv("CLOUDLET_STEM") == "1":
+        _specialise()
     task_root = _getenv("LAMBDA_TASK_ROOT") or _posix.getcwd()
     _setup_path(task_root)
     if _getenv("PYTHONDONTWRITEBYTECODE"):

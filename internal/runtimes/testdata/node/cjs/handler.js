@@ -118,3 +118,10 @@ exports.notAFunction = 42;
 exports.nested = { deeper: { fn: async () => 'dotted function path' } };
 
 exports.ping = async () => ({ statusCode: 200, body: 'ok' });
+
+exports.environ = async () => ({
+  env: { ...process.env },
+  cwd: process.cwd(),
+  child: require('child_process').execFileSync('/usr/bin/env').toString(),
+  paths: require('module').globalPaths,
+});

@@ -119,3 +119,15 @@ def exits(event, context):
 
 
 not_a_function = 42
+
+
+def environ(event, context):
+    import os
+    import subprocess
+
+    return {
+        "env": dict(os.environ),
+        "cwd": os.getcwd(),
+        "child": subprocess.run(["/usr/bin/env"], capture_output=True, text=True).stdout,
+        "path": __import__("sys").path,
+    }
