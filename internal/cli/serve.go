@@ -26,6 +26,7 @@ type serverFlags struct {
 	maxConcurrency int
 	logLevel       string
 	noSandbox      bool
+	stemCells      int
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -40,6 +41,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.maxConcurrency, "max-concurrency", 0, "instances across all functions (default 10 × CPUs)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "platform log level: debug, info, warn, error")
 	fl.BoolVar(&f.noSandbox, "no-sandbox", false, "run instances as plain processes, not isolated")
+	fl.IntVar(&f.stemCells, "stem-cells", server.DefaultStemCells, "pre-started runtimes kept ready per runtime in use, so cold starts skip the process start (0: none)")
 }
 
 func (f *serverFlags) start(stderr io.Writer, dataDir string) (*server.Server, error) {
@@ -52,6 +54,7 @@ func (f *serverFlags) start(stderr io.Writer, dataDir string) (*server.Server, e
 		DataDir: dataDir, GatewayAddr: f.gatewayAddr, APIAddr: f.apiAddr, Region: f.region,
 		AccessKey: f.accessKey, SecretKey: f.secretKey, IdleTimeout: f.idleTimeout,
 		MaxConcurrency: f.maxConcurrency, NoSandbox: f.noSandbox, Logger: logger,
+		StemCells: stemCellsOption(f.stemCells),
 	})
 	if err != nil {
 		return nil, err
@@ -158,4 +161,13 @@ func printDeployment(out io.Writer, d *server.Deployment, gatewayURL string, too
 			fmt.Fprintf(out, "    %-6s %s%s\n", method, gatewayURL, path)
 		}
 	}
+}
+
+// stemCellsOption maps the flag to server.Options.StemCells, where 0 means
+// the default and a negative number none.
+func stemCellsOption(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }

@@ -50,6 +50,7 @@ type instance struct {
 	logTail *tailBuffer
 	status  *os.File // /proc/<pid>/status, for VmHWM when there is no cgroup
 	limits  *sandbox.Limits
+	cell    *sandbox.Cell // a stem cell's mount point, or nil
 }
 
 // fdReader reads a blocking file descriptor with plain system calls.
@@ -101,85 +102,112 @@ func errorDoc(errorType, msg string) []byte {
 	return b
 }
 
-func (f *function) startInstance() (*instance, error) {
-	in := &instance{
-		f:       f,
-		work:    make(chan *call, 1),
-		stream:  time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + NewRequestID()[:8] + NewRequestID()[24:],
-		exited:  make(chan struct{}),
-		logTail: &tailBuffer{},
+// newStream names a new instance's log stream, as Lambda does.
+func newStream() string {
+	return time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + NewRequestID()[:8] + NewRequestID()[24:]
+}
+
+// newInstance makes an instance of f (nil for a stem cell) with no process yet.
+func newInstance(f *function) *instance {
+	return &instance{f: f, work: make(chan *call, 1), exited: make(chan struct{}), logTail: &tailBuffer{}, evW: -1, rsR: fdReader{fd: -1}}
+}
+
+// startInstance starts an instance of f: a stem cell specialised for f when
+// one is ready, else a new process. cpu is the CPU the calling (locked)
+// thread is pinned to, or -1.
+func (f *function) startInstance(cpu int) (*instance, error) {
+	if f.stem != nil {
+		if in := f.reg.stems.take(*f.stem); in != nil {
+			fallback, err := f.specialise(in, cpu)
+			if !fallback {
+				return in, err
+			}
+			f.reg.log.Warn("stem cell unusable; starting an instance the ordinary way", "function", f.cfg.Name, "err", err)
+		}
 	}
+	f.reg.stats.processStarts.Add(1)
+	in := newInstance(f)
+	in.stream = newStream()
 	env := make([]string, 0, len(f.env)+2)
 	env = append(env, f.env...)
 	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream)
-
-	// The child's ends of the pipes are closed as soon as it has started (or
-	// failed to): while we hold them, its death would never read as EOF.
-	var childFiles []*os.File
-	closeChildFiles := func() {
-		for _, cf := range childFiles {
-			cf.Close()
-		}
-		childFiles = nil
-	}
-	defer closeChildFiles()
-	logR, logW, err := os.Pipe()
-	if err != nil {
-		return nil, f.startErr(err)
-	}
-	childFiles = append(childFiles, logW)
-	in.logR = logR
-
-	switch f.launch.Protocol {
-	case runtimes.Pipe:
-		var ev, rs [2]int
-		if err := unix.Pipe2(ev[:], unix.O_CLOEXEC); err != nil {
-			logR.Close()
-			return nil, f.startErr(err)
-		}
-		if err := unix.Pipe2(rs[:], unix.O_CLOEXEC); err != nil {
-			unix.Close(ev[0])
-			unix.Close(ev[1])
-			logR.Close()
-			return nil, f.startErr(err)
-		}
-		in.evW, in.rsR.fd = ev[1], rs[0]
-		childFiles = append(childFiles, os.NewFile(uintptr(ev[0]), "events"), os.NewFile(uintptr(rs[1]), "responses"))
-	default:
+	if f.launch.Protocol != runtimes.Pipe {
 		api, err := newRuntimeAPI(in)
 		if err != nil {
-			logR.Close()
 			return nil, f.startErr(err)
 		}
 		in.api = api
-		in.evW, in.rsR.fd = -1, -1
 		env = append(env, "AWS_LAMBDA_RUNTIME_API="+api.addr)
 	}
-
 	limits, err := f.reg.opts.Sandbox.Limit("i-"+NewRequestID(), f.box)
 	if err != nil {
 		// Without its limits the instance must not run.
 		in.closeFDs()
-		logR.Close()
 		return nil, f.startErr(err)
 	}
+	if err := in.spawn(f.reg.opts.Sandbox, f.launch, f.box, env, limits); err != nil {
+		return nil, f.startErr(err)
+	}
+	in.startLogs()
+	if err := in.waitReady(); err != nil {
+		in.close()
+		return nil, err
+	}
+	in.initDur = time.Since(in.startedAt)
+	return in, nil
+}
+
+// spawn starts the process of an instance under limits (which it then owns):
+// with the pipe channel, unless in.api is set. On failure it releases
+// everything in holds.
+func (in *instance) spawn(sb *sandbox.Sandbox, l *runtimes.Launch, box *sandbox.Config, env []string, limits *sandbox.Limits) error {
 	in.limits = limits
-	cmd := &exec.Cmd{Path: f.launch.Path, Args: f.launch.Args}
-	f.reg.opts.Sandbox.Wrap(cmd, f.box, limits)
+	fail := func(err error) error {
+		in.closeFDs()
+		if in.logR != nil {
+			in.logR.Close()
+		}
+		limits.Close()
+		in.cell.Close()
+		return err
+	}
+	// The child's ends of the pipes are closed as soon as it has started (or
+	// failed to): while we hold them, its death would never read as EOF.
+	var childFiles []*os.File
+	defer func() {
+		for _, cf := range childFiles {
+			cf.Close()
+		}
+	}()
+	logR, logW, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	childFiles = append(childFiles, logW)
+	in.logR = logR
+	if in.api == nil {
+		var ev, rs [2]int
+		if err := unix.Pipe2(ev[:], unix.O_CLOEXEC); err != nil {
+			return fail(err)
+		}
+		if err := unix.Pipe2(rs[:], unix.O_CLOEXEC); err != nil {
+			unix.Close(ev[0])
+			unix.Close(ev[1])
+			return fail(err)
+		}
+		in.evW, in.rsR.fd = ev[1], rs[0]
+		childFiles = append(childFiles, os.NewFile(uintptr(ev[0]), "events"), os.NewFile(uintptr(rs[1]), "responses"))
+	}
+	cmd := &exec.Cmd{Path: l.Path, Args: l.Args}
+	sb.Wrap(cmd, box, limits)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logW, logW
-	if f.launch.Protocol == runtimes.Pipe {
-		cmd.ExtraFiles = childFiles[1:]
-	}
+	cmd.ExtraFiles = childFiles[1:]
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	in.startedAt = time.Now()
 	if err := cmd.Start(); err != nil {
-		in.closeFDs()
-		logR.Close()
-		limits.Close()
-		return nil, f.startErr(err)
+		return fail(err)
 	}
-	closeChildFiles()
 	in.cmd, in.pid = cmd, cmd.Process.Pid
 	in.killTimer = time.AfterFunc(time.Hour, in.timeoutKill)
 	in.killTimer.Stop()
@@ -192,17 +220,15 @@ func (f *function) startInstance() (*instance, error) {
 		in.exitErr = cmd.Wait()
 		close(in.exited)
 	}()
-	if rc, err := logR.SyscallConn(); err == nil {
+	return nil
+}
+
+// startLogs starts copying the instance's output to its function's log.
+func (in *instance) startLogs() {
+	if rc, err := in.logR.SyscallConn(); err == nil {
 		in.logRC = rc
 		go in.readLogs()
 	}
-
-	if err := in.waitReady(); err != nil {
-		in.close()
-		return nil, err
-	}
-	in.initDur = time.Since(in.startedAt)
-	return in, nil
 }
 
 func (f *function) startErr(err error) error {
@@ -335,5 +361,9 @@ func (in *instance) close() {
 		in.status.Close()
 	}
 	in.limits.Close()
+	in.cell.Close()
+	if in.logRC == nil && in.logR != nil {
+		in.logR.Close() // a stem cell never specialised: no reader owns it
+	}
 	// The log reader ends at EOF, once every writer of the pipe is gone.
 }

@@ -32,6 +32,7 @@ type function struct {
 	cfg      Config
 	taskRoot string
 	launch   *runtimes.Launch // paths as the instance sees them
+	stem     *stemKey         // the stem cells that can become f's instances, or nil
 	box      *sandbox.Config
 	env      []string
 	timeout  time.Duration
@@ -134,6 +135,7 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 		default:
 			f.removeLocked(c)
 			f.mu.Unlock()
+			f.reg.stats.throttles.Add(1)
 			return ErrThrottled
 		}
 		f.mu.Unlock()
@@ -231,19 +233,23 @@ func (f *function) stop() {
 func (f *function) serve() {
 	defer f.reg.wg.Done()
 	defer f.reg.instances.Add(-1)
+	cpu := -1
 	if f.launch.Protocol == runtimes.Pipe {
 		// The pipes are driven with blocking system calls from this goroutine;
 		// keeping it on one OS thread keeps that thread's wakeups cheap.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		// Pin this thread, and so the process it forks, to one CPU: the
-		// wakeups between them then stay on that CPU's cache.
-		if restore := pinThread(f.reg.nextCPU()); restore != nil {
+		// Pin this thread, and so the process it forks (or the stem cell it
+		// takes), to one CPU: the wakeups between them then stay on that
+		// CPU's cache.
+		c := f.reg.nextCPU()
+		if restore := pinThread(c); restore != nil {
 			defer restore()
+			cpu = c
 		}
 	}
 
-	in, err := f.startInstance()
+	in, err := f.startInstance(cpu)
 	f.mu.Lock()
 	f.starting--
 	if err != nil {

@@ -53,6 +53,9 @@ type Options struct {
 	Sandbox *sandbox.Sandbox
 	// PidsMax bounds the processes and threads of one instance (default 1024).
 	PidsMax int
+	// StemCells is how many pre-started instances (stem cells) to keep ready
+	// for each runtime in use; 0 starts every instance from scratch.
+	StemCells int
 	// Hide lists host folders (the data directory) that instances must not
 	// see even when they lie inside a function's code folder.
 	Hide []string
@@ -82,6 +85,15 @@ type Registry struct {
 	wg        sync.WaitGroup // every instance goroutine, of every version
 	deployMu  sync.Mutex
 	closed    atomic.Bool
+	stems     stems
+	stats     stats
+}
+
+// stats are the registry's counters since it started.
+type stats struct {
+	processStarts atomic.Int64 // instances started as new processes
+	stemStarts    atomic.Int64 // instances made from stem cells
+	throttles     atomic.Int64
 }
 
 // NewRegistry returns an empty registry.
@@ -127,6 +139,7 @@ func NewRegistry(opts Options) (*Registry, error) {
 		return nil, fmt.Errorf("install runtimes: %w", err)
 	}
 	r := &Registry{opts: opts, log: opts.Logger}
+	r.stems.r = r
 	empty := map[string]*function{}
 	r.fns.Store(&empty)
 	return r, nil
@@ -172,6 +185,7 @@ func (r *Registry) Deploy(specs []FunctionSpec) error {
 	for _, f := range *old {
 		f.stop()
 	}
+	r.stems.provide(next)
 	return nil
 }
 
@@ -226,6 +240,7 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 	viewed := s
 	viewed.TaskRoot = r.opts.Sandbox.View(box, s.TaskRoot)
 	f.env = r.baseEnv(f, viewed)
+	f.stem = r.stemFor(f, s.Environment)
 	return f, nil
 }
 
@@ -414,4 +429,5 @@ func (r *Registry) Close() {
 	}
 	// Instances of versions retired by earlier deploys may still be busy.
 	r.wg.Wait()
+	r.stems.close()
 }

@@ -21,6 +21,7 @@ func isolated(t *testing.T, opts Options) *Registry {
 	if ok, why := sb.Isolated(); !ok {
 		t.Fatalf("the sandbox is not available: %s (run `make deps` as root)", why)
 	}
+	t.Cleanup(sb.Close) // after the registry's own clean-up
 	opts.Sandbox = sb
 	return newRegistry(t, opts)
 }
@@ -44,12 +45,15 @@ func copyTree(t *testing.T, src string) string {
 }
 
 type probe struct {
-	Pids     []string `json:"pids"`
-	UID      int      `json:"uid"`
-	TaskRoot string   `json:"taskRoot"`
-	Cwd      string   `json:"cwd"`
-	Tmp      []string `json:"tmp"`
-	Results  map[string]struct {
+	Nofile       string   `json:"nofile"`
+	FunctionName string   `json:"functionName"`
+	StemVar      string   `json:"stemVar"`
+	Pids         []string `json:"pids"`
+	UID          int      `json:"uid"`
+	TaskRoot     string   `json:"taskRoot"`
+	Cwd          string   `json:"cwd"`
+	Tmp          []string `json:"tmp"`
+	Results      map[string]struct {
 		OK   bool   `json:"ok"`
 		Code string `json:"code"`
 	} `json:"-"`
@@ -59,13 +63,45 @@ type probe struct {
 	}
 }
 
-func TestSandboxIsolation(t *testing.T) {
+// stemModes runs a test with instances started as new processes, and with
+// instances made from stem cells.
+func stemModes(t *testing.T, run func(t *testing.T, stems int)) {
+	for _, n := range []int{0, 1} {
+		name := "process"
+		if n > 0 {
+			name = "stem-cell"
+		}
+		t.Run(name, func(t *testing.T) { run(t, n) })
+	}
+}
+
+// fromStem waits for a ready stem cell (when stems > 0) before the next cold
+// start, so that the start takes it.
+func fromStem(t *testing.T, r *Registry, stems int) {
+	t.Helper()
+	if stems > 0 {
+		waitFor(t, "a ready stem cell", func() bool { return r.stems.readyCount() > 0 })
+	}
+}
+
+// checkStarts checks how the registry's instances were started.
+func checkStarts(t *testing.T, r *Registry, stems int) {
+	t.Helper()
+	p, s := r.stats.processStarts.Load(), r.stats.stemStarts.Load()
+	if stems > 0 && (s == 0 || p != 0) || stems == 0 && (s != 0 || p == 0) {
+		t.Errorf("instances from processes: %d, from stem cells: %d (stem cells on: %v)", p, s, stems > 0)
+	}
+}
+
+func TestSandboxIsolation(t *testing.T) { stemModes(t, testSandboxIsolation) }
+
+func testSandboxIsolation(t *testing.T, stems int) {
 	a := copyTree(t, testdata(t, "sandbox"))
 	b := copyTree(t, testdata(t, "sandbox"))
 	data := filepath.Join(a, ".cloudlet") // the data directory inside a project, as `cloudlet up` makes it
 	os.MkdirAll(filepath.Join(data, "logs"), 0o700)
 	os.WriteFile(filepath.Join(data, "secret"), []byte("admin"), 0o600)
-	r := isolated(t, Options{Hide: []string{data}})
+	r := isolated(t, Options{Hide: []string{data}, StemCells: stems})
 	if err := r.Deploy([]FunctionSpec{
 		{Name: "a", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: a, MemorySize: 256, Timeout: 5},
 		{Name: "b", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: b, MemorySize: 256, Timeout: 5},
@@ -75,6 +111,7 @@ func TestSandboxIsolation(t *testing.T) {
 	look := func(fn, other, marker string) probe {
 		t.Helper()
 		payload, _ := json.Marshal(map[string]string{"mode": "look", "other": other, "data": data, "marker": marker})
+		fromStem(t, r, stems)
 		res := invoke(t, r, fn, string(payload))
 		var p probe
 		if err := json.Unmarshal(res.Payload, &p); err != nil || res.FunctionError != "" {
@@ -85,6 +122,12 @@ func TestSandboxIsolation(t *testing.T) {
 	pa := look("a", b, "from-a")
 	pb := look("b", a, "from-b")
 	for name, p := range map[string]probe{"a": pa, "b": pb} {
+		if p.FunctionName != name || p.StemVar != "" {
+			t.Errorf("%s runs with the environment of %q (CLOUDLET_STEM=%q)", name, p.FunctionName, p.StemVar)
+		}
+		if p.Nofile != "1024" {
+			t.Errorf("%s may open %q files, want 1024", name, p.Nofile)
+		}
 		if len(p.Pids) > 3 {
 			t.Errorf("%s sees other processes: %v", name, p.Pids)
 		}
@@ -120,14 +163,18 @@ func TestSandboxIsolation(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(a, "handler.js")); string(b) == "hacked" {
 		t.Fatal("the code was changed")
 	}
+	checkStarts(t, r, stems)
 }
 
-func TestSandboxMemoryLimit(t *testing.T) {
+func TestSandboxMemoryLimit(t *testing.T) { stemModes(t, testSandboxMemoryLimit) }
+
+func testSandboxMemoryLimit(t *testing.T, stems int) {
 	logs, _ := telemetry.NewLogs("")
-	r := isolated(t, Options{Logs: logs})
+	r := isolated(t, Options{Logs: logs, StemCells: stems})
 	if err := r.Deploy([]FunctionSpec{{Name: "m", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: testdata(t, "sandbox"), MemorySize: 128, Timeout: 20}}); err != nil {
 		t.Fatal(err)
 	}
+	fromStem(t, r, stems)
 	res := invoke(t, r, "m", `{"mode":"memory"}`)
 	if res.ErrorType != "Runtime.OutOfMemory" {
 		t.Fatalf("result = %s", res.Payload)
@@ -144,6 +191,9 @@ func TestSandboxMemoryLimit(t *testing.T) {
 	}
 	if res := invoke(t, r, "m", `{}`); res.FunctionError != "" {
 		t.Fatalf("after the OOM kill: %s", res.Payload)
+	}
+	if stems > 0 && r.stats.stemStarts.Load() == 0 {
+		t.Error("no instance came from a stem cell")
 	}
 }
 

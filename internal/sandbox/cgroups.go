@@ -106,6 +106,41 @@ func (c *cgroups) create(name string, memBytes int64, pidsMax, shares int) error
 	return nil
 }
 
+// resize changes the memory limit and CPU share of a group.
+func (c *cgroups) resize(name string, memBytes int64, shares int) error {
+	mem := strconv.FormatInt(memBytes, 10)
+	if c.v2 {
+		d := c.dir("", name)
+		if err := write(d, "memory.max", mem); err != nil {
+			return err
+		}
+		return write(d, "cpu.weight", strconv.Itoa(max(1, min(10000, shares*100/1024))))
+	}
+	if err := write(c.dir("memory", name), "memory.limit_in_bytes", mem); err != nil {
+		return err
+	}
+	return write(c.dir("cpu", name), "cpu.shares", strconv.Itoa(max(2, shares)))
+}
+
+// tasks lists the thread ids in a group.
+func (c *cgroups) tasks(name string) []int {
+	file := filepath.Join(c.dir("cpu", name), "tasks")
+	if c.v2 {
+		file = filepath.Join(c.dir("", name), "cgroup.threads")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, f := range bytes.Fields(b) {
+		if id, err := strconv.Atoi(string(f)); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // procsFiles are the files a process writes its pid to, to join the group.
 func (c *cgroups) procsFiles(name string) []string {
 	if c.v2 {

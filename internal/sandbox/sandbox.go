@@ -26,6 +26,7 @@ const sandboxID = "993"
 type Sandbox struct {
 	bwrap  string
 	cg     *cgroups
+	cells  cells
 	reason string // why not isolated, when not
 }
 
@@ -71,9 +72,14 @@ func Plain(reason string) *Sandbox { return &Sandbox{reason: reason} }
 // Isolated reports whether instances are isolated, and if not, why.
 func (s *Sandbox) Isolated() (bool, string) { return s.bwrap != "", s.reason }
 
+// Close releases what the sandbox holds on the host (the stem cells' mount
+// points). Instances must be gone first.
+func (s *Sandbox) Close() { s.cells.close() }
+
 // Config describes one function's instances.
 type Config struct {
 	TaskRoot    string   // host folder of the code, seen at TaskDir
+	Cell        *Cell    // a stem cell's mount point, seen at TaskDir instead of TaskRoot
 	Runtime     string   // host folder of the bootstraps, seen at RuntimeDir
 	ReadOnly    []string // more host paths to bind read-only at the same path (an interpreter's prefix)
 	Hide        []string // host paths under TaskRoot to cover with an empty tmpfs
@@ -116,7 +122,11 @@ var etcFiles = []string{
 // cgroups (the files given first, after their count) and execs the rest, so
 // that every process of the instance starts inside its limits. (Joining from
 // the parent after the start races with bubblewrap's own fork.)
-const joinScript = `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ >"$1" || exit 125; shift; n=$((n-1)); done; exec "$@"`
+// It also sets the open-files limit of the instance, 1024 as on Lambda.
+const joinScript = `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ >"$1" || exit 125; shift; n=$((n-1)); done; ulimit -n ` + openFilesMax + `; exec "$@"`
+
+// openFilesMax is an instance's limit on open files (soft and hard), as on Lambda.
+const openFilesMax = "1024"
 
 // Wrap rewrites cmd (Path, Args, Dir) to run inside the sandbox, under the
 // limits of lim. cmd.Path and cmd.Args must already name paths as the
@@ -153,8 +163,16 @@ func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config, lim *Limits) {
 	if cfg.Runtime != "" {
 		a = append(a, "--ro-bind", cfg.Runtime, RuntimeDir)
 	}
-	a = append(a, "--ro-bind", cfg.TaskRoot, TaskDir)
+	if cfg.Cell != nil {
+		// The code arrives later (Cell.Attach), with its hidden folders.
+		a = append(a, "--ro-bind", cfg.Cell.path, TaskDir)
+	} else {
+		a = append(a, "--ro-bind", cfg.TaskRoot, TaskDir)
+	}
 	for _, h := range cfg.Hide {
+		if cfg.Cell != nil {
+			break
+		}
 		if v := s.View(cfg, h); v != h {
 			if _, err := os.Stat(h); err == nil {
 				a = append(a, "--perms", "0000", "--tmpfs", v, "--remount-ro", v)
@@ -204,6 +222,26 @@ func (s *Sandbox) Limit(name string, cfg *Config) (*Limits, error) {
 	l := &Limits{cg: s.cg, name: name}
 	l.peak, _ = os.Open(s.cg.peakFile(name))
 	return l, nil
+}
+
+// Resize changes the instance's memory limit and CPU share (0 shares means
+// proportional to memory): a stem cell takes its function's limits.
+func (l *Limits) Resize(memoryMB, shares int) error {
+	if l == nil {
+		return nil
+	}
+	if shares <= 0 {
+		shares = memoryMB
+	}
+	return l.cg.resize(l.name, int64(memoryMB)<<20, shares)
+}
+
+// Tasks lists the host thread ids of every process in the instance.
+func (l *Limits) Tasks() []int {
+	if l == nil {
+		return nil
+	}
+	return l.cg.tasks(l.name)
 }
 
 // PeakMemoryMB is the instance's peak memory use, rounded up.

@@ -45,8 +45,15 @@ type Options struct {
 	// NoSandbox runs instances as plain processes even where they could be
 	// isolated.
 	NoSandbox bool
+	// StemCells is how many pre-started instances to keep ready per runtime
+	// in use (cold starts then skip the process start); negative means none.
+	// Zero means DefaultStemCells.
+	StemCells int
 	Logger    *slog.Logger
 }
+
+// DefaultStemCells is the number of stem cells kept per runtime in use.
+const DefaultStemCells = 2
 
 // Server is a running Cloudlet.
 type Server struct {
@@ -55,6 +62,7 @@ type Server struct {
 	keys      *iam.Keys
 	logs      *telemetry.Logs
 	registry  *lambda.Registry
+	box       *sandbox.Sandbox
 	gateway   *gateway.Gateway
 	lambdaAPI *awsapi.LambdaService
 
@@ -102,6 +110,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.SecretKey == "" {
 		opts.SecretKey = DefaultSecretKey
+	}
+	if opts.StemCells == 0 {
+		opts.StemCells = DefaultStemCells
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -152,6 +163,7 @@ func (s *Server) Start() error {
 	if !s.opts.NoSandbox {
 		box = sandbox.New("cloudlet")
 	}
+	s.box = box
 	if ok, why := box.Isolated(); !ok {
 		s.log.Warn("instances are NOT isolated: they run as plain processes that can see this machine, other functions and the data directory", "reason", why)
 	}
@@ -164,6 +176,7 @@ func (s *Server) Start() error {
 		Endpoint:       s.APIURL(),
 		MaxConcurrency: s.opts.MaxConcurrency,
 		IdleTimeout:    s.opts.IdleTimeout,
+		StemCells:      max(0, s.opts.StemCells),
 		Credentials: func(fn string) (string, string, string) {
 			k := s.keys.Issue("function:" + fn)
 			return k.ID, k.Secret, ""
@@ -297,6 +310,9 @@ func (s *Server) Close() error {
 	}
 	if s.registry != nil {
 		s.registry.Close()
+	}
+	if s.box != nil {
+		s.box.Close()
 	}
 	return s.logs.Close()
 }

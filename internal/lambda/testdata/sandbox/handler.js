@@ -25,6 +25,9 @@ exports.handler = async (event) => {
         writeTmp: tryDo(() => fs.writeFileSync("/tmp/" + event.marker, "x")),
         tmp: fs.readdirSync("/tmp"),
         shadow: tryDo(() => fs.readFileSync("/etc/shadow", "utf8").length),
+        nofile: spawnSync("/bin/sh", ["-c", "ulimit -n"]).stdout.toString().trim(),
+        functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+        stemVar: process.env.CLOUDLET_STEM || "",
       };
     case "memory": {
       const keep = [];

@@ -1,0 +1,204 @@
+package sandbox
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Cells are the empty folders that pre-started instances (stem cells) see
+// at /var/task, onto which a function's code is mounted when a cell is
+// given to that function.
+//
+// The folders live in a private directory of this process, which is bound
+// onto itself and made a shared mount. bubblewrap turns every mount of the
+// sandbox into a slave of the host's, so a mount made later on the host at a
+// cell's folder appears inside that cell's sandbox, and only there: each
+// sandbox binds its own cell's folder and nothing else of the directory.
+// The code is mounted read-only (open_tree, mount_setattr, move_mount), so
+// the copy that propagates is read-only from its first moment.
+type cells struct {
+	once sync.Once
+	dir  string
+	err  error
+	seq  atomic.Int64
+}
+
+const cellsPrefix = "cloudlet-cells-"
+
+// setup makes the shared directory, once.
+func (c *cells) setup() error {
+	c.once.Do(func() {
+		sweepCells()
+		dir, err := os.MkdirTemp("", cellsPrefix+strconv.Itoa(os.Getpid())+"-")
+		if err != nil {
+			c.err = err
+			return
+		}
+		if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
+			os.Remove(dir)
+			c.err = fmt.Errorf("bind %s: %w", dir, err)
+			return
+		}
+		if err := unix.Mount("", dir, "", unix.MS_SHARED, ""); err != nil {
+			unix.Unmount(dir, unix.MNT_DETACH)
+			os.Remove(dir)
+			c.err = fmt.Errorf("make %s shared: %w", dir, err)
+			return
+		}
+		c.dir = dir
+	})
+	return c.err
+}
+
+// close unmounts the directory and removes it (never recursively: a cell
+// still mounted keeps its folder, and the code in it, untouched).
+func (c *cells) close() {
+	if c.dir == "" {
+		return
+	}
+	unmountUnder(c.dir)
+	entries, _ := os.ReadDir(c.dir)
+	for _, e := range entries {
+		os.Remove(filepath.Join(c.dir, e.Name()))
+	}
+	os.Remove(c.dir)
+}
+
+// Cell is one stem cell's mount point.
+type Cell struct {
+	path string
+}
+
+// NewCell makes a mount point for a stem cell; nil (and no error) when the
+// sandbox does not isolate, as a plain stem cell reads the code where it is.
+func (s *Sandbox) NewCell() (*Cell, error) {
+	if s.bwrap == "" {
+		return nil, nil
+	}
+	if err := s.cells.setup(); err != nil {
+		return nil, err
+	}
+	p := filepath.Join(s.cells.dir, strconv.FormatInt(s.cells.seq.Add(1), 10))
+	if err := os.Mkdir(p, 0o755); err != nil {
+		return nil, err
+	}
+	return &Cell{path: p}, nil
+}
+
+// Attach mounts taskRoot read-only at the cell, and an empty read-only
+// tmpfs over each folder of hide that lies inside it, so that the cell's
+// instance sees the code at /var/task exactly as Wrap would have shown it.
+func (c *Cell) Attach(taskRoot string, hide []string) error {
+	if c == nil {
+		return nil
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, taskRoot, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("open_tree %s: %w", taskRoot, err)
+	}
+	defer unix.Close(fd)
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err != nil {
+		return fmt.Errorf("mount_setattr: %w", err)
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, c.path, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move_mount onto %s: %w", c.path, err)
+	}
+	for _, h := range hide {
+		rel, ok := strings.CutPrefix(h, taskRoot+string(os.PathSeparator))
+		if !ok {
+			continue
+		}
+		if _, err := os.Stat(h); err != nil {
+			continue
+		}
+		if err := unix.Mount("tmpfs", filepath.Join(c.path, rel), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=000"); err != nil {
+			c.Close()
+			return fmt.Errorf("hide %s: %w", h, err)
+		}
+	}
+	return nil
+}
+
+// Close unmounts whatever was attached and removes the mount point.
+func (c *Cell) Close() {
+	if c == nil {
+		return
+	}
+	unmountUnder(c.path)
+	os.Remove(c.path)
+}
+
+// unmountUnder detaches every mount at or below dir, deepest first.
+func unmountUnder(dir string) {
+	for _, m := range mountsUnder(dir) {
+		unix.Unmount(m, unix.MNT_DETACH)
+	}
+}
+
+// mountsUnder lists the mount points at or below dir, deepest first.
+func mountsUnder(dir string) []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMount(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// sweepCells removes the cell directories of Cloudlet processes that died
+// without cleaning up (kill -9): their mounts first, then the folders.
+func sweepCells() {
+	matches, _ := filepath.Glob(filepath.Join(os.TempDir(), cellsPrefix+"*"))
+	for _, dir := range matches {
+		pidStr, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), cellsPrefix), "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue
+		}
+		(&cells{dir: dir}).close()
+	}
+}
