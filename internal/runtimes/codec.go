@@ -12,10 +12,10 @@ import (
 const (
 	KindInvoke     = 'I' // an invocation (see AppendInvoke for the body)
 	KindSpecialise = 'S' // a stem cell becomes an instance of a function (see AppendSpecialise)
-	KindReady     = 'Y' // init done, the handler is loaded; empty body
-	KindInitError = 'N' // init failed; body is the error document; the process then exits non-zero
-	KindResponse  = 'R' // the invocation's result, JSON-encoded (undefined/None → null)
-	KindError     = 'E' // the invocation failed; body is the error document
+	KindReady      = 'Y' // init done, the handler is loaded; empty body
+	KindInitError  = 'N' // init failed; body is the error document; the process then exits non-zero
+	KindResponse   = 'R' // the invocation's result, JSON-encoded (undefined/None → null)
+	KindError      = 'E' // the invocation failed; body is the error document
 )
 
 // MaxFrameSize bounds the N of a frame (kind byte plus body). It is far above
