@@ -45,7 +45,7 @@ func (r *report) markdown() string {
 	w("ratios are computed round by round, pair by pair, then summarised the same way.\n")
 	w("- %d CPUs: wrk runs on the same CPUs as the server it loads and takes a share of them, the same for every target.\n", m.nproc)
 	w("- Cloudlet runs inside the bench process through `internal/server` (as `cloudlet up` runs it), all listeners on 127.0.0.1, random ports. ")
-	w("REST (`http`) routes; the gateway answers `/hello` and `/dev/hello`. \"1 instance\" is `reservedConcurrency: 1`; the default pool starts an instance per concurrent request, up to 10 × CPUs.\n")
+	w("REST (`http`) routes; the gateway answers `/hello` and `/dev/hello`. \"1 instance\" is `reservedConcurrency: 1`; the default pool starts an instance per concurrent request, up to the account concurrency (FitConcurrency).\n")
 	w("- Environments: every measured child process (ceilings, baselines, wrk) gets only `%s`; Cloudlet gives its instances the same plus the Lambda variables. ", strings.Join(baseEnv, " "))
 	w("serverless-offline gets that plus `HOME=<tmp>` and `SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off`.\n")
 	w("- Durability: nothing here is durable. Cloudlet appends function logs (START/END/REPORT and the function's output) to files in its data directory, buffered and not fsynced.\n\n")

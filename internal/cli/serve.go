@@ -38,7 +38,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.accessKey, "access-key", server.DefaultAccessKey, "admin access key ID (required to change when listening beyond loopback)")
 	fl.StringVar(&f.secretKey, "secret-key", server.DefaultSecretKey, "admin secret access key")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 5*time.Minute, "stop an instance after this long without work (scale to zero)")
-	fl.IntVar(&f.maxConcurrency, "max-concurrency", 0, "instances across all functions (default 10 × CPUs)")
+	fl.IntVar(&f.maxConcurrency, "max-concurrency", 0, "instances across all functions (default: as many 128 MB instances as 3/4 of memory holds, 10 per CPU to 1000)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "platform log level: debug, info, warn, error")
 	fl.BoolVar(&f.noSandbox, "no-sandbox", false, "run instances as plain processes, not isolated")
 	fl.IntVar(&f.stemCells, "stem-cells", server.DefaultStemCells, "pre-started runtimes kept ready per runtime in use, so cold starts skip the process start (0: none)")

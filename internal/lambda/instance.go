@@ -126,6 +126,7 @@ func (f *function) startInstance(cpu int) (*instance, error) {
 		}
 	}
 	f.reg.stats.processStarts.Add(1)
+	f.counts.processStarts.Add(1)
 	in := newInstance(f)
 	in.stream = newStream()
 	env := make([]string, 0, len(f.env)+2)

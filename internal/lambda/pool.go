@@ -33,6 +33,7 @@ type function struct {
 	taskRoot string
 	launch   *runtimes.Launch // paths as the instance sees them
 	stem     *stemKey         // the stem cells that can become f's instances, or nil
+	counts   *counters
 	box      *sandbox.Config
 	env      []string
 	timeout  time.Duration
@@ -136,6 +137,7 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 			f.removeLocked(c)
 			f.mu.Unlock()
 			f.reg.stats.throttles.Add(1)
+			f.counts.throttles.Add(1)
 			return ErrThrottled
 		}
 		f.mu.Unlock()
@@ -143,15 +145,21 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 	}
 }
 
+// maxParallelStarts bounds the instances of one function that initialise at
+// once: one per CPU, as more only share the same CPUs.
+func maxParallelStarts() int { return runtime.NumCPU() }
+
 // shouldScaleLocked decides whether queued call c, having waited
-// ScaleDelay, starts another instance. Instances start one at a time (no
-// thundering herd: each new one is measured before the next is decided), and
+// ScaleDelay, starts another instance. Instances start a few at a time (no
+// thundering herd: at most maxParallelStarts initialise at once), and
 // only when the wait c can expect — the calls ahead of it spread over the
 // serving instances at the average call duration — is longer than
-// ScaleDelay. Until a warm call has completed nothing is known, and one
-// instance may start if none is starting.
+// ScaleDelay. Until a warm call has completed nothing is known, and an
+// instance may start for every queued call not yet covered by one starting.
 func (f *function) shouldScaleLocked(c *call) bool {
-	if f.starting > 0 {
+	// Every instance starting will take a queued call: start no more than
+	// there are calls for.
+	if f.starting >= maxParallelStarts() || f.starting >= len(f.queue) {
 		return false
 	}
 	serving := f.running
@@ -285,6 +293,7 @@ func (f *function) serve() {
 		}
 		c := next
 		first := in.initDur > 0 // the first call of an instance runs cold code: not a measure
+		f.counts.invocations.Add(1)
 		dur, alive := in.invoke(c)
 		f.mu.Lock()
 		switch {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -31,7 +32,7 @@ type Options struct {
 	// (AWS_ENDPOINT_URL), e.g. http://127.0.0.1:4566.
 	Endpoint string
 	// MaxConcurrency bounds instances across all functions (the account's
-	// concurrency). Default 10 × the number of CPUs.
+	// concurrency). Default: what fits the machine (FitConcurrency).
 	MaxConcurrency int
 	// IdleTimeout stops an instance that had no work for this long. Default 5 minutes.
 	IdleTimeout time.Duration
@@ -86,14 +87,78 @@ type Registry struct {
 	deployMu  sync.Mutex
 	closed    atomic.Bool
 	stems     stems
-	stats     stats
+	stats     counters   // all functions
+	countMu   sync.Mutex // guards counts
+	counts    map[string]*counters
 }
 
-// stats are the registry's counters since it started.
-type stats struct {
+// counters count a function's events since the registry started; they
+// survive deploys.
+type counters struct {
 	processStarts atomic.Int64 // instances started as new processes
 	stemStarts    atomic.Int64 // instances made from stem cells
 	throttles     atomic.Int64
+	invocations   atomic.Int64
+}
+
+// countersOf returns the counters of the function called name.
+func (r *Registry) countersOf(name string) *counters {
+	r.countMu.Lock()
+	defer r.countMu.Unlock()
+	if r.counts == nil {
+		r.counts = map[string]*counters{}
+	}
+	c := r.counts[name]
+	if c == nil {
+		c = &counters{}
+		r.counts[name] = c
+	}
+	return c
+}
+
+// FunctionStats is a snapshot of one function's instances and counters.
+type FunctionStats struct {
+	Name string
+	// Instances is how many run now (starting included), Busy how many run
+	// an invocation, Starting how many initialise, Queued how many
+	// invocations wait for an instance.
+	Instances, Busy, Starting, Queued int
+	// ReservedConcurrency is the function's limit, or -1 for none.
+	ReservedConcurrency int
+	// Since the registry started: cold starts from new processes and from
+	// stem cells, throttled invocations, invocations that ran.
+	ProcessStarts, StemStarts, Throttles, Invocations int64
+}
+
+// Stats is a snapshot of the registry, for metrics.
+type Stats struct {
+	Functions      []FunctionStats // by name
+	StemCellsReady int
+	MaxConcurrency int // the account's concurrency limit
+}
+
+// Stats returns a snapshot of every deployed function.
+func (r *Registry) Stats() Stats {
+	st := Stats{StemCellsReady: r.stems.readyCount(), MaxConcurrency: r.opts.MaxConcurrency}
+	for _, cfg := range r.Functions() {
+		f, ok := r.lookup(cfg.Name)
+		if !ok {
+			continue
+		}
+		fs := FunctionStats{Name: cfg.Name, ReservedConcurrency: -1}
+		if cfg.ReservedConcurrency != nil {
+			fs.ReservedConcurrency = *cfg.ReservedConcurrency
+		}
+		f.mu.Lock()
+		fs.Instances, fs.Starting, fs.Queued = f.running, f.starting, len(f.queue)
+		fs.Busy = f.running - f.starting - len(f.idle)
+		f.mu.Unlock()
+		c := f.counts
+		fs.ProcessStarts, fs.StemStarts = c.processStarts.Load(), c.stemStarts.Load()
+		fs.Throttles, fs.Invocations = c.throttles.Load(), c.invocations.Load()
+		st.Functions = append(st.Functions, fs)
+	}
+	return st
 }
 
 // NewRegistry returns an empty registry.
@@ -105,7 +170,7 @@ func NewRegistry(opts Options) (*Registry, error) {
 		opts.AccountID = "000000000000"
 	}
 	if opts.MaxConcurrency <= 0 {
-		opts.MaxConcurrency = 10 * runtime.NumCPU()
+		opts.MaxConcurrency = FitConcurrency()
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 5 * time.Minute
@@ -143,6 +208,24 @@ func NewRegistry(opts Options) (*Registry, error) {
 	empty := map[string]*function{}
 	r.fns.Store(&empty)
 	return r, nil
+}
+
+// FitConcurrency is the default account concurrency: as many 128 MB
+// instances (Lambda's smallest) as three quarters of the machine's memory
+// holds, at least 10 per CPU and at most AWS's default of 1000. Memory, not
+// CPU, is what runs out first: idle and I/O-bound instances cost no CPU.
+func FitConcurrency() int {
+	n := 10 * runtime.NumCPU()
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			}
+		}
+		n = max(n, int(kb*3/4/(128<<10)))
+	}
+	return min(n, 1000)
 }
 
 // ARN returns the unqualified ARN of a function.
@@ -241,6 +324,7 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 	viewed.TaskRoot = r.opts.Sandbox.View(box, s.TaskRoot)
 	f.env = r.baseEnv(f, viewed)
 	f.stem = r.stemFor(f, s.Environment)
+	f.counts = r.countersOf(s.Name)
 	return f, nil
 }
 

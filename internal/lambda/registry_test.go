@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,6 +224,55 @@ func TestThrottleBeyondReservedConcurrency(t *testing.T) {
 	if _, err := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(`{}`)}); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("reservedConcurrency 0: err = %v", err)
 	}
+	if st := r.Stats(); len(st.Functions) != 1 || st.Functions[0].Throttles < 2 || st.Functions[0].ReservedConcurrency != 0 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
+
+// A burst of n calls that can only finish once all n run at once: the pool
+// must grow from zero to n instances, however long each start takes, and
+// shrink back to zero once idle.
+func TestBurstFromZeroAndBackToZero(t *testing.T) { stemModes(t, testBurst) }
+
+func testBurst(t *testing.T, stems int) {
+	const n = 8
+	r := newRegistry(t, Options{IdleTimeout: 100 * time.Millisecond, MaxConcurrency: n, StemCells: stems})
+	s := nodeSpec(t, "f")
+	s.Timeout = 60
+	if err := r.Deploy([]FunctionSpec{s}); err != nil {
+		t.Fatal(err)
+	}
+	fromStem(t, r, stems)
+	dir := t.TempDir()
+	payload := fmt.Sprintf(`{"mode":"barrier","n":%d,"dir":%q}`, n, dir)
+	var wg sync.WaitGroup
+	pids := make(chan any, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(payload)})
+			if err != nil || res.FunctionError != "" {
+				t.Errorf("invoke: %v %s", err, res.Payload)
+				return
+			}
+			pids <- decode(t, res)["pid"]
+		}()
+	}
+	wg.Wait()
+	close(pids)
+	seen := map[any]bool{}
+	for p := range pids {
+		seen[p] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d calls ran in %d instances", n, len(seen))
+	}
+	st := r.Stats().Functions[0]
+	if st.ProcessStarts+st.StemStarts != n || st.Throttles != 0 || stems > 0 && st.StemStarts == 0 {
+		t.Errorf("stats after the burst: %+v", st)
+	}
+	waitFor(t, "scale to zero", func() bool { return r.Instances() == 0 })
 }
 
 func TestConcurrentCallsScaleUpAndIdleScalesToZero(t *testing.T) {

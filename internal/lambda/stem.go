@@ -257,6 +257,7 @@ func (f *function) specialise(in *instance, cpu int) (fallback bool, err error) 
 		return fail(err)
 	}
 	f.reg.stats.stemStarts.Add(1)
+	f.counts.stemStarts.Add(1)
 	in.startLogs()
 	if err := in.waitReady(); err != nil {
 		in.close()

@@ -17,6 +17,7 @@ import (
 	"github.com/cloudlet/cloudlet/internal/gateway"
 	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/lambda"
+	"github.com/cloudlet/cloudlet/internal/metrics"
 	"github.com/cloudlet/cloudlet/internal/manifest"
 	"github.com/cloudlet/cloudlet/internal/sandbox"
 	"github.com/cloudlet/cloudlet/internal/telemetry"
@@ -202,7 +203,10 @@ func (s *Server) Start() error {
 			"cloudlet": s.newAdminService(),
 		},
 	})
-	s.apiSrv = &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle(metrics.Path, metrics.Handler(s.registry))
+	mux.Handle("/", api)
+	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 	s.gwSrv = &http.Server{Handler: s.gateway, ReadHeaderTimeout: 30 * time.Second}
 	go s.apiSrv.Serve(s.apiLn)
 	go s.gwSrv.Serve(s.gwLn)

@@ -117,6 +117,24 @@ func TestSeedExampleThroughGateway(t *testing.T) {
 	if resp.StatusCode != 413 {
 		t.Fatalf("7 MB body = %d", resp.StatusCode)
 	}
+	// The metrics count what happened, per function.
+	code, text, _ := get(t, s.APIURL()+"/metrics")
+	if code != 200 {
+		t.Fatalf("GET /metrics = %d", code)
+	}
+	for _, want := range []string{
+		`cloudlet_function_invocations_total{function="user-api-dev-hello"} 2`,
+		`cloudlet_function_invocations_total{function="user-api-dev-greet"} 1`,
+		`cloudlet_function_instances{function="user-api-dev-hello"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(text, `cloudlet_function_cold_starts_total{from="process",function="user-api-dev-hello"} 1`) &&
+		!strings.Contains(text, `cloudlet_function_cold_starts_total{from="stem_cell",function="user-api-dev-hello"} 1`) {
+		t.Errorf("metrics lack hello's cold start:\n%s", text)
+	}
 }
 
 func TestLambdaAPIWithGoSDK(t *testing.T) {

@@ -23,6 +23,17 @@ exports.handler = async (event, context) => {
         custom: process.env.CUSTOM,
         pid: process.pid,
       };
+    case "barrier": {
+      // Holds the invocation until event.n invocations have arrived (each
+      // leaves a file in event.dir): proves that n run at once.
+      const fs = require("fs");
+      fs.writeFileSync(event.dir + "/" + context.awsRequestId, String(process.pid));
+      while (fs.readdirSync(event.dir).length < event.n) {
+        if (context.getRemainingTimeInMillis() < 500) throw new Error("barrier not reached");
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return { pid: process.pid };
+    }
     case "context":
       return {
         requestId: context.awsRequestId,

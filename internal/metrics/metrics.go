@@ -1,0 +1,82 @@
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cloudlet/cloudlet/internal/lambda"
+)
+
+// Path is where the metrics are served.
+const Path = "/metrics"
+
+// Source gives the registry's state.
+type Source interface {
+	Stats() lambda.Stats
+}
+
+var (
+	fnLabel = []string{"function"}
+
+	instances = prometheus.NewDesc("cloudlet_function_instances",
+		"Instances of the function running now, initialising ones included.", fnLabel, nil)
+	concurrent = prometheus.NewDesc("cloudlet_function_concurrent_executions",
+		"Invocations of the function running now (Lambda's ConcurrentExecutions).", fnLabel, nil)
+	starting = prometheus.NewDesc("cloudlet_function_instances_starting",
+		"Instances of the function initialising now.", fnLabel, nil)
+	queued = prometheus.NewDesc("cloudlet_function_queued_invocations",
+		"Invocations of the function waiting for an instance.", fnLabel, nil)
+	reserved = prometheus.NewDesc("cloudlet_function_reserved_concurrency",
+		"The function's reserved concurrency, when it has one.", fnLabel, nil)
+	invocations = prometheus.NewDesc("cloudlet_function_invocations_total",
+		"Invocations the function's instances ran.", fnLabel, nil)
+	coldStarts = prometheus.NewDesc("cloudlet_function_cold_starts_total",
+		"Instances started for the function, by how: a new process, or a stem cell.", []string{"function", "from"}, nil)
+	throttles = prometheus.NewDesc("cloudlet_function_throttles_total",
+		"Invocations of the function refused for lack of concurrency (429).", fnLabel, nil)
+	accountLimit = prometheus.NewDesc("cloudlet_account_concurrency_limit",
+		"Instances allowed across all functions.", nil, nil)
+	stemReady = prometheus.NewDesc("cloudlet_stem_cells_ready",
+		"Pre-started runtimes waiting to become instances.", nil, nil)
+)
+
+type collector struct{ src Source }
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{instances, concurrent, starting, queued, reserved, invocations, coldStarts, throttles, accountLimit, stemReady} {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.src.Stats()
+	ch <- prometheus.MustNewConstMetric(accountLimit, prometheus.GaugeValue, float64(st.MaxConcurrency))
+	ch <- prometheus.MustNewConstMetric(stemReady, prometheus.GaugeValue, float64(st.StemCellsReady))
+	for _, f := range st.Functions {
+		gauge := func(d *prometheus.Desc, v int) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), f.Name)
+		}
+		gauge(instances, f.Instances)
+		gauge(concurrent, f.Busy)
+		gauge(starting, f.Starting)
+		gauge(queued, f.Queued)
+		if f.ReservedConcurrency >= 0 {
+			gauge(reserved, f.ReservedConcurrency)
+		}
+		ch <- prometheus.MustNewConstMetric(invocations, prometheus.CounterValue, float64(f.Invocations), f.Name)
+		ch <- prometheus.MustNewConstMetric(coldStarts, prometheus.CounterValue, float64(f.ProcessStarts), f.Name, "process")
+		ch <- prometheus.MustNewConstMetric(coldStarts, prometheus.CounterValue, float64(f.StemStarts), f.Name, "stem_cell")
+		ch <- prometheus.MustNewConstMetric(throttles, prometheus.CounterValue, float64(f.Throttles), f.Name)
+	}
+}
+
+// Handler serves the metrics of src, and of the Go process itself.
+func Handler(src Source) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collector{src}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+

@@ -1,0 +1,47 @@
+package metrics
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cloudlet/cloudlet/internal/lambda"
+)
+
+type fixed lambda.Stats
+
+func (f fixed) Stats() lambda.Stats { return lambda.Stats(f) }
+
+func TestExposition(t *testing.T) {
+	src := fixed{MaxConcurrency: 144, StemCellsReady: 2, Functions: []lambda.FunctionStats{
+		{Name: "svc-dev-hello", Instances: 3, Busy: 2, Starting: 1, Queued: 4, ReservedConcurrency: -1,
+			ProcessStarts: 5, StemStarts: 7, Throttles: 1, Invocations: 99},
+		{Name: "svc-dev-limited", ReservedConcurrency: 2},
+	}}
+	w := httptest.NewRecorder()
+	Handler(src).ServeHTTP(w, httptest.NewRequest("GET", Path, nil))
+	body, _ := io.ReadAll(w.Result().Body)
+	text := string(body)
+	for _, want := range []string{
+		"cloudlet_account_concurrency_limit 144",
+		"cloudlet_stem_cells_ready 2",
+		`cloudlet_function_instances{function="svc-dev-hello"} 3`,
+		`cloudlet_function_concurrent_executions{function="svc-dev-hello"} 2`,
+		`cloudlet_function_instances_starting{function="svc-dev-hello"} 1`,
+		`cloudlet_function_queued_invocations{function="svc-dev-hello"} 4`,
+		`cloudlet_function_invocations_total{function="svc-dev-hello"} 99`,
+		`cloudlet_function_cold_starts_total{from="process",function="svc-dev-hello"} 5`,
+		`cloudlet_function_cold_starts_total{from="stem_cell",function="svc-dev-hello"} 7`,
+		`cloudlet_function_throttles_total{function="svc-dev-hello"} 1`,
+		`cloudlet_function_reserved_concurrency{function="svc-dev-limited"} 2`,
+		"go_goroutines ",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(text, `cloudlet_function_reserved_concurrency{function="svc-dev-hello"}`) {
+		t.Error("a function without reserved concurrency reports one")
+	}
+}
