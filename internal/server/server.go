@@ -17,8 +17,8 @@ import (
 	"github.com/cloudlet/cloudlet/internal/gateway"
 	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/lambda"
-	"github.com/cloudlet/cloudlet/internal/metrics"
 	"github.com/cloudlet/cloudlet/internal/manifest"
+	"github.com/cloudlet/cloudlet/internal/metrics"
 	"github.com/cloudlet/cloudlet/internal/sandbox"
 	"github.com/cloudlet/cloudlet/internal/telemetry"
 )
