@@ -13,25 +13,37 @@ import (
 // platform is Cloudlet, started in this process through the real server
 // package, as `cloudlet up` starts it.
 type platform struct {
-	srv *server.Server
-	gw  string
-	log *os.File
+	name   string // how the report calls it
+	srv    *server.Server
+	gw     string
+	log    *os.File
+	cgroup string // the cgroup parent of its instances
 }
 
 // noSandbox runs instances unisolated (-no-sandbox).
 var noSandbox bool
 
-func startCloudlet(dataDir, logPath string) (*platform, error) {
+// platformOpts say how one of the bench's Cloudlet servers runs.
+type platformOpts struct {
+	name      string
+	stemCells int  // -1: none; 0: the default
+	plain     bool // no sandbox, whatever -no-sandbox says
+}
+
+func startCloudlet(dataDir, logPath string, po platformOpts) (*platform, error) {
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
+	cgroup := "cloudlet-bench-" + strings.ReplaceAll(po.name, " ", "-")
 	srv, err := server.New(server.Options{
-		DataDir:     dataDir,
-		GatewayAddr: "127.0.0.1:0",
-		APIAddr:     "127.0.0.1:0",
-		NoSandbox:   noSandbox,
-		Logger:      slog.New(slog.NewTextHandler(lf, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		DataDir:      dataDir,
+		GatewayAddr:  "127.0.0.1:0",
+		APIAddr:      "127.0.0.1:0",
+		NoSandbox:    noSandbox || po.plain,
+		StemCells:    po.stemCells,
+		CgroupParent: cgroup,
+		Logger:       slog.New(slog.NewTextHandler(lf, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {
 		lf.Close()
@@ -42,11 +54,33 @@ func startCloudlet(dataDir, logPath string) (*platform, error) {
 		return nil, fmt.Errorf("cloudlet: %w", err)
 	}
 	if ok, why := srv.Registry().Isolated(); ok {
-		progress("cloudlet: instances sandboxed (bubblewrap, cgroups)")
+		progress("cloudlet (%s): instances sandboxed (bubblewrap, cgroups)", po.name)
 	} else {
-		progress("cloudlet: instances NOT sandboxed: %s", why)
+		progress("cloudlet (%s): instances NOT sandboxed: %s", po.name, why)
 	}
-	return &platform{srv: srv, gw: srv.GatewayURL(), log: lf}, nil
+	return &platform{name: po.name, srv: srv, gw: srv.GatewayURL(), log: lf, cgroup: cgroup}, nil
+}
+
+// stemStarts counts the instances of function made from stem cells.
+func (p *platform) stemStarts(function string) int64 {
+	for _, f := range p.srv.Registry().Stats().Functions {
+		if f.Name == function {
+			return f.StemStarts
+		}
+	}
+	return 0
+}
+
+// waitStemCells waits until at least n stem cells are ready.
+func (p *platform) waitStemCells(n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for p.srv.Registry().Stats().StemCellsReady < n {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: fewer than %d stem cells ready after %v", p.name, n, timeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
 }
 
 func (p *platform) close() {

@@ -18,17 +18,32 @@ type coldRuntime struct {
 	want    string
 	fnKey   string   // function key in serverless.yml
 	process []string // baseline: start and exit of the bare process, clean env
+	noStem  bool     // the runtime has no stem cells (HTTP Runtime API): not measured on the stem platform
 
-	coldMs, initMs, startMs []float64
+	startMs []float64
+	series  map[string]*coldSeries // by platform name
+}
+
+// coldSeries is one runtime's cold starts on one platform.
+type coldSeries struct {
+	coldMs, initMs []float64
+	fromStem       int // samples served by an instance made from a stem cell
 }
 
 // runCold measures cold starts: before every sample the project is
 // redeployed (a deploy retires every instance) and we wait until no instance
-// runs; the sample is the client's time from sending the request to the end
-// of the response, on a new connection. Runtimes and the baseline (the bare
+// runs (and, on a platform with stem cells, until one is ready); the sample
+// is the client's time from sending the request to the end of the response,
+// on a new connection. Runtimes, platforms and the baseline (the bare
 // process starting and exiting) are interleaved sample by sample.
-func runCold(ctx context.Context, p *platform, rts []*coldRuntime, n int) error {
+func runCold(ctx context.Context, plats []*platform, stemPlat string, rts []*coldRuntime, n int) error {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, rt := range rts {
+		rt.series = map[string]*coldSeries{}
+		for _, p := range plats {
+			rt.series[p.name] = &coldSeries{}
+		}
+	}
 	for i := 0; i <= n; i++ { // sample 0 warms the page cache and is not counted
 		for _, rt := range rts {
 			if err := ctx.Err(); err != nil {
@@ -38,42 +53,64 @@ func runCold(ctx context.Context, p *platform, rts []*coldRuntime, n int) error 
 			if err != nil {
 				return fmt.Errorf("%s baseline: %w", rt.name, err)
 			}
-			names, err := p.deploy(rt.dir)
-			if err != nil {
-				return err
+			if i > 0 {
+				rt.startMs = append(rt.startMs, startMs)
 			}
-			fn := names[rt.fnKey]
-			if err := p.waitNoInstances(10 * time.Second); err != nil {
-				return err
+			for _, p := range plats {
+				stem := p.name == stemPlat
+				if stem && rt.noStem {
+					continue
+				}
+				names, err := p.deploy(rt.dir)
+				if err != nil {
+					return err
+				}
+				fn := names[rt.fnKey]
+				if err := p.waitNoInstances(10 * time.Second); err != nil {
+					return err
+				}
+				if stem {
+					if err := p.waitStemCells(1, 10*time.Second); err != nil {
+						return err
+					}
+				}
+				stems := p.stemStarts(fn)
+				after := p.srv.Logs().Last(fn)
+				req, _ := http.NewRequestWithContext(ctx, "GET", p.gw+rt.path, nil)
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					return fmt.Errorf("%s cold start: %w", rt.name, err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				el := time.Since(t0)
+				if err != nil || resp.StatusCode != 200 || !strings.Contains(string(body), rt.want) {
+					return fmt.Errorf("%s cold start: %d %s %v, want 200 with %s", rt.name, resp.StatusCode, body, err, rt.want)
+				}
+				initMs, err := p.initDuration(fn, after, 5*time.Second)
+				if err != nil {
+					return err
+				}
+				if i == 0 {
+					continue
+				}
+				s := rt.series[p.name]
+				s.coldMs = append(s.coldMs, ms(el))
+				s.initMs = append(s.initMs, initMs)
+				if p.stemStarts(fn) > stems {
+					s.fromStem++
+				}
 			}
-			after := p.srv.Logs().Last(fn)
-			req, _ := http.NewRequestWithContext(ctx, "GET", p.gw+rt.path, nil)
-			t0 := time.Now()
-			resp, err := client.Do(req)
-			if err != nil {
-				return fmt.Errorf("%s cold start: %w", rt.name, err)
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			el := time.Since(t0)
-			if err != nil || resp.StatusCode != 200 || !strings.Contains(string(body), rt.want) {
-				return fmt.Errorf("%s cold start: %d %s %v, want 200 with %s", rt.name, resp.StatusCode, body, err, rt.want)
-			}
-			initMs, err := p.initDuration(fn, after, 5*time.Second)
-			if err != nil {
-				return err
-			}
-			if i == 0 {
-				continue
-			}
-			rt.coldMs = append(rt.coldMs, ms(el))
-			rt.initMs = append(rt.initMs, initMs)
-			rt.startMs = append(rt.startMs, startMs)
 		}
-		if i > 0 && (i%5 == 0 || i == n) {
+		if i > 0 && (i%10 == 0 || i == n) {
 			var parts []string
 			for _, rt := range rts {
-				parts = append(parts, fmt.Sprintf("%s median %s", rt.name, fmtMs(median(rt.coldMs))))
+				for _, p := range plats {
+					if s := rt.series[p.name]; len(s.coldMs) > 0 {
+						parts = append(parts, fmt.Sprintf("%s/%s %s", rt.name, p.name, fmtMs(median(s.coldMs))))
+					}
+				}
 			}
 			progress("(c) %d/%d cold starts each: %s", i, n, strings.Join(parts, ", "))
 		}

@@ -19,6 +19,7 @@ type config struct {
 	duration time.Duration
 	warmup   time.Duration
 	cold     int
+	burst    int
 	parts    map[string]bool
 	skipPeer bool
 }
@@ -29,16 +30,17 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", 3, "interleaved rounds of the warm comparisons")
 	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each measured wrk run")
 	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "wrk warm-up before each target's runs in a round")
-	flag.IntVar(&cfg.cold, "cold", 20, "cold starts per runtime")
-	flag.StringVar(&only, "only", "a,b,c,d", "parts to run: a (Node warm), b (Go warm), c (cold starts), d (serverless-offline)")
+	flag.IntVar(&cfg.cold, "cold", 50, "cold starts per runtime and platform")
+	flag.IntVar(&cfg.burst, "burst", 50, "requests (so instances) in each burst of part e")
+	flag.StringVar(&only, "only", "a,b,c,d,e,f", "parts to run: a (Node warm), b (Go warm), c (cold starts), d (serverless-offline), e (burst from zero, idle memory), f (warm, sandboxed vs not)")
 	flag.BoolVar(&cfg.skipPeer, "skip-peer", false, "do not install or run serverless-offline (part d)")
 	flag.BoolVar(&noSandbox, "no-sandbox", false, "run Cloudlet's instances as plain processes (to measure the sandbox's cost)")
 	flag.Parse()
 	cfg.parts = map[string]bool{}
 	for _, p := range strings.Split(only, ",") {
 		p = strings.TrimSpace(p)
-		if p != "a" && p != "b" && p != "c" && p != "d" {
-			fmt.Fprintf(os.Stderr, "bench: -only %q: parts are a, b, c and d\n", only)
+		if !strings.Contains("abcdef", p) || len(p) != 1 {
+			fmt.Fprintf(os.Stderr, "bench: -only %q: parts are a, b, c, d, e and f\n", only)
 			os.Exit(2)
 		}
 		cfg.parts[p] = true
@@ -46,7 +48,10 @@ func main() {
 	if cfg.skipPeer {
 		delete(cfg.parts, "d")
 	}
-	if cfg.rounds < 1 || cfg.cold < 1 || cfg.duration < time.Second || cfg.warmup < time.Second {
+	if cfg.parts["f"] {
+		cfg.parts["a"] = true // f adds a target to a's rounds
+	}
+	if cfg.rounds < 1 || cfg.cold < 1 || cfg.burst < 1 || cfg.duration < time.Second || cfg.warmup < time.Second {
 		fmt.Fprintln(os.Stderr, "bench: -rounds and -cold must be at least 1, -duration and -warmup at least 1s")
 		os.Exit(2)
 	}

@@ -18,6 +18,8 @@ type report struct {
 	node      *warmPart
 	gopart    *warmPart
 	cold      []*coldRuntime
+	coldPlats []string
+	burst     *burstPart
 	elapsed   time.Duration
 	loadAfter string
 }
@@ -74,6 +76,9 @@ func (r *report) markdown() string {
 	}
 	if r.cold != nil {
 		r.coldTable(&b)
+	}
+	if r.burst != nil {
+		r.burstTables(&b)
 	}
 	if notes := r.notes(); len(notes) > 0 {
 		w("## Notes\n\n")
@@ -141,21 +146,74 @@ func (r *report) coldTable(b *strings.Builder) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	n := 0
 	if len(r.cold) > 0 {
-		n = len(r.cold[0].coldMs)
+		n = len(r.cold[0].startMs)
 	}
-	w("## (c) Cold starts\n\n")
-	w("%d cold starts per runtime (after one uncounted). Before each, the project is redeployed (a deploy retires every instance) and the bench waits until `Registry().Instances() == 0`; ", n)
-	w("the figure is the client's time from sending GET to the end of the response, on a new connection. ")
+	w("## (c) Cold starts, with and without stem cells\n\n")
+	w("%d cold starts per runtime and platform (after one uncounted), interleaved sample by sample: baseline, then each platform. Before each, the project is redeployed (a deploy retires every instance) and the bench waits until `Registry().Instances() == 0` ", n)
+	w("and, with stem cells, until one is ready; the figure is the client's time from sending GET to the end of the response, on a new connection. ")
 	w("Init Duration is what Cloudlet logs in the REPORT line. The baseline is the bare process starting and exiting with the same clean environment ")
-	w("(`node -e 0`, `python3.11 -c pass`, a static Go binary that exits at once), measured just before each cold start. Percentiles by nearest rank (p99 of 20 is the slowest).\n\n")
-	w("| runtime | cold start median | p90 | p99 | min–max | Init Duration median | process start median (baseline) | cold start × baseline |\n")
-	w("|---|---|---|---|---|---|---|---|\n")
+	w("(`node -e 0`, `python3.11 -c pass`, a static Go binary that exits at once), measured just before each sample. Percentiles by nearest rank. ")
+	w("Go (`provided.al2023`, HTTP Runtime API) has no stem cells: it runs on the platform without them only.\n\n")
+	w("| runtime | platform | from a stem cell | cold start median | p90 | p99 | min–max | Init Duration median | process start median (baseline) | cold start × baseline |\n")
+	w("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, rt := range r.cold {
-		lo, hi := minMax(rt.coldMs)
-		w("| %s | %s | %s | %s | %s–%s | %s | %s | %s |\n", rt.name,
-			fmtMs(median(rt.coldMs)), fmtMs(percentile(rt.coldMs, 90)), fmtMs(percentile(rt.coldMs, 99)),
-			fmtMs(lo), fmtMs(hi), fmtMs(median(rt.initMs)), fmtMs(median(rt.startMs)),
-			spread(ratios(rt.coldMs, rt.startMs), fmtRatio))
+		for _, pn := range r.coldPlats {
+			s := rt.series[pn]
+			if s == nil || len(s.coldMs) == 0 {
+				continue
+			}
+			lo, hi := minMax(s.coldMs)
+			w("| %s | %s | %d/%d | %s | %s | %s | %s–%s | %s | %s | %s |\n", rt.name, pn, s.fromStem, len(s.coldMs),
+				fmtMs(median(s.coldMs)), fmtMs(percentile(s.coldMs, 90)), fmtMs(percentile(s.coldMs, 99)),
+				fmtMs(lo), fmtMs(hi), fmtMs(median(s.initMs)), fmtMs(median(rt.startMs)),
+				spread(ratios(s.coldMs, rt.startMs), fmtRatio))
+		}
+	}
+	w("\n")
+}
+
+func (r *report) burstTables(b *strings.Builder) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p := r.burst
+	w("## (e) Burst from zero: %d instances\n\n", p.n)
+	w("`%s` (Node): each invocation GETs the bench's barrier, which answers nobody until %d requests have arrived, so a burst of %d concurrent requests (new connections) at a function with no instance is served only once %d instances run at once. ", "bench/projects/burst", p.n, p.n, p.n)
+	w("Figures: time from the burst to the first and to the %dth arrival at the barrier; median [min–max] over %d rounds. ", p.n, len(p.series["bare"].allMs))
+	w("Baseline: %d bare Node processes (`node bench/projects/burst/arrive.js`, the same handler) started at once, timed the same way.\n\n", p.n)
+	w("| target | first serving | all %d serving | × baseline (all) | instances from stem cells, per burst |\n|---|---|---|---|---|\n", p.n)
+	base := p.series["bare"]
+	for _, k := range p.order {
+		s := p.series[k]
+		x, stems := "–", "–"
+		if k != "bare" {
+			x = spread(ratios(s.allMs, base.allMs), fmtRatio)
+			var parts []string
+			for _, v := range s.fromStem {
+				parts = append(parts, fmt.Sprint(v))
+			}
+			stems = strings.Join(parts, ", ")
+		}
+		name := "Cloudlet, " + k
+		if k == "bare" {
+			name = fmt.Sprintf("%d bare `node` processes (baseline)", p.n)
+		}
+		w("| %s | %s | %s | %s | %s |\n", name, spread(s.firstMs, fmtMs), spread(s.allMs, fmtMs), x, stems)
+	}
+	w("\n## (e) Idle memory per warm instance\n\n")
+	w("After the last burst, each platform holds %d warm, idle instances. Per instance: the memory charged to its cgroup, the RSS of its runtime process (`node`), and the RSS of its other processes (bubblewrap's two). ", p.n)
+	w("Baseline: a bare `node` process that has loaded the same handler, RSS, %d processes. Medians [min–max] over instances, in MB (1 MB = 1024 KB).\n\n", len(p.bareRSS))
+	w("| | instances | cgroup memory | runtime RSS | sandbox processes RSS | total RSS | total RSS − bare node |\n|---|---|---|---|---|---|---|\n")
+	mb := func(kb float64) string { return fmt.Sprintf("%.1f", kb/1024) }
+	spreadMB := func(xs []float64) string { return spread(xs, mb) }
+	bare := median(p.bareRSS)
+	w("| bare `node` (baseline) | %d | – | %s | – | %s | – |\n", len(p.bareRSS), spreadMB(p.bareRSS), spreadMB(p.bareRSS))
+	for _, m := range p.memory {
+		total := make([]float64, len(m.runtimeKB))
+		over := make([]float64, len(m.runtimeKB))
+		for i := range total {
+			total[i] = m.runtimeKB[i] + m.sandboxKB[i]
+			over[i] = total[i] - bare
+		}
+		w("| Cloudlet, %s | %d | %s | %s | %s | %s | %s |\n", m.platform, m.instances, spreadMB(m.cgroupKB), spreadMB(m.runtimeKB), spreadMB(m.sandboxKB), spreadMB(total), spreadMB(over))
 	}
 	w("\n")
 }

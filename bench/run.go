@@ -68,12 +68,28 @@ func run(ctx context.Context, cfg config) error {
 		rep.peer = peerVersions(peerDir)
 	}
 
-	p, err := startCloudlet(filepath.Join(tmp, "cloudlet-data"), filepath.Join(resultsDir, "cloudlet.log"))
+	// The platforms: Cloudlet as `cloudlet up` runs it (sandboxed, stem
+	// cells), the same without stem cells (parts c and e), and without the
+	// sandbox (part f).
+	p, err := startCloudlet(filepath.Join(tmp, "cloudlet-data"), filepath.Join(resultsDir, "cloudlet.log"), platformOpts{name: "stem cells"})
 	if err != nil {
 		return err
 	}
 	defer p.close()
 	progress("cloudlet gateway at %s", p.gw)
+	var noStem, plain *platform
+	if cfg.parts["c"] || cfg.parts["e"] {
+		if noStem, err = startCloudlet(filepath.Join(tmp, "cloudlet-data-nostem"), filepath.Join(resultsDir, "cloudlet-nostem.log"), platformOpts{name: "no stem cells", stemCells: -1}); err != nil {
+			return err
+		}
+		defer noStem.close()
+	}
+	if cfg.parts["f"] {
+		if plain, err = startCloudlet(filepath.Join(tmp, "cloudlet-data-plain"), filepath.Join(resultsDir, "cloudlet-plain.log"), platformOpts{name: "no sandbox", plain: true}); err != nil {
+			return err
+		}
+		defer plain.close()
+	}
 
 	warmup := load{name: "warm-up", threads: 2, conns: 16, duration: cfg.warmup}
 	loads := []load{
@@ -86,7 +102,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	if cfg.parts["a"] || cfg.parts["d"] {
-		part, err := nodePart(ctx, cfg, p, benchDir, resultsDir, tmp, peerDir, rep, warmup, loads)
+		part, err := nodePart(ctx, cfg, p, plain, benchDir, resultsDir, tmp, peerDir, rep, warmup, loads)
 		if err != nil {
 			return err
 		}
@@ -106,13 +122,22 @@ func run(ctx context.Context, cfg config) error {
 			{name: "Python python3.11", dir: filepath.Join(benchDir, "projects", "python"), path: "/hello", want: helloWorld,
 				fnKey: "hello", process: []string{pythonPath(), "-c", "pass"}},
 			{name: "Go provided.al2023", dir: goProject, path: "/hello/1", want: helloWorld,
-				fnKey: "hello", process: []string{goCeiling, "-exit"}},
+				fnKey: "hello", process: []string{goCeiling, "-exit"}, noStem: true},
 		}
-		progress("(c) cold starts: %d per runtime", cfg.cold)
-		if err := runCold(ctx, p, rts, cfg.cold); err != nil {
+		progress("(c) cold starts: %d per runtime and platform", cfg.cold)
+		if err := runCold(ctx, []*platform{noStem, p}, p.name, rts, cfg.cold); err != nil {
 			return err
 		}
 		rep.cold = rts
+		rep.coldPlats = []string{noStem.name, p.name}
+	}
+	if cfg.parts["e"] {
+		progress("(e) bursts of %d from zero instances, %d rounds", cfg.burst, cfg.rounds)
+		part, err := runBurst(ctx, []*platform{noStem, p}, benchDir, cfg.burst, cfg.rounds)
+		if err != nil {
+			return err
+		}
+		rep.burst = part
 	}
 	rep.elapsed = time.Since(began)
 	rep.loadAfter = loadAverage()
@@ -129,7 +154,7 @@ func run(ctx context.Context, cfg config) error {
 
 // nodePart is (a) and (d): the Node handler behind Cloudlet (one instance,
 // default pool), the bare Node server and serverless-offline.
-func nodePart(ctx context.Context, cfg config, p *platform, benchDir, resultsDir, tmp, peerDir string, rep *report, warmup load, loads []load) (*warmPart, error) {
+func nodePart(ctx context.Context, cfg config, p, plain *platform, benchDir, resultsDir, tmp, peerDir string, rep *report, warmup load, loads []load) (*warmPart, error) {
 	project := filepath.Join(benchDir, "projects", "node")
 	if _, err := p.deploy(project); err != nil {
 		return nil, err
@@ -149,6 +174,13 @@ func nodePart(ctx context.Context, cfg config, p *platform, benchDir, resultsDir
 		part.targets = append(part.targets,
 			target{key: "ceiling", name: "bare Node `http` (ceiling)", url: fmt.Sprintf("http://127.0.0.1:%d/hello", port), want: helloWorld},
 			target{key: "cloudlet-1", name: "Cloudlet, 1 instance (a1)", url: p.gw + "/hello-one", want: helloWorld})
+	}
+	if plain != nil {
+		if _, err := plain.deploy(project); err != nil {
+			return nil, err
+		}
+		part.targets = append(part.targets,
+			target{key: "plain-1", name: "Cloudlet without sandbox, 1 instance (f)", url: plain.gw + "/hello-one", want: helloWorld})
 	}
 	part.targets = append(part.targets,
 		target{key: "cloudlet-pool", name: "Cloudlet, default pool (a2)", url: p.gw + "/hello", want: helloWorld})

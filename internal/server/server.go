@@ -50,7 +50,10 @@ type Options struct {
 	// in use (cold starts then skip the process start); negative means none.
 	// Zero means DefaultStemCells.
 	StemCells int
-	Logger    *slog.Logger
+	// CgroupParent names the cgroup under which instances' groups are made
+	// (default "cloudlet"): servers sharing a machine may keep theirs apart.
+	CgroupParent string
+	Logger       *slog.Logger
 }
 
 // DefaultStemCells is the number of stem cells kept per runtime in use.
@@ -162,7 +165,11 @@ func (s *Server) Start() error {
 	}
 	box := sandbox.Plain("--no-sandbox was given")
 	if !s.opts.NoSandbox {
-		box = sandbox.New("cloudlet")
+		parent := s.opts.CgroupParent
+		if parent == "" {
+			parent = "cloudlet"
+		}
+		box = sandbox.New(parent)
 	}
 	s.box = box
 	if ok, why := box.Isolated(); !ok {
