@@ -153,7 +153,7 @@ func (r *report) coldTable(b *strings.Builder) {
 	w("and, with stem cells, until one is ready; the figure is the client's time from sending GET to the end of the response, on a new connection. ")
 	w("Init Duration is what Cloudlet logs in the REPORT line. The baseline is the bare process starting and exiting with the same clean environment ")
 	w("(`node -e 0`, `python3.11 -c pass`, a static Go binary that exits at once), measured just before each sample. Percentiles by nearest rank. ")
-	w("Go (`provided.al2023`, HTTP Runtime API) has no stem cells: it runs on the platform without them only.\n\n")
+	w("Go (`provided.al2023`, HTTP Runtime API) uses exec stem cells: a pre-started sandboxed process that execs the function's `bootstrap`.\n\n")
 	w("| runtime | platform | from a stem cell | cold start median | p90 | p99 | min–max | Init Duration median | process start median (baseline) | cold start × baseline |\n")
 	w("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, rt := range r.cold {

@@ -122,7 +122,7 @@ func run(ctx context.Context, cfg config) error {
 			{name: "Python python3.11", dir: filepath.Join(benchDir, "projects", "python"), path: "/hello", want: helloWorld,
 				fnKey: "hello", process: []string{pythonPath(), "-c", "pass"}},
 			{name: "Go provided.al2023", dir: goProject, path: "/hello/1", want: helloWorld,
-				fnKey: "hello", process: []string{goCeiling, "-exit"}, noStem: true},
+				fnKey: "hello", process: []string{goCeiling, "-exit"}},
 		}
 		progress("(c) cold starts: %d per runtime and platform", cfg.cold)
 		if err := runCold(ctx, []*platform{noStem, p}, p.name, rts, cfg.cold); err != nil {

@@ -119,6 +119,9 @@ func (f *function) startInstance(cpu int) (*instance, error) {
 	if f.stem != nil {
 		if in := f.reg.stems.take(*f.stem); in != nil {
 			fallback, err := f.specialise(in, cpu)
+			// Replace the cell now that this cold start is over: starting
+			// one meanwhile would take CPU from it.
+			f.reg.stems.refill(*f.stem)
 			if !fallback {
 				return in, err
 			}

@@ -33,6 +33,7 @@ type function struct {
 	taskRoot string
 	launch   *runtimes.Launch // paths as the instance sees them
 	stem     *stemKey         // the stem cells that can become f's instances, or nil
+	stemSpec *stemSpec        // how to start them
 	counts   *counters
 	box      *sandbox.Config
 	env      []string

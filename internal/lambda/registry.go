@@ -323,7 +323,7 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 	viewed := s
 	viewed.TaskRoot = r.opts.Sandbox.View(box, s.TaskRoot)
 	f.env = r.baseEnv(f, viewed)
-	f.stem = r.stemFor(f, s.Environment)
+	f.stem, f.stemSpec = r.stemFor(f, s.Environment)
 	f.counts = r.countersOf(s.Name)
 	return f, nil
 }

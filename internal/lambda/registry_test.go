@@ -445,8 +445,18 @@ func buildGoFunction(t *testing.T) string {
 }
 
 func TestGoFunctionOverRuntimeAPI(t *testing.T) {
+	stemModes(t, func(t *testing.T, stems int) { testGoFunctionOverRuntimeAPI(t, stems, false) })
+	t.Run("sandboxed-stem-cell", func(t *testing.T) { testGoFunctionOverRuntimeAPI(t, 1, true) })
+}
+
+func testGoFunctionOverRuntimeAPI(t *testing.T, stems int, sandboxed bool) {
 	dir := buildGoFunction(t)
-	r := newRegistry(t, Options{})
+	var r *Registry
+	if sandboxed {
+		r = isolated(t, Options{StemCells: stems})
+	} else {
+		r = newRegistry(t, Options{StemCells: stems})
+	}
 	specs := []FunctionSpec{
 		{Name: "go", Runtime: "provided.al2023", Handler: "bootstrap", TaskRoot: dir, Timeout: 1, MemorySize: 128},
 		{Name: "legacy", Runtime: "go1.x", Handler: "bootstrap", TaskRoot: dir, Timeout: 1, MemorySize: 128},
@@ -455,6 +465,7 @@ func TestGoFunctionOverRuntimeAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"go", "legacy"} {
+		fromStem(t, r, stems)
 		res := invoke(t, r, name, `{"path":"/hello","queryStringParameters":{"name":"Ada"}}`)
 		var resp struct {
 			StatusCode int    `json:"statusCode"`
@@ -484,6 +495,9 @@ func TestGoFunctionOverRuntimeAPI(t *testing.T) {
 	}
 	if res := invoke(t, r, "go", `{}`); res.FunctionError != "" {
 		t.Fatalf("after exit: %s", res.Payload)
+	}
+	if s := r.stats.stemStarts.Load(); stems > 0 && s < 2 || stems == 0 && s != 0 {
+		t.Errorf("%d instances from stem cells", s)
 	}
 }
 

@@ -60,24 +60,38 @@ type stems struct {
 	wg     sync.WaitGroup
 }
 
-// stemFor says which stem cells can become instances of f, or nil when none
-// can: runtimes spoken over the pipe only, and only when nothing in f's
-// environment must be there when the interpreter starts.
-func (r *Registry) stemFor(f *function, env map[string]string) *stemKey {
-	if r.opts.StemCells <= 0 || f.launch.Protocol != runtimes.Pipe {
-		return nil
+// stemFor says which stem cells can become instances of f, and how to
+// start them, or nil when none can: f's own runtime for those spoken over
+// the pipe, when nothing in f's environment must be there when the
+// interpreter starts; an exec stem (runtimes.ExecStem) for those that run
+// f's own executable.
+func (r *Registry) stemFor(f *function, env map[string]string) (*stemKey, *stemSpec) {
+	if r.opts.StemCells <= 0 {
+		return nil, nil
 	}
 	for k := range env {
 		if runtimes.StartupOnly(k) {
-			return nil
+			return nil, nil
 		}
 	}
-	return &stemKey{
-		path:     f.launch.Path,
-		args:     strings.Join(f.launch.Args, "\x00"),
-		tmpMB:    f.box.TmpMB,
-		readOnly: strings.Join(f.box.ReadOnly, "\x00"),
+	spec := &stemSpec{launch: f.launch, box: *f.box}
+	if f.launch.Protocol != runtimes.Pipe {
+		l, err := runtimes.ExecStem(r.opts.RuntimeDir)
+		if err != nil {
+			return nil, nil
+		}
+		spec.box.ReadOnly = []string{interpreterPrefix(l.Path, "")}
+		spec.launch = viewLaunch(r.opts.Sandbox, &spec.box, l)
 	}
+	// A cell starts with the least CPU share: starting one never competes
+	// with the instances at work (or the cold start that took the last).
+	spec.box.TaskRoot, spec.box.Hide, spec.box.MemoryMB, spec.box.CPUShares = "", nil, stemMemoryMB, 2
+	return &stemKey{
+		path:     spec.launch.Path,
+		args:     strings.Join(spec.launch.Args, "\x00"),
+		tmpMB:    spec.box.TmpMB,
+		readOnly: strings.Join(spec.box.ReadOnly, "\x00"),
+	}, spec
 }
 
 // provide sets the keys that deployed functions use: cells of other keys
@@ -86,9 +100,7 @@ func (s *stems) provide(fns map[string]*function) {
 	want := map[stemKey]stemSpec{}
 	for _, f := range fns {
 		if f.stem != nil {
-			box := *f.box
-			box.TaskRoot, box.Hide, box.MemoryMB, box.CPUShares = "", nil, stemMemoryMB, 1024
-			want[*f.stem] = stemSpec{launch: f.launch, box: box}
+			want[*f.stem] = *f.stemSpec
 		}
 	}
 	s.mu.Lock()
@@ -119,7 +131,8 @@ func (s *stems) provide(fns map[string]*function) {
 	}
 }
 
-// take hands out a ready cell of key k, or nil, and starts its replacement.
+// take hands out a ready cell of key k, or nil. Its replacement starts
+// when refill is called, once the cell has become an instance.
 func (s *stems) take(k stemKey) *instance {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,7 +140,6 @@ func (s *stems) take(k stemKey) *instance {
 	if set == nil {
 		return nil
 	}
-	defer s.refillLocked(set)
 	for len(set.ready) > 0 {
 		in := set.ready[0]
 		set.ready = set.ready[1:]
@@ -140,6 +152,15 @@ func (s *stems) take(k stemKey) *instance {
 		}
 	}
 	return nil
+}
+
+// refill starts replacements for the cells of key k that were taken.
+func (s *stems) refill(k stemKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if set := s.sets[k]; set != nil {
+		s.refillLocked(set)
+	}
 }
 
 func (s *stems) refillLocked(set *stemSet) {
@@ -249,11 +270,28 @@ func (f *function) specialise(in *instance, cpu int) (fallback bool, err error) 
 	if cpu >= 0 {
 		in.pin(cpu)
 	}
-	env := make([]string, 0, len(f.env)+1)
+	env := make([]string, 0, len(f.env)+2)
 	env = append(env, f.env...)
 	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream)
-	in.wbuf = runtimes.AppendSpecialise(in.wbuf[:0], env)
-	if err := writeAll(in.evW, in.wbuf); err != nil {
+	if f.launch.Protocol == runtimes.Pipe {
+		in.wbuf = runtimes.AppendSpecialise(in.wbuf[:0], env)
+	} else {
+		api, err := newRuntimeAPI(in)
+		if err != nil {
+			return fail(err)
+		}
+		in.api = api
+		env = append(env, "AWS_LAMBDA_RUNTIME_API="+api.addr)
+		in.wbuf = runtimes.AppendExec(in.wbuf[:0], f.launch.Path, env)
+	}
+	err = writeAll(in.evW, in.wbuf)
+	if in.api != nil {
+		// The program speaks the Runtime API; the cell's pipes are done with.
+		unix.Close(in.evW)
+		unix.Close(in.rsR.fd)
+		in.evW, in.rsR.fd = -1, -1
+	}
+	if err != nil {
 		return fail(err)
 	}
 	f.reg.stats.stemStarts.Add(1)

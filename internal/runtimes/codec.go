@@ -12,6 +12,7 @@ import (
 const (
 	KindInvoke     = 'I' // an invocation (see AppendInvoke for the body)
 	KindSpecialise = 'S' // a stem cell becomes an instance of a function (see AppendSpecialise)
+	KindExec       = 'X' // an exec stem cell becomes a function's own program (see AppendExec)
 	KindReady      = 'Y' // init done, the handler is loaded; empty body
 	KindInitError  = 'N' // init failed; body is the error document; the process then exits non-zero
 	KindResponse   = 'R' // the invocation's result, JSON-encoded (undefined/None → null)
@@ -70,6 +71,21 @@ func appendField(dst []byte, s string) []byte {
 func AppendSpecialise(dst []byte, env []string) []byte {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, KindSpecialise)
+	for _, e := range env {
+		dst = append(dst, e...)
+		dst = append(dst, 0)
+	}
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
+	return dst
+}
+
+// AppendExec appends a whole KindExec frame: the program's path and the
+// environment to run it with, each ended by a NUL byte.
+func AppendExec(dst []byte, path string, env []string) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, KindExec)
+	dst = append(dst, path...)
+	dst = append(dst, 0)
 	for _, e := range env {
 		dst = append(dst, e...)
 		dst = append(dst, 0)

@@ -31,6 +31,7 @@
 // context too); payload, the raw event JSON, is the rest of the frame.
 //
 //	'S' specialise: KEY=value NUL KEY=value NUL … (stem cells only, below)
+//	'X' exec: path NUL KEY=value NUL … (exec stem cells only, below)
 //
 // Runtime → platform:
 //
@@ -80,6 +81,13 @@
 // Variables the interpreter reads only when it starts (NODE_OPTIONS, for
 // instance) cannot take effect this way; StartupOnly says which, and the
 // platform starts such functions the ordinary way.
+//
+// Runtimes that run the function's own executable have exec stem cells
+// (ExecStem): a small Python program that sends 'Y', waits for one 'X'
+// frame, changes directory to LAMBDA_TASK_ROOT, closes fds 3 and 4 and execs
+// the program with exactly the environment given, which then speaks the
+// HTTP Runtime API like any instance. If the exec fails it writes why to
+// stderr and exits 127.
 //
 // # Environment
 //

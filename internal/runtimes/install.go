@@ -11,7 +11,7 @@ import (
 
 // Listed one by one: a directory pattern would skip _cloudlet_runtime.py.
 //
-//go:embed bootstrap/node/bootstrap.cjs bootstrap/python/bootstrap.py bootstrap/python/_cloudlet_runtime.py
+//go:embed bootstrap/node/bootstrap.cjs bootstrap/python/bootstrap.py bootstrap/python/_cloudlet_runtime.py bootstrap/exec/stem.py
 var bootstrapFS embed.FS
 
 // Paths of the bootstraps inside the runtime folder given to Install and Prepare.
@@ -19,6 +19,7 @@ const (
 	nodeBootstrap       = "node/bootstrap.cjs"
 	pythonBootstrap     = "python/bootstrap.py"
 	pythonRuntimeModule = "python/_cloudlet_runtime.py"
+	execStem            = "exec/stem.py"
 )
 
 // Install writes the embedded bootstraps into dir (e.g. <data-dir>/runtime):

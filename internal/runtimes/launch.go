@@ -386,6 +386,24 @@ func compilePython(interpreter, source string) {
 	_ = cmd.Run()
 }
 
+// ExecStem says how to start a stem cell for runtimes that run the
+// function's own executable (Protocol RuntimeAPI): a small Python program,
+// installed by Install, that waits for a KindExec frame and then execs the
+// program it names with the environment it carries, so that the sandbox and
+// the process exist before the cold start and only the exec is left on it.
+// An error means there is no Python to run it with.
+func ExecStem(runtimeDir string) (*Launch, error) {
+	stem := filepath.Join(runtimeDir, filepath.FromSlash(execStem))
+	if err := haveBootstrap(stem); err != nil {
+		return nil, err
+	}
+	py, err := findPython(0)
+	if err != nil {
+		return nil, err
+	}
+	return &Launch{Path: py.path, Args: []string{py.path, "-I", "-S", "-B", stem}, Protocol: Pipe}, nil
+}
+
 // StartupOnly reports whether the environment variable name takes effect
 // only when a process starts (NODE_OPTIONS, the dynamic loader's LD_*,
 // malloc tuning), so that a stem cell, whose interpreter is already running

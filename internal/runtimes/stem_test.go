@@ -2,10 +2,13 @@ package runtimes
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A stem cell started with no function loads it when the 'S' frame arrives,
@@ -72,5 +75,47 @@ func TestStemCellRejectsInvokeFirst(t *testing.T) {
 	in.toChild.Write(AppendInvoke(nil, &Invocation{RequestID: "r", DeadlineMs: 1, Payload: []byte(`{}`)}))
 	if code := in.waitExit(); code != 2 {
 		t.Fatalf("exit code %d, want 2", code)
+	}
+}
+
+// An exec stem cell becomes the program an 'X' frame names, with exactly
+// the environment it carries, in LAMBDA_TASK_ROOT; a program that cannot be
+// run makes it exit 127, saying why.
+func TestExecStem(t *testing.T) {
+	t.Parallel()
+	needPython(t)
+	l, err := ExecStem(runtimeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(program string) (string, int) {
+		childR, parentW, _ := os.Pipe()
+		parentR, childW, _ := os.Pipe()
+		var out strings.Builder
+		cmd := &exec.Cmd{Path: l.Path, Args: l.Args, Dir: "/", Env: []string{"CLOUDLET_STEM=1", "PATH=/usr/bin:/bin"},
+			ExtraFiles: []*os.File{childR, childW}, Stdout: &out, Stderr: &out}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		childR.Close()
+		childW.Close()
+		defer parentW.Close()
+		defer parentR.Close()
+		parentR.SetReadDeadline(time.Now().Add(ioTimeout))
+		if kind, _, _, err := ReadFrame(parentR, nil); err != nil || kind != KindReady {
+			t.Fatalf("ready: %q %v %s", kind, err, out.String())
+		}
+		root := t.TempDir()
+		parentW.Write(AppendExec(nil, program, []string{"LAMBDA_TASK_ROOT=" + root, "STEM_CHECK=exec"}))
+		cmd.Wait()
+		return strings.ReplaceAll(out.String(), root, "<root>"), cmd.ProcessState.ExitCode()
+	}
+	out, code := run("/usr/bin/env")
+	if code != 0 || !strings.Contains(out, "STEM_CHECK=exec") || strings.Contains(out, "CLOUDLET_STEM") || strings.Contains(out, "PATH=") {
+		t.Fatalf("env: exit %d: %s", code, out)
+	}
+	out, code = run("/nonexistent/bootstrap")
+	if code != 127 || !strings.Contains(out, "cannot run /nonexistent/bootstrap") {
+		t.Fatalf("missing program: exit %d: %s", code, out)
 	}
 }
