@@ -31,7 +31,10 @@ type instance struct {
 	exited    chan struct{} // closed when the process has been reaped
 	exitErr   error
 	timedOut  atomic.Bool
-	killTimer *time.Timer
+	// provisioned instances are started at deploy and kept (Lambda's
+	// provisioned concurrency); the others on demand.
+	provisioned bool
+	killTimer   *time.Timer
 
 	// pipe protocol (our bootstraps)
 	evW  int // platform → runtime
@@ -115,10 +118,28 @@ func newInstance(f *function) *instance {
 // startInstance starts an instance of f: a stem cell specialised for f when
 // one is ready, else a new process. cpu is the CPU the calling (locked)
 // thread is pinned to, or -1.
-func (f *function) startInstance(cpu int) (*instance, error) {
+func (f *function) startInstance(cpu int, provisioned bool) (*instance, error) {
+	in, err := f.launchInstance(cpu, provisioned)
+	if err == nil && provisioned {
+		// As on Lambda, provisioned instances initialise before any
+		// invocation and their REPORT lines show no Init Duration.
+		in.provisioned, in.initDur = true, 0
+	}
+	return in, err
+}
+
+// initType is AWS_LAMBDA_INITIALIZATION_TYPE.
+func initType(provisioned bool) string {
+	if provisioned {
+		return "AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency"
+	}
+	return "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand"
+}
+
+func (f *function) launchInstance(cpu int, provisioned bool) (*instance, error) {
 	if f.stem != nil {
 		if in := f.reg.stems.take(*f.stem); in != nil {
-			fallback, err := f.specialise(in, cpu)
+			fallback, err := f.specialise(in, cpu, provisioned)
 			// Replace the cell now that this cold start is over: starting
 			// one meanwhile would take CPU from it.
 			f.reg.stems.refill(*f.stem)
@@ -132,9 +153,9 @@ func (f *function) startInstance(cpu int) (*instance, error) {
 	f.counts.processStarts.Add(1)
 	in := newInstance(f)
 	in.stream = newStream()
-	env := make([]string, 0, len(f.env)+2)
+	env := make([]string, 0, len(f.env)+3)
 	env = append(env, f.env...)
-	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream)
+	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream, initType(provisioned))
 	if f.launch.Protocol != runtimes.Pipe {
 		api, err := newRuntimeAPI(in)
 		if err != nil {

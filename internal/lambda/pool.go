@@ -42,13 +42,15 @@ type function struct {
 
 	stopped chan struct{} // closed when a deploy retires the function
 
-	mu       sync.Mutex
-	retired  bool
-	idle     []*instance // most recently idle last
-	queue    []*call     // oldest first
-	running  int         // instances started and not yet gone, starting included
-	starting int
-	avgDur   time.Duration // moving average of call durations; 0 until one completes
+	mu          sync.Mutex
+	retired     bool
+	idle        []*instance // most recently idle last
+	idleProv    []*instance // idle provisioned instances, taken before idle ones
+	provisioned int         // instances kept initialised at all times
+	queue       []*call     // oldest first
+	running     int         // instances started and not yet gone, starting included
+	starting    int
+	avgDur      time.Duration // moving average of call durations; 0 until one completes
 }
 
 // call is one invocation travelling from Invoke to an instance.
@@ -74,16 +76,14 @@ func (f *function) invoke(ctx context.Context, req *Request) (*Result, error) {
 		f.mu.Unlock()
 		return nil, errRetired
 	}
-	if n := len(f.idle); n > 0 {
-		in := f.idle[n-1]
-		f.idle = f.idle[:n-1]
+	if in := f.popIdleLocked(); in != nil {
 		f.mu.Unlock()
 		in.work <- c // buffered: never blocks
 		<-c.done
 	} else {
 		c.queued = true
 		f.queue = append(f.queue, c)
-		started := f.running == 0 && f.startLocked()
+		started := f.running == 0 && f.startLocked(false)
 		f.mu.Unlock()
 		if err := f.await(ctx, c, started); err != nil {
 			return nil, err
@@ -127,11 +127,11 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 			return nil
 		}
 		switch {
-		case f.shouldScaleLocked(c) && f.startLocked():
+		case f.shouldScaleLocked(c) && f.startLocked(false):
 			deadline = time.Now().Add(opts.InitTimeout + time.Second)
 		case time.Now().Before(deadline) || f.starting > 0:
 			// Keep waiting: a busy instance or one being started can serve c.
-		case f.startLocked():
+		case f.startLocked(false):
 			// Waited long enough and there is room: do not throttle below the limit.
 			deadline = time.Now().Add(opts.InitTimeout + time.Second)
 		default:
@@ -204,8 +204,8 @@ func (f *function) popLocked() *call {
 }
 
 // startLocked starts one more instance if the function and the account are
-// below their limits.
-func (f *function) startLocked() bool {
+// below their limits; a provisioned one is kept initialised at all times.
+func (f *function) startLocked(provisioned bool) bool {
 	if f.retired || f.running >= f.limit {
 		return false
 	}
@@ -216,8 +216,32 @@ func (f *function) startLocked() bool {
 	f.running++
 	f.starting++
 	f.reg.wg.Add(1)
-	go f.serve()
+	go f.serve(provisioned)
 	return true
+}
+
+// provision starts the function's provisioned instances (at deploy).
+func (f *function) provision() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := 0; i < f.provisioned; i++ {
+		if !f.startLocked(true) {
+			f.reg.log.Warn("provisioned concurrency not reached: the account's concurrency is used up", "function", f.cfg.Name, "want", f.provisioned, "have", i)
+			return
+		}
+	}
+}
+
+func (f *function) popIdleLocked() *instance {
+	for _, st := range []*[]*instance{&f.idleProv, &f.idle} {
+		if n := len(*st); n > 0 {
+			in := (*st)[n-1]
+			(*st)[n-1] = nil
+			*st = (*st)[:n-1]
+			return in
+		}
+	}
+	return nil
 }
 
 // stop retires the function: queued calls go to the new version, idle
@@ -239,7 +263,7 @@ func (f *function) stop() {
 
 // serve runs one instance: start it, then run calls until it dies, idles out
 // or the function is retired.
-func (f *function) serve() {
+func (f *function) serve(provisioned bool) {
 	defer f.reg.wg.Done()
 	defer f.reg.instances.Add(-1)
 	cpu := -1
@@ -258,7 +282,7 @@ func (f *function) serve() {
 		}
 	}
 
-	in, err := f.startInstance(cpu)
+	in, err := f.startInstance(cpu, provisioned)
 	f.mu.Lock()
 	f.starting--
 	if err != nil {
@@ -274,6 +298,9 @@ func (f *function) serve() {
 	}
 	defer in.close()
 	idle := time.NewTimer(f.reg.opts.IdleTimeout)
+	if provisioned {
+		idle.Stop() // kept, however long it idles
+	}
 	defer idle.Stop()
 	next := f.nextLocked(in, idle)
 	f.mu.Unlock()
@@ -295,6 +322,9 @@ func (f *function) serve() {
 		c := next
 		first := in.initDur > 0 // the first call of an instance runs cold code: not a measure
 		f.counts.invocations.Add(1)
+		if provisioned {
+			f.counts.provisionedInvocations.Add(1)
+		}
 		dur, alive := in.invoke(c)
 		f.mu.Lock()
 		switch {
@@ -310,6 +340,9 @@ func (f *function) serve() {
 		if exit {
 			next = nil
 			f.running--
+			if provisioned && !f.retired {
+				f.startLocked(true) // replace it: provisioned instances are always there
+			}
 		} else {
 			next = f.nextLocked(in, idle)
 		}
@@ -326,6 +359,10 @@ func (f *function) nextLocked(in *instance, idle *time.Timer) *call {
 	if c := f.popLocked(); c != nil {
 		return c
 	}
+	if in.provisioned {
+		f.idleProv = append(f.idleProv, in)
+		return nil
+	}
 	f.idle = append(f.idle, in)
 	idle.Reset(f.reg.opts.IdleTimeout)
 	return nil
@@ -335,7 +372,14 @@ func (f *function) nextLocked(in *instance, idle *time.Timer) *call {
 // already took it, leave returns that caller's call instead.
 func (f *function) leave(in *instance) *call {
 	f.mu.Lock()
-	if i := slices.Index(f.idle, in); i >= 0 {
+	if in.provisioned {
+		if i := slices.Index(f.idleProv, in); i >= 0 {
+			f.idleProv = slices.Delete(f.idleProv, i, i+1)
+			f.running--
+			f.mu.Unlock()
+			return nil
+		}
+	} else if i := slices.Index(f.idle, in); i >= 0 {
 		f.idle = slices.Delete(f.idle, i, i+1)
 		f.running--
 		f.mu.Unlock()

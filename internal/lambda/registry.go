@@ -73,7 +73,10 @@ type FunctionSpec struct {
 	EphemeralStorage    int    // MB of /tmp; 0 means 512
 	Environment         map[string]string
 	ReservedConcurrency *int
-	Role                string // optional; derived when empty
+	// ProvisionedConcurrency instances are started at deploy and kept
+	// initialised; it must not exceed ReservedConcurrency.
+	ProvisionedConcurrency int
+	Role                   string // optional; derived when empty
 }
 
 // Registry holds the deployed functions and runs their invocations.
@@ -99,6 +102,8 @@ type counters struct {
 	stemStarts    atomic.Int64 // instances made from stem cells
 	throttles     atomic.Int64
 	invocations   atomic.Int64
+	// invocations run by provisioned instances (the rest spilled over)
+	provisionedInvocations atomic.Int64
 }
 
 // countersOf returns the counters of the function called name.
@@ -125,9 +130,13 @@ type FunctionStats struct {
 	Instances, Busy, Starting, Queued int
 	// ReservedConcurrency is the function's limit, or -1 for none.
 	ReservedConcurrency int
+	// Provisioned is the function's provisioned concurrency.
+	Provisioned int
 	// Since the registry started: cold starts from new processes and from
 	// stem cells, throttled invocations, invocations that ran.
 	ProcessStarts, StemStarts, Throttles, Invocations int64
+	// ProvisionedInvocations ran on provisioned instances.
+	ProvisionedInvocations int64
 }
 
 // Stats is a snapshot of the registry, for metrics.
@@ -151,11 +160,13 @@ func (r *Registry) Stats() Stats {
 		}
 		f.mu.Lock()
 		fs.Instances, fs.Starting, fs.Queued = f.running, f.starting, len(f.queue)
-		fs.Busy = f.running - f.starting - len(f.idle)
+		fs.Busy = f.running - f.starting - len(f.idle) - len(f.idleProv)
+		fs.Provisioned = f.provisioned
 		f.mu.Unlock()
 		c := f.counts
 		fs.ProcessStarts, fs.StemStarts = c.processStarts.Load(), c.stemStarts.Load()
 		fs.Throttles, fs.Invocations = c.throttles.Load(), c.invocations.Load()
+		fs.ProvisionedInvocations = c.provisionedInvocations.Load()
 		st.Functions = append(st.Functions, fs)
 	}
 	return st
@@ -269,6 +280,9 @@ func (r *Registry) Deploy(specs []FunctionSpec) error {
 		f.stop()
 	}
 	r.stems.provide(next)
+	for _, f := range next {
+		f.provision()
+	}
 	return nil
 }
 
@@ -305,6 +319,9 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 		Role: role, CodeSha256: code.sum, CodeSize: code.size, LastModified: time.Now().UTC(),
 		ReservedConcurrency: s.ReservedConcurrency,
 	}
+	if s.ProvisionedConcurrency < 0 || s.ReservedConcurrency != nil && s.ProvisionedConcurrency > *s.ReservedConcurrency {
+		return nil, fmt.Errorf("provisioned concurrency %d is negative or above the reserved concurrency", s.ProvisionedConcurrency)
+	}
 	limit := r.opts.MaxConcurrency
 	if s.ReservedConcurrency != nil && *s.ReservedConcurrency < limit {
 		limit = *s.ReservedConcurrency
@@ -317,7 +334,7 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 	launch = viewLaunch(r.opts.Sandbox, box, launch)
 	f := &function{
 		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, limit: limit, box: box,
-		timeout: time.Duration(s.Timeout) * time.Second,
+		timeout: time.Duration(s.Timeout) * time.Second, provisioned: s.ProvisionedConcurrency,
 		stopped: make(chan struct{}),
 	}
 	viewed := s

@@ -253,7 +253,7 @@ func (r *Registry) startStem(spec stemSpec) (*instance, error) {
 // failure of the platform before the function's code ran (the cell is
 // closed, and f should start an instance the ordinary way); otherwise err
 // is the function's own initialisation error.
-func (f *function) specialise(in *instance, cpu int) (fallback bool, err error) {
+func (f *function) specialise(in *instance, cpu int, provisioned bool) (fallback bool, err error) {
 	in.f = f
 	in.stream = newStream()
 	in.startedAt = time.Now()
@@ -270,9 +270,9 @@ func (f *function) specialise(in *instance, cpu int) (fallback bool, err error) 
 	if cpu >= 0 {
 		in.pin(cpu)
 	}
-	env := make([]string, 0, len(f.env)+2)
+	env := make([]string, 0, len(f.env)+3)
 	env = append(env, f.env...)
-	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream)
+	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream, initType(provisioned))
 	if f.launch.Protocol == runtimes.Pipe {
 		in.wbuf = runtimes.AppendSpecialise(in.wbuf[:0], env)
 	} else {

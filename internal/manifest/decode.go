@@ -400,7 +400,7 @@ func (d *decoder) function(f field, p *Project) *Function {
 		Timeout:              p.Provider.Timeout,
 		Environment:          maps.Clone(p.Provider.Environment),
 	}
-	var handler *node
+	var handler, provisioned *node
 	valid := true
 	check := func(ok bool) {
 		valid = valid && ok
@@ -447,6 +447,13 @@ func (d *decoder) function(f field, p *Project) *Function {
 				fn.ReservedConcurrency = &n
 			}
 			check(ok)
+		case "provisionedConcurrency":
+			n, ok := d.integer(g.val, gp, 0, math.MaxInt32)
+			if ok {
+				fn.ProvisionedConcurrency = n
+				provisioned = g.val
+			}
+			check(ok)
 		case "name":
 			s, ok := d.str(g.val, gp)
 			if ok && !funcNameRe.MatchString(s) {
@@ -472,6 +479,11 @@ func (d *decoder) function(f field, p *Project) *Function {
 		return nil
 	}
 	if !valid {
+		return nil
+	}
+	if r := fn.ReservedConcurrency; r != nil && fn.ProvisionedConcurrency > *r {
+		// AWS's words (PutProvisionedConcurrencyConfig).
+		d.errorf(provisioned, path+".provisionedConcurrency", "%d: Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function (%d)", fn.ProvisionedConcurrency, *r)
 		return nil
 	}
 	switch {

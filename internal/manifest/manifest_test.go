@@ -600,3 +600,22 @@ func TestEphemeralStorageSize(t *testing.T) {
 		t.Fatalf("out of range: %v", err)
 	}
 }
+
+func TestProvisionedConcurrency(t *testing.T) {
+	doc := "service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  a:\n    handler: h.a\n  b:\n    handler: h.b\n    provisionedConcurrency: 2\n"
+	p, err := Parse("serverless.yml", []byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Functions[0].ProvisionedConcurrency != 0 || p.Functions[1].ProvisionedConcurrency != 2 {
+		t.Fatalf("provisioned = %d, %d", p.Functions[0].ProvisionedConcurrency, p.Functions[1].ProvisionedConcurrency)
+	}
+	_, err = Parse("serverless.yml", []byte(doc+"    reservedConcurrency: 1\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "serverless.yml:10: functions.b.provisionedConcurrency: 2: Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function (1)") {
+		t.Fatalf("above reserved: %v", err)
+	}
+	_, err = Parse("serverless.yml", []byte(strings.Replace(doc, ": 2", ": -1", 1)), Options{})
+	if err == nil || !strings.Contains(err.Error(), "serverless.yml:10: functions.b.provisionedConcurrency: must be 0 or more") {
+		t.Fatalf("negative: %v", err)
+	}
+}

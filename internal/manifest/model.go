@@ -40,6 +40,9 @@ type Function struct {
 	EphemeralStorageSize int
 	// ReservedConcurrency is nil when not set.
 	ReservedConcurrency *int
+	// ProvisionedConcurrency is how many instances are kept initialised at
+	// all times (0: none).
+	ProvisionedConcurrency int
 	Events              []Event
 	Line                int // line of the function's key in serverless.yml, for errors
 }

@@ -31,6 +31,10 @@ var (
 		"Invocations of the function waiting for an instance.", fnLabel, nil)
 	reserved = prometheus.NewDesc("cloudlet_function_reserved_concurrency",
 		"The function's reserved concurrency, when it has one.", fnLabel, nil)
+	provisioned = prometheus.NewDesc("cloudlet_function_provisioned_concurrency",
+		"Instances of the function kept initialised at all times.", fnLabel, nil)
+	provisionedInvocations = prometheus.NewDesc("cloudlet_function_provisioned_invocations_total",
+		"Invocations run by provisioned instances (the rest spilled over to on-demand ones).", fnLabel, nil)
 	invocations = prometheus.NewDesc("cloudlet_function_invocations_total",
 		"Invocations the function's instances ran.", fnLabel, nil)
 	coldStarts = prometheus.NewDesc("cloudlet_function_cold_starts_total",
@@ -46,7 +50,7 @@ var (
 type collector struct{ src Source }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{instances, concurrent, starting, queued, reserved, invocations, coldStarts, throttles, accountLimit, stemReady} {
+	for _, d := range []*prometheus.Desc{instances, concurrent, starting, queued, reserved, invocations, coldStarts, throttles, accountLimit, stemReady, provisioned, provisionedInvocations} {
 		ch <- d
 	}
 }
@@ -66,7 +70,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		if f.ReservedConcurrency >= 0 {
 			gauge(reserved, f.ReservedConcurrency)
 		}
+		gauge(provisioned, f.Provisioned)
 		ch <- prometheus.MustNewConstMetric(invocations, prometheus.CounterValue, float64(f.Invocations), f.Name)
+		ch <- prometheus.MustNewConstMetric(provisionedInvocations, prometheus.CounterValue, float64(f.ProvisionedInvocations), f.Name)
 		ch <- prometheus.MustNewConstMetric(coldStarts, prometheus.CounterValue, float64(f.ProcessStarts), f.Name, "process")
 		ch <- prometheus.MustNewConstMetric(coldStarts, prometheus.CounterValue, float64(f.StemStarts), f.Name, "stem_cell")
 		ch <- prometheus.MustNewConstMetric(throttles, prometheus.CounterValue, float64(f.Throttles), f.Name)

@@ -16,7 +16,7 @@ func (f fixed) Stats() lambda.Stats { return lambda.Stats(f) }
 func TestExposition(t *testing.T) {
 	src := fixed{MaxConcurrency: 144, StemCellsReady: 2, Functions: []lambda.FunctionStats{
 		{Name: "svc-dev-hello", Instances: 3, Busy: 2, Starting: 1, Queued: 4, ReservedConcurrency: -1,
-			ProcessStarts: 5, StemStarts: 7, Throttles: 1, Invocations: 99},
+			ProcessStarts: 5, StemStarts: 7, Throttles: 1, Invocations: 99, Provisioned: 2, ProvisionedInvocations: 60},
 		{Name: "svc-dev-limited", ReservedConcurrency: 2},
 	}}
 	w := httptest.NewRecorder()
@@ -34,6 +34,8 @@ func TestExposition(t *testing.T) {
 		`cloudlet_function_cold_starts_total{from="process",function="svc-dev-hello"} 5`,
 		`cloudlet_function_cold_starts_total{from="stem_cell",function="svc-dev-hello"} 7`,
 		`cloudlet_function_throttles_total{function="svc-dev-hello"} 1`,
+		`cloudlet_function_provisioned_concurrency{function="svc-dev-hello"} 2`,
+		`cloudlet_function_provisioned_invocations_total{function="svc-dev-hello"} 60`,
 		`cloudlet_function_reserved_concurrency{function="svc-dev-limited"} 2`,
 		"go_goroutines ",
 	} {

@@ -269,7 +269,7 @@ func (s *Server) Deploy(dir, stage string) (*Deployment, error) {
 		specs = append(specs, lambda.FunctionSpec{
 			Name: fn.Name, Runtime: fn.Runtime, Handler: fn.Handler, TaskRoot: proj.Dir,
 			MemorySize: fn.MemorySize, Timeout: fn.Timeout, Environment: fn.Environment, EphemeralStorage: fn.EphemeralStorageSize,
-			ReservedConcurrency: fn.ReservedConcurrency,
+			ReservedConcurrency: fn.ReservedConcurrency, ProvisionedConcurrency: fn.ProvisionedConcurrency,
 		})
 		df := DeployedFunction{Key: fn.Key, Name: fn.Name}
 		for _, ev := range fn.Events {

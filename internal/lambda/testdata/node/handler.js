@@ -21,6 +21,7 @@ exports.handler = async (event, context) => {
         keys: Object.keys(process.env).sort(),
         name: process.env.AWS_LAMBDA_FUNCTION_NAME,
         custom: process.env.CUSTOM,
+        initType: process.env.AWS_LAMBDA_INITIALIZATION_TYPE,
         pid: process.pid,
       };
     case "barrier": {
