@@ -156,19 +156,19 @@ func (f *function) launchInstance(cpu int, provisioned bool) (*instance, error) 
 	env := make([]string, 0, len(f.env)+3)
 	env = append(env, f.env...)
 	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream, initType(provisioned))
+	limits, err := f.reg.opts.Sandbox.Limit("i-"+NewRequestID(), f.box)
+	if err != nil {
+		// Without its limits the instance must not run.
+		return nil, f.startErr(err)
+	}
 	if f.launch.Protocol != runtimes.Pipe {
-		api, err := newRuntimeAPI(in)
+		api, err := newRuntimeAPI(in, limits)
 		if err != nil {
+			limits.Close()
 			return nil, f.startErr(err)
 		}
 		in.api = api
 		env = append(env, "AWS_LAMBDA_RUNTIME_API="+api.addr)
-	}
-	limits, err := f.reg.opts.Sandbox.Limit("i-"+NewRequestID(), f.box)
-	if err != nil {
-		// Without its limits the instance must not run.
-		in.closeFDs()
-		return nil, f.startErr(err)
 	}
 	if err := in.spawn(f.reg.opts.Sandbox, f.launch, f.box, env, limits); err != nil {
 		return nil, f.startErr(err)

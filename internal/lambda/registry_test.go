@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -498,6 +499,30 @@ func testGoFunctionOverRuntimeAPI(t *testing.T, stems int, sandboxed bool) {
 	}
 	if s := r.stats.stemStarts.Load(); stems > 0 && s < 2 || stems == 0 && s != 0 {
 		t.Errorf("%d instances from stem cells", s)
+	}
+	// Only the instance's own processes may use its Runtime API (instances
+	// share the host's network): a connection from elsewhere is closed
+	// unanswered, where the API would answer an unknown request id with 4xx.
+	f, _ := r.lookup("go")
+	waitFor(t, "an idle instance", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.idle) > 0
+	})
+	f.mu.Lock()
+	addr := f.idle[len(f.idle)-1].api.addr
+	f.mu.Unlock()
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Post("http://"+addr+"/2018-06-01/runtime/invocation/not-a-request/response", "application/json", strings.NewReader(`{}`))
+	if sandboxed && err == nil {
+		resp.Body.Close()
+		t.Fatalf("a foreign connection to the Runtime API was answered: %d", resp.StatusCode)
+	}
+	if !sandboxed {
+		if err != nil {
+			t.Fatalf("unsandboxed Runtime API: %v", err)
+		}
+		resp.Body.Close()
 	}
 }
 

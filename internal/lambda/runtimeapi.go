@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cloudlet/cloudlet/internal/sandbox"
 )
 
 // runtimeAPI serves the Lambda Runtime API (2018-06-01) to one instance of a
@@ -35,7 +37,9 @@ type apiReply struct {
 
 const runtimeAPIPrefix = "/2018-06-01/runtime/"
 
-func newRuntimeAPI(in *instance) (*runtimeAPI, error) {
+// newRuntimeAPI listens for the instance whose processes are in lim's cgroup
+// (nil: not isolated, any local connection is taken).
+func newRuntimeAPI(in *instance, lim *sandbox.Limits) (*runtimeAPI, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -46,7 +50,12 @@ func newRuntimeAPI(in *instance) (*runtimeAPI, error) {
 		ready: make(chan struct{}), init: make(chan []byte, 1),
 	}
 	a.srv = &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
-	go a.srv.Serve(ln)
+	go a.srv.Serve(ownListener{ln, func(c net.Conn) bool {
+		if lim == nil {
+			return true // not isolated: nothing to check against
+		}
+		return fromInstance(c, lim.Procs())
+	}})
 	return a, nil
 }
 

@@ -276,7 +276,7 @@ func (f *function) specialise(in *instance, cpu int, provisioned bool) (fallback
 	if f.launch.Protocol == runtimes.Pipe {
 		in.wbuf = runtimes.AppendSpecialise(in.wbuf[:0], env)
 	} else {
-		api, err := newRuntimeAPI(in)
+		api, err := newRuntimeAPI(in, in.limits)
 		if err != nil {
 			return fail(err)
 		}

@@ -128,6 +128,15 @@ func (c *cgroups) tasks(name string) []int {
 	if c.v2 {
 		file = filepath.Join(c.dir("", name), "cgroup.threads")
 	}
+	return readIDs(file)
+}
+
+// procs lists the process ids in a group.
+func (c *cgroups) procs(name string) []int {
+	return readIDs(filepath.Join(c.dir("memory", name), "cgroup.procs"))
+}
+
+func readIDs(file string) []int {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil

@@ -236,6 +236,14 @@ func (l *Limits) Resize(memoryMB, shares int) error {
 	return l.cg.resize(l.name, int64(memoryMB)<<20, shares)
 }
 
+// Procs lists the host process ids of the instance.
+func (l *Limits) Procs() []int {
+	if l == nil {
+		return nil
+	}
+	return l.cg.procs(l.name)
+}
+
 // Tasks lists the host thread ids of every process in the instance.
 func (l *Limits) Tasks() []int {
 	if l == nil {

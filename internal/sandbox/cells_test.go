@@ -1,0 +1,87 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestUnescapeMount(t *testing.T) {
+	for in, want := range map[string]string{
+		`/tmp/a`:             "/tmp/a",
+		`/tmp/with\040space`: "/tmp/with space",
+		`/tmp/tab\011x`:      "/tmp/tab\tx",
+		`/tmp/back\134slash`: `/tmp/back\slash`,
+		`/tmp/short\04`:      `/tmp/short\04`,
+		`/tmp/bad\9990`:      `/tmp/bad\9990`,
+	} {
+		if got := unescapeMount(in); got != want {
+			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzUnescapeMount(f *testing.F) {
+	for _, s := range []string{`/a\040b`, `\`, `\1`, `\12`, `\777`, `plain`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := unescapeMount(s)
+		if len(out) > len(s) {
+			t.Fatalf("unescaping grew %q to %q", s, out)
+		}
+	})
+}
+
+// deadPID finds a process id that no process has.
+func deadPID(t *testing.T) int {
+	for pid := 4190000; pid > 4000000; pid-- {
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			return pid
+		}
+	}
+	t.Skip("no free pid found")
+	return 0
+}
+
+// The cells a killed server left behind are unmounted and removed at the
+// next start, and the code that was mounted in them is untouched.
+func TestSweepCellsOfDeadServers(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("mounting needs root (CI runs as root)")
+	}
+	code := t.TempDir()
+	os.WriteFile(filepath.Join(code, "handler.js"), []byte("exports.handler = 1"), 0o644)
+	dir := filepath.Join(os.TempDir(), cellsPrefix+strconv.Itoa(deadPID(t))+"-test")
+	cell := filepath.Join(dir, "1")
+	if err := os.MkdirAll(cell, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unmountUnder(dir); os.RemoveAll(dir) })
+	if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Cell{path: cell}).Attach(code, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(cell, "handler.js")); err != nil {
+		t.Fatalf("the code is not mounted in the cell: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(cell, "x"), nil, 0o644); err == nil {
+		t.Fatal("the cell's code is writable")
+	}
+	sweepCells()
+	if len(mountsUnder(dir)) != 0 {
+		t.Fatalf("mounts left: %v", mountsUnder(dir))
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("cell directory left: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(code, "handler.js")); err != nil || string(b) != "exports.handler = 1" {
+		t.Fatalf("the code was harmed: %q %v", b, err)
+	}
+}
