@@ -7,7 +7,15 @@
 //     invocation that finds them all busy waits at most Options.ThrottleWait for
 //     one, then fails with ErrThrottled.
 //   - Instances are started on demand, reused while warm and stopped after
-//     Options.IdleTimeout without work (scale to zero).
+//     Options.IdleTimeout without work (scale to zero). A burst starts at most
+//     one instance per CPU at a time, and no more than there are waiting
+//     invocations. Provisioned instances start at deploy, are taken first,
+//     never idle out and are replaced when they die.
+//   - Cold starts take a stem cell when one is ready (stem.go): a runtime
+//     started ahead, in its sandbox, that becomes the function's instance
+//     with one frame; the function cannot tell it from a new process (fresh
+//     globals, its own environment, Init Duration from the specialisation).
+//   - Stats gives a snapshot of instances and counters for metrics.
 //   - An invocation that outlives the function's timeout kills its instance's
 //     whole process group and returns Sandbox.Timedout; a crashed instance
 //     returns Runtime.ExitError; both instances are replaced on demand.
@@ -26,5 +34,6 @@
 // blocking reads and writes (no netpoller round trip, no HTTP parsing). Custom
 // runtimes (provided.al2, provided.al2023, go1.x) get the HTTP Runtime API at
 // AWS_LAMBDA_RUNTIME_API, one loopback listener per instance, exactly as AWS
-// documents it.
+// documents it; it accepts only connections from the instance's own
+// processes (peer.go).
 package lambda

@@ -43,8 +43,8 @@ type Function struct {
 	// ProvisionedConcurrency is how many instances are kept initialised at
 	// all times (0: none).
 	ProvisionedConcurrency int
-	Events              []Event
-	Line                int // line of the function's key in serverless.yml, for errors
+	Events                 []Event
+	Line                   int // line of the function's key in serverless.yml, for errors
 }
 
 // Event is one entry of a function's events list. Exactly one field is set;

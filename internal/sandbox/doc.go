@@ -12,14 +12,39 @@
 // ephemeralStorageSize; a fresh /proc that shows only its own processes; a
 // minimal /dev. Anything inside the code folder named in Config.Hide (the
 // data directory, when it lives in the project) is covered by an empty
-// read-only tmpfs. The network namespace is shared, so the instance reaches
-// Cloudlet's endpoints on loopback as it is told to.
+// read-only tmpfs. The network namespace is shared, so the instance has the
+// host's egress and reaches Cloudlet's endpoints on loopback as it is told
+// to (they authenticate it: SigV4 with the function's own keys; the Runtime
+// API only its own processes, see package lambda). It also reaches whatever
+// else listens on the host's loopback: a network namespace per instance,
+// with a forwarder for Cloudlet's endpoints and NAT for egress, is the next
+// step.
+//
+// Stem cells (Cell): a pre-started instance binds an empty folder of a
+// private, shared mount at /var/task; the function's code is mounted onto
+// that folder on the host later (open_tree, mount_setattr read-only,
+// move_mount) and reaches the sandbox by mount propagation, read-only from
+// its first moment, with the hidden folders covered the same way. Resize
+// gives the cell its function's memory limit and CPU share. Close, and the
+// sweep at the next start after a kill -9, unmount before removing, never
+// recursively.
+//
+// A microVM tier (/dev/kvm works on these machines) would put each
+// instance, or each stem cell, in a Firecracker or Cloud Hypervisor VM with
+// a minimal kernel and a read-only root image holding the runtimes: what it
+// takes is the VMM binary and a kernel image shipped or installed beside
+// Cloudlet, a virtio-vsock channel for the pipe protocol and the Runtime API,
+// virtio-fs or a block device per function's code, and snapshot/restore of
+// a booted stem VM to keep cold starts in milliseconds (a VM boot costs
+// ~100 ms+). It trades memory per instance (a guest kernel) for a hardware
+// boundary.
 //
 // Limits come from cgroups (v1 or v2), which the instance's first process
 // (a two-line sh prelude) joins before it execs bubblewrap, so every process
-// of the instance starts inside them: memory (= memorySize; exceeding it kills the instance, and OOMKilled
-// says so), pids, and a CPU share proportional to memory. Peak memory comes
-// from the cgroup.
+// of the instance starts inside them: memory (= memorySize; exceeding it
+// kills the instance, and OOMKilled says so), pids, and a CPU share
+// proportional to memory. Peak memory comes from the cgroup. The prelude
+// also sets the open-files limit, 1024 as on Lambda.
 //
 // Plain mode runs the command as it is: no isolation, no limits. New says
 // which mode it chose and why.
