@@ -228,6 +228,9 @@ type memoryResult struct {
 	cgroupKB  []float64 // memory charged to each instance's cgroup
 	runtimeKB []float64 // RSS of the runtime process (node)
 	sandboxKB []float64 // RSS of the instance's other processes (bubblewrap)
+	// the same processes' proportional set size (shared pages divided among
+	// their users) and private (unshared) memory
+	runtimePSS, sandboxPSS, sandboxUSS []float64
 }
 
 // measureMemory reads the cgroup and the processes of every instance of p
@@ -252,18 +255,24 @@ func measureMemory(p *platform) (*memoryResult, error) {
 		}
 		m.instances++
 		m.cgroupKB = append(m.cgroupKB, float64(readInt(filepath.Join(g, usageFile)))/1024)
-		var rt, sb float64
+		var rt, sb, rtPSS, sbPSS, sbUSS float64
 		for _, pid := range pids {
 			comm := strings.TrimSpace(readString("/proc/" + pid + "/comm"))
 			rss := float64(statusKB("/proc/"+pid+"/status", "VmRSS:"))
+			rollup := "/proc/" + pid + "/smaps_rollup"
+			pss := float64(statusKB(rollup, "Pss:"))
+			uss := float64(statusKB(rollup, "Private_Clean:") + statusKB(rollup, "Private_Dirty:"))
 			if comm == "node" {
-				rt += rss
+				rt, rtPSS = rt+rss, rtPSS+pss
 			} else {
-				sb += rss
+				sb, sbPSS, sbUSS = sb+rss, sbPSS+pss, sbUSS+uss
 			}
 		}
 		m.runtimeKB = append(m.runtimeKB, rt)
 		m.sandboxKB = append(m.sandboxKB, sb)
+		m.runtimePSS = append(m.runtimePSS, rtPSS)
+		m.sandboxPSS = append(m.sandboxPSS, sbPSS)
+		m.sandboxUSS = append(m.sandboxUSS, sbUSS)
 	}
 	return m, nil
 }

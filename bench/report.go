@@ -199,13 +199,13 @@ func (r *report) burstTables(b *strings.Builder) {
 		w("| %s | %s | %s | %s | %s |\n", name, spread(s.firstMs, fmtMs), spread(s.allMs, fmtMs), x, stems)
 	}
 	w("\n## (e) Idle memory per warm instance\n\n")
-	w("After the last burst, each platform holds %d warm, idle instances. Per instance: the memory charged to its cgroup, the RSS of its runtime process (`node`), and the RSS of its other processes (bubblewrap's two). ", p.n)
+	w("After the last burst, each platform holds %d warm, idle instances. Per instance: the memory charged to its cgroup, the RSS of its runtime process (`node`), and the RSS of its other processes (bubblewrap's two); PSS (shared pages divided among the processes sharing them) and private memory from `/proc/<pid>/smaps_rollup`. RSS counts the shared libraries and the node binary in full in every instance. ", p.n)
 	w("Baseline: a bare `node` process that has loaded the same handler, RSS, %d processes. Medians [min–max] over instances, in MB (1 MB = 1024 KB).\n\n", len(p.bareRSS))
-	w("| | instances | cgroup memory | runtime RSS | sandbox processes RSS | total RSS | total RSS − bare node |\n|---|---|---|---|---|---|---|\n")
+	w("| | instances | cgroup memory | runtime RSS | sandbox processes RSS | total RSS | total RSS − bare node | runtime PSS | sandbox processes PSS | sandbox processes private |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	mb := func(kb float64) string { return fmt.Sprintf("%.1f", kb/1024) }
 	spreadMB := func(xs []float64) string { return spread(xs, mb) }
 	bare := median(p.bareRSS)
-	w("| bare `node` (baseline) | %d | – | %s | – | %s | – |\n", len(p.bareRSS), spreadMB(p.bareRSS), spreadMB(p.bareRSS))
+	w("| bare `node` (baseline) | %d | – | %s | – | %s | – | – | – | – |\n", len(p.bareRSS), spreadMB(p.bareRSS), spreadMB(p.bareRSS))
 	for _, m := range p.memory {
 		total := make([]float64, len(m.runtimeKB))
 		over := make([]float64, len(m.runtimeKB))
@@ -213,7 +213,8 @@ func (r *report) burstTables(b *strings.Builder) {
 			total[i] = m.runtimeKB[i] + m.sandboxKB[i]
 			over[i] = total[i] - bare
 		}
-		w("| Cloudlet, %s | %d | %s | %s | %s | %s | %s |\n", m.platform, m.instances, spreadMB(m.cgroupKB), spreadMB(m.runtimeKB), spreadMB(m.sandboxKB), spreadMB(total), spreadMB(over))
+		w("| Cloudlet, %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.platform, m.instances, spreadMB(m.cgroupKB), spreadMB(m.runtimeKB), spreadMB(m.sandboxKB), spreadMB(total), spreadMB(over),
+			spreadMB(m.runtimePSS), spreadMB(m.sandboxPSS), spreadMB(m.sandboxUSS))
 	}
 	w("\n")
 }
