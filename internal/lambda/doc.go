@@ -8,7 +8,7 @@
 //     one, then fails with ErrThrottled.
 //   - Instances are started on demand, reused while warm and stopped after
 //     Options.IdleTimeout without work (scale to zero). A burst starts at most
-//     one instance per CPU at a time, and no more than there are waiting
+//     two instances per CPU at a time, and no more than there are waiting
 //     invocations. Provisioned instances start at deploy, are taken first,
 //     never idle out and are replaced when they die.
 //   - Cold starts take a stem cell when one is ready (stem.go): a runtime
