@@ -159,7 +159,7 @@ func runBurst(ctx context.Context, plats []*platform, benchDir string, n, rounds
 			if err := p.waitNoInstances(30 * time.Second); err != nil {
 				return nil, err
 			}
-			if p.srv.Registry().Stats().StemCellsReady > 0 || p.name == "stem cells" {
+			if p.stemCells >= 0 {
 				if err := p.waitStemCells(2, 20*time.Second); err != nil {
 					return nil, err
 				}

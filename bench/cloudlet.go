@@ -13,11 +13,12 @@ import (
 // platform is Cloudlet, started in this process through the real server
 // package, as `cloudlet up` starts it.
 type platform struct {
-	name   string // how the report calls it
-	srv    *server.Server
-	gw     string
-	log    *os.File
-	cgroup string // the cgroup parent of its instances
+	name      string // how the report calls it
+	srv       *server.Server
+	gw        string
+	log       *os.File
+	cgroup    string // the cgroup parent of its instances
+	stemCells int    // as in platformOpts
 }
 
 // noSandbox runs instances unisolated (-no-sandbox).
@@ -58,7 +59,7 @@ func startCloudlet(dataDir, logPath string, po platformOpts) (*platform, error) 
 	} else {
 		progress("cloudlet (%s): instances NOT sandboxed: %s", po.name, why)
 	}
-	return &platform{name: po.name, srv: srv, gw: srv.GatewayURL(), log: lf, cgroup: cgroup}, nil
+	return &platform{name: po.name, srv: srv, gw: srv.GatewayURL(), log: lf, cgroup: cgroup, stemCells: po.stemCells}, nil
 }
 
 // stemStarts counts the instances of function made from stem cells.

@@ -18,7 +18,6 @@ type coldRuntime struct {
 	want    string
 	fnKey   string   // function key in serverless.yml
 	process []string // baseline: start and exit of the bare process, clean env
-	noStem  bool     // the runtime has no stem cells (HTTP Runtime API): not measured on the stem platform
 
 	startMs []float64
 	series  map[string]*coldSeries // by platform name
@@ -36,7 +35,7 @@ type coldSeries struct {
 // is the client's time from sending the request to the end of the response,
 // on a new connection. Runtimes, platforms and the baseline (the bare
 // process starting and exiting) are interleaved sample by sample.
-func runCold(ctx context.Context, plats []*platform, stemPlat string, rts []*coldRuntime, n int) error {
+func runCold(ctx context.Context, plats []*platform, rts []*coldRuntime, n int) error {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for _, rt := range rts {
 		rt.series = map[string]*coldSeries{}
@@ -57,10 +56,7 @@ func runCold(ctx context.Context, plats []*platform, stemPlat string, rts []*col
 				rt.startMs = append(rt.startMs, startMs)
 			}
 			for _, p := range plats {
-				stem := p.name == stemPlat
-				if stem && rt.noStem {
-					continue
-				}
+				stem := p.stemCells >= 0
 				names, err := p.deploy(rt.dir)
 				if err != nil {
 					return err

@@ -149,6 +149,7 @@ func (r *report) coldTable(b *strings.Builder) {
 		n = len(r.cold[0].startMs)
 	}
 	w("## (c) Cold starts, with and without stem cells\n\n")
+	w("Platforms: sandboxed without stem cells (`--stem-cells 0`); sandboxed with stem cells (as `cloudlet up` runs); with stem cells but without the sandbox (`--no-sandbox`), to show what the sandbox adds. ")
 	w("%d cold starts per runtime and platform (after one uncounted), interleaved sample by sample: baseline, then each platform. Before each, the project is redeployed (a deploy retires every instance) and the bench waits until `Registry().Instances() == 0` ", n)
 	w("and, with stem cells, until one is ready; the figure is the client's time from sending GET to the end of the response, on a new connection. ")
 	w("Init Duration is what Cloudlet logs in the REPORT line. The baseline is the bare process starting and exiting with the same clean environment ")

@@ -84,7 +84,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 		defer noStem.close()
 	}
-	if cfg.parts["f"] {
+	if cfg.parts["c"] || cfg.parts["f"] {
 		if plain, err = startCloudlet(filepath.Join(tmp, "cloudlet-data-plain"), filepath.Join(resultsDir, "cloudlet-plain.log"), platformOpts{name: "no sandbox", plain: true}); err != nil {
 			return err
 		}
@@ -125,11 +125,17 @@ func run(ctx context.Context, cfg config) error {
 				fnKey: "hello", process: []string{goCeiling, "-exit"}},
 		}
 		progress("(c) cold starts: %d per runtime and platform", cfg.cold)
-		if err := runCold(ctx, []*platform{noStem, p}, p.name, rts, cfg.cold); err != nil {
+		plats := []*platform{noStem, p}
+		if plain != nil && !noSandbox {
+			plats = append(plats, plain) // with stem cells, without the sandbox: what the sandbox adds
+		}
+		if err := runCold(ctx, plats, rts, cfg.cold); err != nil {
 			return err
 		}
 		rep.cold = rts
-		rep.coldPlats = []string{noStem.name, p.name}
+		for _, pl := range plats {
+			rep.coldPlats = append(rep.coldPlats, pl.name)
+		}
 	}
 	if cfg.parts["e"] {
 		progress("(e) bursts of %d from zero instances, %d rounds", cfg.burst, cfg.rounds)
