@@ -151,7 +151,7 @@ func (r *report) coldTable(b *strings.Builder) {
 	w("## (c) Cold starts, with and without stem cells\n\n")
 	w("Platforms: sandboxed without stem cells (`--stem-cells 0`); sandboxed with stem cells (as `cloudlet up` runs); with stem cells but without the sandbox (`--no-sandbox`), to show what the sandbox adds. ")
 	w("%d cold starts per runtime and platform (after one uncounted), interleaved sample by sample: baseline, then each platform. Before each, the project is redeployed (a deploy retires every instance) and the bench waits until `Registry().Instances() == 0` ", n)
-	w("and, with stem cells, until one is ready; the figure is the client's time from sending GET to the end of the response, on a new connection. ")
+	w("and until every platform with stem cells has all of them started (a cell starting on another platform would take CPU from the cold start); the figure is the client's time from sending GET to the end of the response, on a new connection. ")
 	w("Init Duration is what Cloudlet logs in the REPORT line. The baseline is the bare process starting and exiting with the same clean environment ")
 	w("(`node -e 0`, `python3.11 -c pass`, a static Go binary that exits at once), measured just before each sample. Percentiles by nearest rank. ")
 	w("Go (`provided.al2023`, HTTP Runtime API) uses exec stem cells: a pre-started sandboxed process that execs the function's `bootstrap`.\n\n")

@@ -2,11 +2,14 @@ package lambda
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Instances share the host's network (egress as on Lambda), so another
@@ -39,7 +42,10 @@ func fromInstance(c net.Conn, pids []int) bool {
 	if !ok1 || !ok2 {
 		return false
 	}
-	inode := socketInode("/proc/self/net/tcp", remote, local)
+	inode := diagInode(remote, local)
+	if inode == "" {
+		inode = socketInode("/proc/self/net/tcp", remote, local)
+	}
 	if inode == "" {
 		return false
 	}
@@ -57,6 +63,47 @@ func fromInstance(c net.Conn, pids []int) bool {
 		}
 	}
 	return false
+}
+
+// diagInode asks the kernel (NETLINK_SOCK_DIAG, one exact socket) for the
+// inode of the TCP socket whose local address is from and whose remote
+// address is to; "" when it cannot tell. Reading /proc/net/tcp instead costs
+// milliseconds on a machine with many connections (TIME_WAIT included).
+func diagInode(from, to *net.TCPAddr) string {
+	src, dst := from.IP.To4(), to.IP.To4()
+	if src == nil || dst == nil {
+		return ""
+	}
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return ""
+	}
+	defer unix.Close(fd)
+	// struct nlmsghdr (16 bytes) + struct inet_diag_req_v2 (56 bytes).
+	var req [72]byte
+	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
+	binary.NativeEndian.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
+	binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST)
+	r := req[16:]
+	r[0], r[1] = unix.AF_INET, unix.IPPROTO_TCP
+	binary.NativeEndian.PutUint32(r[4:], 0xffffffff) // every state
+	id := r[8:]                                      // struct inet_diag_sockid
+	binary.BigEndian.PutUint16(id[0:], uint16(from.Port))
+	binary.BigEndian.PutUint16(id[2:], uint16(to.Port))
+	copy(id[4:8], src)
+	copy(id[20:24], dst)
+	binary.NativeEndian.PutUint32(id[40:], 0xffffffff) // INET_DIAG_NOCOOKIE
+	binary.NativeEndian.PutUint32(id[44:], 0xffffffff)
+	if err := unix.Sendto(fd, req[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return ""
+	}
+	var buf [512]byte
+	n, _, err := unix.Recvfrom(fd, buf[:], 0)
+	// struct nlmsghdr, then struct inet_diag_msg, whose idiag_inode is at 68.
+	if err != nil || n < 16+72 || binary.NativeEndian.Uint16(buf[4:]) != unix.SOCK_DIAG_BY_FAMILY {
+		return ""
+	}
+	return strconv.FormatUint(uint64(binary.NativeEndian.Uint32(buf[16+68:])), 10)
 }
 
 // socketInode finds, in a /proc/net/tcp table, the inode of the socket whose
