@@ -59,7 +59,7 @@ func BenchmarkInvokeNodeSerial(b *testing.B) { benchInvoke(b, "nodejs20.x", "han
 // BenchmarkInvokeNodeSerialSandboxed is BenchmarkInvokeNodeSerial inside the
 // sandbox: the difference is the sandbox's cost on a warm invocation.
 func BenchmarkInvokeNodeSerialSandboxed(b *testing.B) {
-	sb := sandbox.New("cloudlet-bench")
+	sb := sandbox.New("cloudlet-bench", "")
 	if ok, why := sb.Isolated(); !ok {
 		b.Fatalf("sandbox not available: %s", why)
 	}

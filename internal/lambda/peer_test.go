@@ -36,3 +36,16 @@ func TestDiagInodeMatchesProcTable(t *testing.T) {
 		t.Fatal("a connection from this process is taken for pid 1's")
 	}
 }
+
+func TestInterpreterPrefix(t *testing.T) {
+	for _, c := range []struct{ path, root, want string }{
+		{"/usr/bin/python3", "", ""},
+		{"/opt/py/bin/python3", "", "/opt/py"},
+		{"/opt/py/bin/python3", "/srv/app", "/opt/py"},
+		{"/srv/app/bootstrap", "/srv/app", ""},
+	} {
+		if got := interpreterPrefix(c.path, c.root); got != c.want {
+			t.Errorf("interpreterPrefix(%q, %q) = %q, want %q", c.path, c.root, got, c.want)
+		}
+	}
+}

@@ -365,7 +365,7 @@ func viewLaunch(sb *sandbox.Sandbox, box *sandbox.Config, l *runtimes.Launch) *r
 // /usr (e.g. a pyenv version), which the sandbox must show read-only; "" for
 // programs in /usr or in the function's own code.
 func interpreterPrefix(path, taskRoot string) string {
-	if strings.HasPrefix(path, "/usr/") || strings.HasPrefix(path, taskRoot+"/") {
+	if strings.HasPrefix(path, "/usr/") || taskRoot != "" && strings.HasPrefix(path, taskRoot+"/") {
 		return ""
 	}
 	if real, err := filepath.EvalSymlinks(path); err == nil {

@@ -17,7 +17,7 @@ import (
 // CI runs as root).
 func isolated(t *testing.T, opts Options) *Registry {
 	t.Helper()
-	sb := sandbox.New("cloudlet-test")
+	sb := sandbox.New("cloudlet-test", "")
 	if ok, why := sb.Isolated(); !ok {
 		t.Fatalf("the sandbox is not available: %s (run `make deps` as root)", why)
 	}

@@ -115,7 +115,7 @@ func (s *stems) provide(fns map[string]*function) {
 		if _, ok := want[k]; !ok {
 			set.want = 0
 			for _, in := range set.ready {
-				go in.close()
+				s.closeLater(in)
 			}
 			set.ready = nil
 		}
@@ -145,7 +145,7 @@ func (s *stems) take(k stemKey) *instance {
 		set.ready = set.ready[1:]
 		select {
 		case <-in.exited: // died while it waited
-			go in.close()
+			s.closeLater(in)
 			continue
 		default:
 			return in
@@ -173,19 +173,29 @@ func (s *stems) refillLocked(set *stemSet) {
 		defer s.wg.Done()
 		in, err := s.r.startStem(set.spec)
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		set.starting--
-		if err != nil {
+		switch {
+		case err != nil:
 			set.failed = true
 			s.r.log.Warn("stem cell did not start; cold starts start processes", "err", err)
+		case s.closed || len(set.ready) >= set.want:
+			s.mu.Unlock()
+			in.close()
 			return
+		default:
+			set.ready = append(set.ready, in)
+			s.refillLocked(set)
 		}
-		if s.closed || len(set.ready) >= set.want {
-			go in.close()
-			return
-		}
-		set.ready = append(set.ready, in)
-		s.refillLocked(set)
+		s.mu.Unlock()
+	}()
+}
+
+// closeLater closes a cell in the background; close waits for it.
+func (s *stems) closeLater(in *instance) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		in.close()
 	}()
 }
 

@@ -27,8 +27,9 @@ import (
 // The code is mounted read-only (open_tree, mount_setattr, move_mount), so
 // the copy that propagates is read-only from its first moment.
 type cells struct {
-	once sync.Once
-	dir  string
+	parent string // where the directory is made; "" for os.TempDir()
+	once   sync.Once
+	dir    string
 	err  error
 	seq  atomic.Int64
 }
@@ -38,8 +39,16 @@ const cellsPrefix = "cloudlet-cells-"
 // setup makes the shared directory, once.
 func (c *cells) setup() error {
 	c.once.Do(func() {
-		sweepCells()
-		dir, err := os.MkdirTemp("", cellsPrefix+strconv.Itoa(os.Getpid())+"-")
+		parent := c.parent
+		if parent == "" {
+			parent = os.TempDir()
+		}
+		if err := os.MkdirAll(parent, 0o700); err != nil {
+			c.err = err
+			return
+		}
+		sweepCells(parent)
+		dir, err := os.MkdirTemp(parent, cellsPrefix+strconv.Itoa(os.Getpid())+"-")
 		if err != nil {
 			c.err = err
 			return
@@ -114,15 +123,34 @@ func (c *Cell) Attach(taskRoot string, hide []string) error {
 	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, c.path, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move_mount onto %s: %w", c.path, err)
 	}
+	// The folders to hide are found by their real paths, so that the
+	// mount lands on a real folder of the code tree: a symlink on the way
+	// would take a mount made here, on the host, somewhere else.
+	realRoot, err := filepath.EvalSymlinks(taskRoot)
+	if err != nil {
+		c.Close()
+		return err
+	}
+	realCell, err := filepath.EvalSymlinks(c.path)
+	if err != nil {
+		c.Close()
+		return err
+	}
 	for _, h := range hide {
-		rel, ok := strings.CutPrefix(h, taskRoot+string(os.PathSeparator))
+		realH, err := filepath.EvalSymlinks(h)
+		if err != nil {
+			continue // not there: nothing to hide
+		}
+		rel, ok := strings.CutPrefix(realH, realRoot+string(os.PathSeparator))
 		if !ok {
-			continue
+			continue // outside the code: the instance cannot reach it
 		}
-		if _, err := os.Stat(h); err != nil {
-			continue
+		target := filepath.Join(realCell, rel)
+		if t, err := filepath.EvalSymlinks(target); err != nil || t != target {
+			c.Close()
+			return fmt.Errorf("hide %s: %s is not a folder of the code tree", h, target)
 		}
-		if err := unix.Mount("tmpfs", filepath.Join(c.path, rel), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=000"); err != nil {
+		if err := unix.Mount("tmpfs", target, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=000"); err != nil {
 			c.Close()
 			return fmt.Errorf("hide %s: %w", h, err)
 		}
@@ -191,8 +219,8 @@ func unescapeMount(s string) string {
 
 // sweepCells removes the cell directories of Cloudlet processes that died
 // without cleaning up (kill -9): their mounts first, then the folders.
-func sweepCells() {
-	matches, _ := filepath.Glob(filepath.Join(os.TempDir(), cellsPrefix+"*"))
+func sweepCells(parent string) {
+	matches, _ := filepath.Glob(filepath.Join(parent, cellsPrefix+"*"))
 	for _, dir := range matches {
 		pidStr, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), cellsPrefix), "-")
 		pid, err := strconv.Atoi(pidStr)

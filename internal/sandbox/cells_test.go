@@ -74,7 +74,7 @@ func TestSweepCellsOfDeadServers(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cell, "x"), nil, 0o644); err == nil {
 		t.Fatal("the cell's code is writable")
 	}
-	sweepCells()
+	sweepCells(os.TempDir())
 	if len(mountsUnder(dir)) != 0 {
 		t.Fatalf("mounts left: %v", mountsUnder(dir))
 	}
@@ -83,5 +83,41 @@ func TestSweepCellsOfDeadServers(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(code, "handler.js")); err != nil || string(b) != "exports.handler = 1" {
 		t.Fatalf("the code was harmed: %q %v", b, err)
+	}
+}
+
+// Attach hides the folders it is told to inside the code, and never mounts
+// anything outside the cell, even when the way to a hidden folder is a
+// symlink out of the code.
+func TestAttachHidesOnlyInsideTheCell(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("mounting needs root (CI runs as root)")
+	}
+	s := &Sandbox{bwrap: "bwrap"}
+	s.cells.parent = t.TempDir()
+	t.Cleanup(s.Close)
+	code, outside := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(code, "data"), 0o755)
+	os.WriteFile(filepath.Join(code, "data", "secret"), []byte("s"), 0o600)
+	os.Symlink(outside, filepath.Join(code, "link"))
+	cell, err := s.NewCell()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cell.Close()
+	if err := cell.Attach(code, []string{filepath.Join(code, "data"), filepath.Join(code, "link")}); err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := os.ReadDir(filepath.Join(cell.path, "data")); err == nil && len(entries) > 0 {
+		t.Fatalf("the hidden folder shows %d entries in the cell", len(entries))
+	}
+	if b, _ := os.ReadFile(filepath.Join(code, "data", "secret")); string(b) != "s" {
+		t.Fatal("the hidden folder's own content changed")
+	}
+	if err := os.WriteFile(filepath.Join(outside, "x"), nil, 0o644); err != nil {
+		t.Fatalf("a mount landed outside the cell: %v", err)
+	}
+	for _, m := range mountsUnder(outside) {
+		t.Fatalf("mount outside the cell: %s", m)
 	}
 }

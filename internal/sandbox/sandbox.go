@@ -31,9 +31,12 @@ type Sandbox struct {
 }
 
 // New probes the machine and returns an isolated sandbox when it can, else a
-// plain one; Isolated tells which, and why not.
-func New(cgroupParent string) *Sandbox {
+// plain one; Isolated tells which, and why not. stateDir holds the stem
+// cells' mount points (default: the system's temporary folder); it should
+// be a folder instances cannot see, such as the data directory.
+func New(cgroupParent, stateDir string) *Sandbox {
 	s := &Sandbox{}
+	s.cells.parent = stateDir
 	if runtime.GOOS != "linux" {
 		s.reason = "not Linux"
 		return s

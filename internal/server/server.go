@@ -169,7 +169,7 @@ func (s *Server) Start() error {
 		if parent == "" {
 			parent = "cloudlet"
 		}
-		box = sandbox.New(parent)
+		box = sandbox.New(parent, filepath.Join(s.opts.DataDir, "cells"))
 	}
 	s.box = box
 	if ok, why := box.Isolated(); !ok {
