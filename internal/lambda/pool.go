@@ -297,6 +297,11 @@ func (f *function) serve(provisioned bool) {
 	f.mu.Lock()
 	f.starting--
 	if err != nil {
+		if provisioned {
+			// Not retried, so that a function that cannot initialise does
+			// not restart forever (Lambda marks the configuration FAILED).
+			f.reg.log.Warn("a provisioned instance failed to initialise; provisioned concurrency stays below its setting until the next deploy", "function", f.cfg.Name, "err", err)
+		}
 		// Answer one waiting call with the initialisation error, as Lambda does.
 		c := f.popLocked()
 		f.running--

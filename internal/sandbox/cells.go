@@ -19,8 +19,9 @@ import (
 // at /var/task, onto which a function's code is mounted when a cell is
 // given to that function.
 //
-// The folders live in a private directory of this process, which is bound
-// onto itself and made a shared mount. bubblewrap turns every mount of the
+// The folders live in a private directory of this process, under the state
+// directory given to New (the server gives its data directory, which no
+// instance sees), bound onto itself and made a shared mount. bubblewrap turns every mount of the
 // sandbox into a slave of the host's, so a mount made later on the host at a
 // cell's folder appears inside that cell's sandbox, and only there: each
 // sandbox binds its own cell's folder and nothing else of the directory.
