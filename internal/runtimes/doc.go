@@ -68,6 +68,17 @@
 // An unknown frame kind or a malformed frame makes the runtime exit with
 // status 2.
 //
+// # Several invocations at once (Node only)
+//
+// With CLOUDLET_INSTANCE_CONCURRENCY=N (N > 1) in its environment, the Node
+// bootstrap reads fd 3 asynchronously and starts every 'I' frame as it
+// arrives, so that up to N handlers run at once in one process (the
+// platform never sends more than N). The body of every 'R' and 'E' frame
+// then starts with the request id and a newline; log lines carry the id of
+// the invocation whose code wrote them (AsyncLocalStorage). An uncaught
+// exception fails every invocation in flight with its error document, then
+// the process exits. _X_AMZN_TRACE_ID is the latest invocation's.
+//
 // # Stem cells
 //
 // Started with CLOUDLET_STEM=1 in its environment, a bootstrap loads the

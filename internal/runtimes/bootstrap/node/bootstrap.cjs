@@ -111,7 +111,12 @@ function fill(min) {
 
 let outBuf = Buffer.allocUnsafe(64 * 1024);
 
+// answerPrefix is written before the body of a response or error frame: the
+// request id and a newline when several invocations run at once.
+let answerPrefix = '';
+
 function sendFrame(kind, body) {
+  if (answerPrefix !== '') body = answerPrefix + body;
   let need = body.length * 3;
   if (need + 5 > outBuf.length) {
     if (need > 1 << 20) need = Buffer.byteLength(body);
@@ -141,7 +146,12 @@ let requestId = 'undefined'; // as AWS prints it during init
 
 function emit(level, args) {
   const msg = args.length === 1 && typeof args[0] === 'string' ? args[0] : util.format.apply(null, args);
-  let line = new Date().toISOString() + '\t' + requestId + '\t' + level + '\t' + msg;
+  let id = requestId;
+  if (multi) {
+    const c = als.getStore();
+    if (c !== undefined) id = c.awsRequestId;
+  }
+  let line = new Date().toISOString() + '\t' + id + '\t' + level + '\t' + msg;
   if (line.indexOf('\n') !== -1) line = line.replace(/\n/g, '\r');
   try {
     writeString(LOG_FD, line + '\n');
@@ -306,12 +316,19 @@ let awaiting = false; // current's handler returned a promise
 // The context's methods are shared functions, not per-invocation closures;
 // they find their invocation through symbol properties, which survive
 // {...context} copies.
+function currentCtx() {
+  if (multi) {
+    const c = als.getStore();
+    return c === undefined ? null : c;
+  }
+  return current;
+}
 function getRemainingTimeInMillis() {
-  const d = this != null && this[kDeadline] !== undefined ? this[kDeadline] : current ? current[kDeadline] : 0;
-  return d - Date.now();
+  const c = this != null && this[kDeadline] !== undefined ? this : currentCtx();
+  return (c ? c[kDeadline] : 0) - Date.now();
 }
 function ctxOf(self) {
-  return self != null && self[kSelf] !== undefined ? self[kSelf] : current;
+  return self != null && self[kSelf] !== undefined ? self[kSelf] : currentCtx();
 }
 function succeed(result) { complete(ctxOf(this), null, result); }
 function fail(err) { complete(ctxOf(this), err === undefined || err === null ? 'handled' : err, null); }
@@ -351,8 +368,14 @@ function parseHeaderJSON(s, name) {
 // second callback, a context.succeed after a returned promise settled) are
 // ignored, as in AWS's runtime.
 function complete(ctx, err, result) {
-  if (ctx === null || ctx !== current) return;
-  current = null;
+  if (multi) {
+    if (ctx === null || inflight.get(ctx.awsRequestId) !== ctx) return;
+    inflight.delete(ctx.awsRequestId);
+    answerPrefix = ctx.awsRequestId + '\n';
+  } else {
+    if (ctx === null || ctx !== current) return;
+    current = null;
+  }
   awaiting = false;
   if (err !== undefined && err !== null) {
     logError('Invoke Error', err);
@@ -365,13 +388,15 @@ function complete(ctx, err, result) {
       const e = new Error('Unable to stringify response body');
       logError('Invoke Error', e);
       sendFrame(KIND_ERROR, errorDocument(e));
-      scheduleNext();
+      answerPrefix = '';
+      if (!multi) scheduleNext();
       return;
     }
     if (body === undefined) body = 'null'; // a function or symbol result
     sendFrame(KIND_RESPONSE, body);
   }
-  scheduleNext();
+  answerPrefix = '';
+  if (!multi) scheduleNext();
 }
 
 // scheduleNext arranges for the next blocking read. A turn of the event loop
@@ -418,8 +443,12 @@ function invokeNext() {
   const len = inBuf.readUInt32LE(inStart);
   if (len === 0 || len > MAX_FRAME) fatalProtocol('bad frame length ' + len);
   if (!fill(4 + len)) fatalProtocol('channel closed inside a frame');
-  const start = inStart + 4;
-  const end = start + len;
+  startInvocation(inStart + 4, inStart + 4 + len);
+  return true;
+}
+
+// startInvocation starts the invocation of the 'I' frame at inBuf[start:end].
+function startInvocation(start, end) {
   inStart = end;
   if (inBuf[start] !== KIND_INVOKE) fatalProtocol('unexpected frame kind ' + inBuf[start]);
   let p = start + 1;
@@ -437,7 +466,7 @@ function invokeNext() {
   const payload = inBuf.toString('utf8', p, end);
   if (inStart === inEnd) inStart = inEnd = 0;
 
-  requestId = id;
+  if (!multi) requestId = id;
   if (trace !== '') {
     env._X_AMZN_TRACE_ID = trace;
     traceSet = true;
@@ -450,12 +479,12 @@ function invokeNext() {
   let r;
   try {
     ctx = new Context(id, deadline, parseHeaderJSON(cc, 'ClientContext'), parseHeaderJSON(ci, 'CognitoIdentity'));
-    current = ctx;
-    r = handler(JSON.parse(payload), ctx, callbackFor(ctx));
+    enter(ctx);
+    r = multi ? als.run(ctx, handler, JSON.parse(payload), ctx, callbackFor(ctx)) : handler(JSON.parse(payload), ctx, callbackFor(ctx));
   } catch (e) {
-    if (ctx === null) { ctx = new Context(id, deadline, undefined, undefined); current = ctx; }
+    if (ctx === null) { ctx = new Context(id, deadline, undefined, undefined); enter(ctx); }
     complete(ctx, e, null);
-    return true;
+    return;
   }
   if (r !== undefined && r !== null && typeof r.then === 'function') {
     awaiting = true;
@@ -466,7 +495,59 @@ function invokeNext() {
   // else: a callback handler, or one that returned nothing, has not answered
   // yet: its callback or context.succeed/fail/done will, or, when the event
   // loop has nothing left to do, beforeExit answers null (as AWS does).
-  return true;
+}
+
+function enter(ctx) {
+  if (multi) inflight.set(ctx.awsRequestId, ctx);
+  else current = ctx;
+}
+
+// ---------------------------------------------------------------------------
+// Several invocations at once (CLOUDLET_INSTANCE_CONCURRENCY > 1, an opt-in
+// per function): frames are read asynchronously, so that the handlers'
+// promises progress meanwhile; every answer starts with its request id and a
+// newline; log lines carry the id of the invocation whose code wrote them
+// (AsyncLocalStorage). The platform never sends more invocations at once than
+// the concurrency it set.
+
+let multi = false;
+let als; // AsyncLocalStorage of the invocation's Context
+const inflight = new Map(); // request id → Context
+
+function readMore() {
+  if (inStart === inEnd) inStart = inEnd = 0;
+  if (inBuf.length - inEnd < 16 * 1024) {
+    const need = inEnd - inStart + 64 * 1024;
+    const nb = need > inBuf.length ? Buffer.allocUnsafe(Math.max(need, inBuf.length * 2)) : inBuf;
+    inBuf.copy(nb, 0, inStart, inEnd);
+    inBuf = nb;
+    inEnd -= inStart;
+    inStart = 0;
+  }
+  fs.read(IN_FD, inBuf, inEnd, inBuf.length - inEnd, null, (err, n) => {
+    if (err) {
+      if (err.code === 'EAGAIN' || err.code === 'EINTR') { setTimeout(readMore, 1); return; }
+      throw err;
+    }
+    if (n === 0) process.exit(0);
+    inEnd += n;
+    while (inEnd - inStart >= 4) {
+      const len = inBuf.readUInt32LE(inStart);
+      if (len === 0 || len > MAX_FRAME) fatalProtocol('bad frame length ' + len);
+      if (inEnd - inStart < 4 + len) {
+        if (4 + len > inBuf.length - inStart) { // make room for the rest of a large frame
+          const nb = Buffer.allocUnsafe(Math.max(4 + len, inBuf.length * 2));
+          inBuf.copy(nb, 0, inStart, inEnd);
+          inBuf = nb;
+          inEnd -= inStart;
+          inStart = 0;
+        }
+        break;
+      }
+      startInvocation(inStart + 4, inStart + 4 + len);
+    }
+    readMore();
+  });
 }
 
 function loop() {
@@ -495,6 +576,14 @@ process.on('beforeExit', () => {
 function onUncaught(err, exitCode) {
   if (!initDone) {
     sendFrame(KIND_INIT_ERROR, errorDocument(err));
+  } else if (multi) {
+    // The process ends: every invocation in flight fails with the error.
+    const doc = errorDocument(err);
+    for (const id of inflight.keys()) {
+      answerPrefix = id + '\n';
+      sendFrame(KIND_ERROR, doc);
+    }
+    inflight.clear();
   } else if (current !== null) {
     current = null;
     sendFrame(KIND_ERROR, errorDocument(err));
@@ -519,6 +608,12 @@ function ready(fn) {
   callbackMode = fn.length >= 3;
   initDone = true;
   sendFrame(KIND_READY, '');
+  if ((Number(env.CLOUDLET_INSTANCE_CONCURRENCY) || 1) > 1) {
+    multi = true;
+    als = new (require('async_hooks').AsyncLocalStorage)();
+    readMore();
+    return;
+  }
   setImmediate(loop);
 }
 

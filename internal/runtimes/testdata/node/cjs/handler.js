@@ -125,3 +125,18 @@ exports.environ = async () => ({
   child: require('child_process').execFileSync('/usr/bin/env').toString(),
   paths: require('module').globalPaths,
 });
+
+// For several invocations at once: "wait" answers only once an "open"
+// invocation has arrived; both log a line.
+let opened;
+const openedP = new Promise((r) => { opened = r; });
+exports.gate = async (event, context) => {
+  console.log('gate ' + event.op);
+  if (event.op === 'open') {
+    opened();
+    return { op: 'open', id: context.awsRequestId };
+  }
+  await openedP;
+  console.log('released');
+  return { op: 'wait', id: context.awsRequestId, remaining: context.getRemainingTimeInMillis() > 0 };
+};
