@@ -2,7 +2,11 @@
 // a pool of instances per function, and the Lambda Runtime API.
 //
 // Guarantees:
-//   - One invocation at a time per instance. A function has at most its
+//   - One invocation at a time per instance, unless the function opts in to
+//     InstanceConcurrency N (Node only): then one process runs up to N, and
+//     counts as N instances (slots) everywhere (limits, scaling, metrics); a
+//     crash or a timeout ends every invocation that process was running.
+//     A function has at most its
 //     reserved concurrency (or the registry's global limit) instances; an
 //     invocation that finds them all busy waits at most Options.ThrottleWait for
 //     one, then fails with ErrThrottled.

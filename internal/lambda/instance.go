@@ -54,6 +54,7 @@ type instance struct {
 	status  *os.File // /proc/<pid>/status, for VmHWM when there is no cgroup
 	limits  *sandbox.Limits
 	cell    *sandbox.Cell // a stem cell's mount point, or nil
+	mux     *mux          // several invocations at once: the process shared by slots (multi.go)
 }
 
 // fdReader reads a blocking file descriptor with plain system calls.
@@ -318,8 +319,12 @@ func (in *instance) deathError(requestID string) error {
 		return &initError{doc: errorDoc("Runtime.OutOfMemory", msg), errorType: "Runtime.OutOfMemory"}
 	}
 	msg := "Runtime exited without providing a reason"
+	exitErr := in.exitErr
+	if in.mux != nil {
+		exitErr = in.mux.p.exitErr // set before exited was closed
+	}
 	var ee *exec.ExitError
-	if errors.As(in.exitErr, &ee) {
+	if errors.As(exitErr, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			msg = "Runtime exited with error: signal: " + ws.Signal().String()
 		} else {
@@ -373,13 +378,28 @@ func (in *instance) closeFDs() {
 	}
 }
 
-// close stops the process and releases everything the instance holds.
+// close stops the process and releases everything the instance holds; a
+// slot of a shared process only lets go of it, and the last one closes it.
 func (in *instance) close() {
+	if in.mux != nil {
+		if in.killTimer != nil {
+			in.killTimer.Stop()
+		}
+		in.mux.release()
+		return
+	}
+	in.closeProcess()
+}
+
+func (in *instance) closeProcess() {
 	if in.cmd != nil {
 		// Closing the event pipe asks our bootstraps to exit; the kill makes sure.
 		in.kill()
 		<-in.exited
 		in.killTimer.Stop()
+		if in.mux != nil {
+			<-in.mux.dead // its reader is done with the answer pipe
+		}
 	}
 	in.closeFDs()
 	if in.status != nil {

@@ -21,17 +21,21 @@ func (in *instance) invoke(c *call) (time.Duration, bool) {
 	c.deadline = start.Add(f.timeout)
 	c.res.RequestID = c.id
 	if c.req.Tail {
-		in.logMu.Lock()
-		in.logTail.reset()
-		in.logMu.Unlock()
+		lp := in.logOwner()
+		lp.logMu.Lock()
+		lp.logTail.reset()
+		lp.logMu.Unlock()
 	}
 	logs.Append(f.cfg.Name, "START RequestId: "+c.id+" Version: $LATEST")
 
 	in.killTimer.Reset(f.timeout)
 	var alive bool
-	if in.api != nil {
+	switch {
+	case in.mux != nil:
+		alive = in.mux.invoke(in, c)
+	case in.api != nil:
 		alive = in.invokeAPI(c)
-	} else {
+	default:
 		alive = in.invokePipe(c)
 	}
 	if !in.killTimer.Stop() {
@@ -162,10 +166,11 @@ func (in *instance) report(c *call, dur time.Duration) {
 	}
 	f.reg.opts.Logs.Append(f.cfg.Name, string(b))
 	if c.req.Tail {
-		in.logMu.Lock()
-		in.logTail.write(b)
-		c.res.LogTail = in.logTail.bytes()
-		in.logMu.Unlock()
+		lp := in.logOwner()
+		lp.logMu.Lock()
+		lp.logTail.write(b)
+		c.res.LogTail = lp.logTail.bytes()
+		lp.logMu.Unlock()
 	}
 }
 
@@ -205,9 +210,22 @@ func (in *instance) readLogs() {
 	in.logRC.Read(func(fd uintptr) bool { return in.drainLogs(int(fd)) })
 }
 
+// logOwner is the instance that reads the process's log pipe: in itself,
+// or for a slot of a shared process, the process's own instance.
+func (in *instance) logOwner() *instance {
+	if in.mux != nil {
+		return in.mux.p
+	}
+	return in
+}
+
 // drainLogsNow moves whatever the instance has written so far to the log, so
 // that END follows the invocation's own output.
 func (in *instance) drainLogsNow() {
+	if in.mux != nil && in.mux.p != in {
+		in.mux.p.drainLogsNow() // the process's log pipe, shared by its slots
+		return
+	}
 	if in.logRC != nil {
 		in.logRC.Control(func(fd uintptr) { in.drainLogs(int(fd)) })
 	}

@@ -47,6 +47,7 @@ type function struct {
 	idle        []*instance // most recently idle last
 	idleProv    []*instance // idle provisioned instances, taken before idle ones
 	provisioned int         // instances kept initialised at all times
+	conc        int         // invocations one process runs at once (multi.go); 1 normally
 	queue       []*call     // oldest first
 	running     int         // instances started and not yet gone, starting included
 	starting    int
@@ -216,18 +217,25 @@ func (f *function) popLocked() *call {
 
 // startLocked starts one more instance if the function and the account are
 // below their limits; a provisioned one is kept initialised at all times.
+//
+// A process that runs several invocations at once counts as that many
+// instances (slots), as many as the limits leave room for.
 func (f *function) startLocked(provisioned bool) bool {
 	if f.retired || f.running >= f.limit {
 		return false
 	}
-	if f.reg.instances.Add(1) > int64(f.reg.opts.MaxConcurrency) {
-		f.reg.instances.Add(-1)
-		return false
+	slots := min(f.conc, f.limit-f.running)
+	if n := f.reg.instances.Add(int64(slots)); n > int64(f.reg.opts.MaxConcurrency) {
+		over := min(int(n-int64(f.reg.opts.MaxConcurrency)), slots)
+		f.reg.instances.Add(-int64(over))
+		if slots -= over; slots == 0 {
+			return false
+		}
 	}
-	f.running++
-	f.starting++
+	f.running += slots
+	f.starting += slots
 	f.reg.wg.Add(1)
-	go f.serve(provisioned)
+	go f.serve(provisioned, slots)
 	return true
 }
 
@@ -235,7 +243,7 @@ func (f *function) startLocked(provisioned bool) bool {
 func (f *function) provision() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for i := 0; i < f.provisioned; i++ {
+	for i := 0; i < (f.provisioned+f.conc-1)/f.conc; i++ { // a process runs conc invocations
 		if !f.startLocked(true) {
 			f.reg.log.Warn("provisioned concurrency not reached: the account's concurrency is used up", "function", f.cfg.Name, "want", f.provisioned, "have", i)
 			return
@@ -245,10 +253,12 @@ func (f *function) provision() {
 
 func (f *function) popIdleLocked() *instance {
 	for _, st := range []*[]*instance{&f.idleProv, &f.idle} {
-		if n := len(*st); n > 0 {
-			in := (*st)[n-1]
-			(*st)[n-1] = nil
-			*st = (*st)[:n-1]
+		for i := len(*st) - 1; i >= 0; i-- {
+			in := (*st)[i]
+			if in.mux != nil && in.mux.gone() {
+				continue // a slot of a dead process: it is leaving
+			}
+			*st = slices.Delete(*st, i, i+1)
 			return in
 		}
 	}
@@ -274,11 +284,11 @@ func (f *function) stop() {
 
 // serve runs one instance: start it, then run calls until it dies, idles out
 // or the function is retired.
-func (f *function) serve(provisioned bool) {
+func (f *function) serve(provisioned bool, slots int) {
 	defer f.reg.wg.Done()
 	defer f.reg.instances.Add(-1)
 	cpu := -1
-	if f.launch.Protocol == runtimes.Pipe {
+	if f.launch.Protocol == runtimes.Pipe && slots == 1 {
 		// The pipes are driven with blocking system calls from this goroutine;
 		// keeping it on one OS thread keeps that thread's wakeups cheap.
 		runtime.LockOSThread()
@@ -295,8 +305,11 @@ func (f *function) serve(provisioned bool) {
 
 	in, err := f.startInstance(cpu, provisioned)
 	f.mu.Lock()
-	f.starting--
+	f.starting-- // the other slots count as starting until they take calls
 	if err != nil {
+		f.starting -= slots - 1
+		f.running -= slots - 1
+		f.reg.instances.Add(-int64(slots - 1))
 		if provisioned {
 			// Not retried, so that a function that cannot initialise does
 			// not restart forever (Lambda marks the configuration FAILED).
@@ -312,6 +325,28 @@ func (f *function) serve(provisioned bool) {
 		}
 		return
 	}
+	if f.conc > 1 {
+		// The process serves slots invocations at once: the other slots
+		// run beside this one.
+		m := newMux(in, slots)
+		for i := 1; i < slots; i++ {
+			s := m.slot()
+			f.reg.wg.Add(1)
+			go func() {
+				defer f.reg.wg.Done()
+				defer f.reg.instances.Add(-1)
+				f.mu.Lock()
+				f.starting--
+				f.run(s, provisioned)
+			}()
+		}
+	}
+	f.run(in, provisioned)
+}
+
+// run serves calls on in until it dies, idles out or the function is
+// retired. f.mu is held on entry.
+func (f *function) run(in *instance, provisioned bool) {
 	defer in.close()
 	idle := time.NewTimer(f.reg.opts.IdleTimeout)
 	if provisioned {
@@ -321,11 +356,19 @@ func (f *function) serve(provisioned bool) {
 	next := f.nextLocked(in, idle)
 	f.mu.Unlock()
 
+	var dead <-chan struct{} // a shared process's end: its idle slots leave
+	if in.mux != nil {
+		dead = in.mux.dead
+	}
 	for {
 		if next == nil {
 			select {
 			case next = <-in.work:
 			case <-idle.C:
+				if next = f.leave(in); next == nil {
+					return
+				}
+			case <-dead:
 				if next = f.leave(in); next == nil {
 					return
 				}
@@ -336,6 +379,19 @@ func (f *function) serve(provisioned bool) {
 			}
 		}
 		c := next
+		if in.mux != nil && in.mux.gone() {
+			// Handed to a slot of a process that has just died: the call
+			// goes back to the head of the queue, and the slot leaves.
+			f.mu.Lock()
+			c.queued = true
+			f.queue = slices.Insert(f.queue, 0, c)
+			f.running--
+			if f.starting == 0 {
+				f.startLocked(false)
+			}
+			f.mu.Unlock()
+			return
+		}
 		first := in.initDur > 0 // the first call of an instance runs cold code: not a measure
 		f.counts.invocations.Add(1)
 		if provisioned {
@@ -357,7 +413,7 @@ func (f *function) serve(provisioned bool) {
 		if exit {
 			next = nil
 			f.running--
-			if provisioned && !f.retired {
+			if provisioned && !f.retired && (in.mux == nil || in.mux.p == in) {
 				f.startLocked(true) // replace it: provisioned instances are always there
 			}
 		} else {

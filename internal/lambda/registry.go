@@ -76,7 +76,10 @@ type FunctionSpec struct {
 	// ProvisionedConcurrency instances are started at deploy and kept
 	// initialised; it must not exceed ReservedConcurrency.
 	ProvisionedConcurrency int
-	Role                   string // optional; derived when empty
+	// InstanceConcurrency lets one instance run up to that many invocations
+	// at once (Node runtimes only; 0 or 1: one at a time, as on Lambda).
+	InstanceConcurrency int
+	Role                string // optional; derived when empty
 }
 
 // Registry holds the deployed functions and runs their invocations.
@@ -319,6 +322,9 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 		Role: role, CodeSha256: code.sum, CodeSize: code.size, LastModified: time.Now().UTC(),
 		ReservedConcurrency: s.ReservedConcurrency,
 	}
+	if s.InstanceConcurrency > 1 && !strings.HasPrefix(s.Runtime, "nodejs") {
+		return nil, fmt.Errorf("instanceConcurrency: runtime %s runs one invocation at a time per instance; only nodejs runtimes run several", s.Runtime)
+	}
 	if s.ProvisionedConcurrency < 0 || s.ReservedConcurrency != nil && s.ProvisionedConcurrency > *s.ReservedConcurrency {
 		return nil, fmt.Errorf("provisioned concurrency %d is negative or above the reserved concurrency", s.ProvisionedConcurrency)
 	}
@@ -334,12 +340,15 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 	launch = viewLaunch(r.opts.Sandbox, box, launch)
 	f := &function{
 		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, limit: limit, box: box,
-		timeout: time.Duration(s.Timeout) * time.Second, provisioned: s.ProvisionedConcurrency,
+		timeout: time.Duration(s.Timeout) * time.Second, provisioned: s.ProvisionedConcurrency, conc: max(1, s.InstanceConcurrency),
 		stopped: make(chan struct{}),
 	}
 	viewed := s
 	viewed.TaskRoot = r.opts.Sandbox.View(box, s.TaskRoot)
 	f.env = r.baseEnv(f, viewed)
+	if f.conc > 1 {
+		f.env = append(f.env, "CLOUDLET_INSTANCE_CONCURRENCY="+strconv.Itoa(f.conc))
+	}
 	f.stem, f.stemSpec = r.stemFor(f, s.Environment)
 	f.counts = r.countersOf(s.Name)
 	return f, nil

@@ -447,6 +447,12 @@ func (d *decoder) function(f field, p *Project) *Function {
 				fn.ReservedConcurrency = &n
 			}
 			check(ok)
+		case "instanceConcurrency":
+			n, ok := d.integer(g.val, gp, 1, 1000)
+			if ok {
+				fn.InstanceConcurrency = n
+			}
+			check(ok)
 		case "provisionedConcurrency":
 			n, ok := d.integer(g.val, gp, 0, math.MaxInt32)
 			if ok {
@@ -484,6 +490,10 @@ func (d *decoder) function(f field, p *Project) *Function {
 	if r := fn.ReservedConcurrency; r != nil && fn.ProvisionedConcurrency > *r {
 		// AWS's words (PutProvisionedConcurrencyConfig).
 		d.errorf(provisioned, path+".provisionedConcurrency", "%d: Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function (%d)", fn.ProvisionedConcurrency, *r)
+		return nil
+	}
+	if fn.InstanceConcurrency > 1 && !strings.HasPrefix(fn.Runtime, "nodejs") && fn.Runtime != "" {
+		d.errorAt(f, path+".instanceConcurrency", "only nodejs runtimes run several invocations at once in one instance, not %s", fn.Runtime)
 		return nil
 	}
 	switch {

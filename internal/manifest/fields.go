@@ -94,7 +94,7 @@ var (
 	}
 
 	functionFields = []string{"handler", "runtime", "memorySize", "timeout", "environment",
-		"events", "reservedConcurrency", "provisionedConcurrency", "name", "description", "ephemeralStorageSize"}
+		"events", "reservedConcurrency", "provisionedConcurrency", "instanceConcurrency", "name", "description", "ephemeralStorageSize"}
 	functionIgnored = ignored{
 		"architecture":             "",
 		"condition":                "",

@@ -619,3 +619,22 @@ func TestProvisionedConcurrency(t *testing.T) {
 		t.Fatalf("negative: %v", err)
 	}
 }
+
+func TestInstanceConcurrency(t *testing.T) {
+	doc := "service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  a:\n    handler: h.a\n  b:\n    handler: h.b\n    instanceConcurrency: 8\n"
+	p, err := Parse("serverless.yml", []byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Functions[0].InstanceConcurrency != 0 || p.Functions[1].InstanceConcurrency != 8 {
+		t.Fatalf("instanceConcurrency = %d, %d", p.Functions[0].InstanceConcurrency, p.Functions[1].InstanceConcurrency)
+	}
+	_, err = Parse("serverless.yml", []byte(doc+"    runtime: python3.12\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "functions.b.instanceConcurrency: only nodejs runtimes") {
+		t.Fatalf("python: %v", err)
+	}
+	_, err = Parse("serverless.yml", []byte(strings.Replace(doc, ": 8", ": 0", 1)), Options{})
+	if err == nil || !strings.Contains(err.Error(), "serverless.yml:10: functions.b.instanceConcurrency") {
+		t.Fatalf("zero: %v", err)
+	}
+}

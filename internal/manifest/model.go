@@ -43,8 +43,11 @@ type Function struct {
 	// ProvisionedConcurrency is how many instances are kept initialised at
 	// all times (0: none).
 	ProvisionedConcurrency int
-	Events                 []Event
-	Line                   int // line of the function's key in serverless.yml, for errors
+	// InstanceConcurrency is how many invocations one instance may run at
+	// once (Cloudlet's extension; 0 when not set: one, as on Lambda).
+	InstanceConcurrency int
+	Events              []Event
+	Line                int // line of the function's key in serverless.yml, for errors
 }
 
 // Event is one entry of a function's events list. Exactly one field is set;

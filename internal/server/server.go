@@ -270,6 +270,7 @@ func (s *Server) Deploy(dir, stage string) (*Deployment, error) {
 			Name: fn.Name, Runtime: fn.Runtime, Handler: fn.Handler, TaskRoot: proj.Dir,
 			MemorySize: fn.MemorySize, Timeout: fn.Timeout, Environment: fn.Environment, EphemeralStorage: fn.EphemeralStorageSize,
 			ReservedConcurrency: fn.ReservedConcurrency, ProvisionedConcurrency: fn.ProvisionedConcurrency,
+			InstanceConcurrency: fn.InstanceConcurrency,
 		})
 		df := DeployedFunction{Key: fn.Key, Name: fn.Name}
 		for _, ev := range fn.Events {

@@ -1,0 +1,64 @@
+package lambda
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// With instanceConcurrency, invocations that can only finish together run
+// together in one process, which counts as that many instances; a runtime
+// that cannot do it is refused at deploy.
+func TestInstanceConcurrency(t *testing.T) {
+	stemModes(t, func(t *testing.T, stems int) {
+		r := newRegistry(t, Options{StemCells: stems})
+		s := nodeSpec(t, "f")
+		s.InstanceConcurrency = 4
+		s.Timeout = 30
+		if err := r.Deploy([]FunctionSpec{s}); err != nil {
+			t.Fatal(err)
+		}
+		fromStem(t, r, stems)
+		const n = 3
+		dir := t.TempDir()
+		payload := fmt.Sprintf(`{"mode":"barrier","n":%d,"dir":%q}`, n, dir)
+		var wg sync.WaitGroup
+		pids := make(chan any, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(payload)})
+				if err != nil || res.FunctionError != "" {
+					t.Errorf("invoke: %v %+v", err, res)
+					return
+				}
+				pids <- decode(t, res)["pid"]
+			}()
+		}
+		wg.Wait()
+		close(pids)
+		seen := map[any]bool{}
+		for p := range pids {
+			seen[p] = true
+		}
+		st := statsOf(r, "f")
+		if len(seen) != 1 || st.ProcessStarts+st.StemStarts != 1 || st.Instances != 4 {
+			t.Fatalf("%d calls ran in %d processes; stats %+v", n, len(seen), st)
+		}
+		// A crash fails the invocation and the process is replaced.
+		if res := invoke(t, r, "f", `{"mode":"exit"}`); res.ErrorType != "Runtime.ExitError" {
+			t.Fatalf("exit: %s", res.Payload)
+		}
+		if m := decode(t, invoke(t, r, "f", `{}`)); m["echo"] == nil {
+			t.Fatalf("after the crash: %v", m)
+		}
+	})
+	r := newRegistry(t, Options{})
+	err := r.Deploy([]FunctionSpec{{Name: "py", Runtime: "python3.11", Handler: "app.handler", TaskRoot: testdata(t, "python"), InstanceConcurrency: 2}})
+	if err == nil || !strings.Contains(err.Error(), "only nodejs runtimes") {
+		t.Fatalf("python with instanceConcurrency: %v", err)
+	}
+}
