@@ -31,8 +31,8 @@ type cells struct {
 	parent string // where the directory is made; "" for os.TempDir()
 	once   sync.Once
 	dir    string
-	err  error
-	seq  atomic.Int64
+	err    error
+	seq    atomic.Int64
 }
 
 const cellsPrefix = "cloudlet-cells-"
