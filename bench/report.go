@@ -20,6 +20,7 @@ type report struct {
 	cold      []*coldRuntime
 	coldPlats []string
 	burst     *burstPart
+	io        *ioPart
 	elapsed   time.Duration
 	loadAfter string
 }
@@ -79,6 +80,9 @@ func (r *report) markdown() string {
 	}
 	if r.burst != nil {
 		r.burstTables(&b)
+	}
+	if r.io != nil {
+		r.ioTables(&b)
 	}
 	if notes := r.notes(); len(notes) > 0 {
 		w("## Notes\n\n")
@@ -216,6 +220,35 @@ func (r *report) burstTables(b *strings.Builder) {
 		}
 		w("| Cloudlet, %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.platform, m.instances, spreadMB(m.cgroupKB), spreadMB(m.runtimeKB), spreadMB(m.sandboxKB), spreadMB(total), spreadMB(over),
 			spreadMB(m.runtimePSS), spreadMB(m.sandboxPSS), spreadMB(m.sandboxUSS))
+	}
+	w("\n")
+}
+
+func (r *report) ioTables(b *strings.Builder) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p := r.io
+	w("## (g) I/O-bound handler: one invocation per instance, or 64 at once\n\n")
+	w("`bench/projects/io`: the handler waits 20 ms (as on a database or an API) and answers; `io` runs one invocation per instance, as on Lambda; `ioMulti` has `instanceConcurrency: 64`. ")
+	w("Load: 64 connections, 2 wrk threads, on the sandboxed server without stem cells (so that each process's environment names its function). ")
+	w("Ceiling: a bare Node `http` server running the handler. Instances and memory are read after the rounds (idle instances stay for the idle timeout).\n\n")
+	w("| server | req/s median [min–max] | p50 | p99 | req/s × ceiling | errors |\n|---|---|---|---|---|---|\n")
+	ceil := p.warm.results["ceiling"]
+	for _, t := range p.warm.targets {
+		s := p.warm.results[t.key]
+		x := "–"
+		if t.key != "ceiling" {
+			x = spread(ratios(s.rps("c64"), ceil.rps("c64")), fmtRatio)
+		}
+		w("| %s | %s | %s | %s | %s | %d |\n", t.name, spread(s.rps("c64"), fmtRPS), spread(s.p50("c64"), fmtMs), spread(s.p99("c64"), fmtMs), x, s.errors("c64"))
+	}
+	w("\n| function | instances (slots) | processes | RSS, all processes | PSS, all processes | cgroup memory, all instances |\n|---|---|---|---|---|---|\n")
+	for _, key := range []string{"io", "ioMulti"} {
+		name := p.names[key]
+		m := p.memory[name]
+		if m == nil {
+			m = &fnMemory{}
+		}
+		w("| `%s` | %d | %d | %.1f MB | %.1f MB | %.1f MB |\n", key, p.instances[name], m.processes, m.rss/1024, m.pss/1024, m.cgroupUsed/1024)
 	}
 	w("\n")
 }

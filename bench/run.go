@@ -78,7 +78,7 @@ func run(ctx context.Context, cfg config) error {
 	defer p.close()
 	progress("cloudlet gateway at %s", p.gw)
 	var noStem, plain *platform
-	if cfg.parts["c"] || cfg.parts["e"] {
+	if cfg.parts["c"] || cfg.parts["e"] || cfg.parts["g"] {
 		if noStem, err = startCloudlet(filepath.Join(tmp, "cloudlet-data-nostem"), filepath.Join(resultsDir, "cloudlet-nostem.log"), platformOpts{name: "no stem cells", stemCells: -1}); err != nil {
 			return err
 		}
@@ -144,6 +144,14 @@ func run(ctx context.Context, cfg config) error {
 			return err
 		}
 		rep.burst = part
+	}
+	if cfg.parts["g"] {
+		progress("(g) an I/O-bound handler, one invocation per instance and instanceConcurrency 64")
+		part, err := runIO(ctx, cfg, noStem, benchDir, warmup, rep)
+		if err != nil {
+			return err
+		}
+		rep.io = part
 	}
 	rep.elapsed = time.Since(began)
 	rep.loadAfter = loadAverage()
