@@ -96,7 +96,7 @@ func (l *LambdaService) configuration(c lambda.Config, qualifier string) functio
 		LastUpdateStatus: "Successful",
 		PackageType:      "Zip",
 		Architectures:    []string{"x86_64"},
-		EphemeralStorage: ephemeralStorage{Size: 512},
+		EphemeralStorage: ephemeralStorage{Size: max(512, c.EphemeralStorage)},
 		SnapStart:        snapStartResponse{ApplyOn: "None", OptimizationStatus: "Off"},
 		LoggingConfig:    loggingConfig{LogFormat: "Text", LogGroup: "/aws/lambda/" + c.Name},
 	}

@@ -280,6 +280,7 @@ func TestGetFunction(t *testing.T) {
 	five := 5
 	c.ReservedConcurrency = &five
 	c.Environment = map[string]string{"STAGE": "dev"}
+	c.EphemeralStorage = 2048
 	fake.add(c)
 	srv := startServer(t, fake, nil)
 	client := sdkClient(srv.URL, "test", "test")
@@ -307,7 +308,8 @@ func TestGetFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	if aws.ToString(cfg.FunctionArn) != "arn:aws:lambda:us-east-1:000000000000:function:tuned:$LATEST" ||
-		aws.ToInt32(cfg.MemorySize) != 1024 || aws.ToInt32(cfg.Timeout) != 6 || cfg.CodeSize != 1234 {
+		aws.ToInt32(cfg.MemorySize) != 1024 || aws.ToInt32(cfg.Timeout) != 6 || cfg.CodeSize != 1234 ||
+		cfg.EphemeralStorage == nil || aws.ToInt32(cfg.EphemeralStorage.Size) != 2048 {
 		t.Fatalf("configuration %+v", cfg)
 	}
 

@@ -18,6 +18,8 @@ type Config struct {
 	LastModified time.Time
 	// ReservedConcurrency is nil when unset.
 	ReservedConcurrency *int
+	// EphemeralStorage is the size of /tmp in MB.
+	EphemeralStorage int
 }
 
 // Catalog lists deployed functions. *Registry implements it.

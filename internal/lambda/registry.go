@@ -320,7 +320,7 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 		Name: s.Name, ARN: r.ARN(s.Name), Runtime: s.Runtime, Handler: s.Handler,
 		MemorySize: s.MemorySize, Timeout: s.Timeout, Environment: s.Environment,
 		Role: role, CodeSha256: code.sum, CodeSize: code.size, LastModified: time.Now().UTC(),
-		ReservedConcurrency: s.ReservedConcurrency,
+		ReservedConcurrency: s.ReservedConcurrency, EphemeralStorage: max(512, s.EphemeralStorage),
 	}
 	if s.InstanceConcurrency > 1 && !strings.HasPrefix(s.Runtime, "nodejs") {
 		return nil, fmt.Errorf("instanceConcurrency: runtime %s runs one invocation at a time per instance; only nodejs runtimes run several", s.Runtime)
