@@ -398,7 +398,15 @@ func (in *instance) closeProcess() {
 		<-in.exited
 		in.killTimer.Stop()
 		if in.mux != nil {
-			<-in.mux.dead // its reader is done with the answer pipe
+			select {
+			case <-in.mux.readerDone: // its reader is done with the answer pipe
+			case <-time.After(2 * time.Second):
+				// A child of the function holds the pipe open: leave the
+				// descriptor to the blocked reader rather than close it
+				// under it (a reused number would be read instead).
+				in.f.reg.log.Warn("an instance's answer pipe is held open by a process it left behind", "function", in.f.cfg.Name)
+				in.rsR.fd = -1
+			}
 		}
 	}
 	in.closeFDs()

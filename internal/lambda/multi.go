@@ -20,12 +20,13 @@ import (
 // slot has left.
 
 type mux struct {
-	p    *instance // the process's own instance (the first slot)
-	refs atomic.Int32
-	wmu  sync.Mutex // one writer at a time on the event pipe
-	mu   sync.Mutex
-	wait map[string]chan muxAnswer
-	dead chan struct{} // closed when the answer pipe ends
+	p          *instance // the process's own instance (the first slot)
+	refs       atomic.Int32
+	wmu        sync.Mutex // one writer at a time on the event pipe
+	mu         sync.Mutex
+	wait       map[string]chan muxAnswer
+	readerDone chan struct{} // closed when the answer pipe ends
+	dead       chan struct{} // closed when the pipe ends or the process exits
 }
 
 type muxAnswer struct {
@@ -34,10 +35,19 @@ type muxAnswer struct {
 }
 
 func newMux(p *instance, slots int) *mux {
-	m := &mux{p: p, wait: map[string]chan muxAnswer{}, dead: make(chan struct{})}
+	m := &mux{p: p, wait: map[string]chan muxAnswer{}, readerDone: make(chan struct{}), dead: make(chan struct{})}
 	m.refs.Store(int32(slots))
 	p.mux = m
 	go m.readLoop()
+	go func() {
+		// A child the function left behind may hold the answer pipe open
+		// after the process is gone: its exit is the end too.
+		select {
+		case <-m.readerDone:
+		case <-p.exited:
+		}
+		close(m.dead)
+	}()
 	return m
 }
 
@@ -52,7 +62,7 @@ func (m *mux) slot() *instance {
 }
 
 func (m *mux) readLoop() {
-	defer close(m.dead)
+	defer close(m.readerDone)
 	var buf []byte
 	for {
 		kind, body, nb, err := runtimes.ReadFrame(&m.p.rsR, buf)
@@ -60,7 +70,11 @@ func (m *mux) readLoop() {
 		if err != nil {
 			return
 		}
-		id, doc, _ := bytes.Cut(body, []byte("\n"))
+		id, doc, ok := bytes.Cut(body, []byte("\n"))
+		if !ok {
+			m.p.kill() // an answer without its request id: the channel is broken
+			continue
+		}
 		m.mu.Lock()
 		ch := m.wait[string(id)]
 		delete(m.wait, string(id))
@@ -132,8 +146,18 @@ func (m *mux) gone() bool {
 
 // release drops one slot's hold on the process, and closes the process
 // with the last.
+// A provisioned process is then replaced (its slots have all given up
+// their count, so the new one gets as many).
 func (m *mux) release() {
-	if m.refs.Add(-1) == 0 {
-		m.p.closeProcess()
+	if m.refs.Add(-1) != 0 {
+		return
+	}
+	m.p.closeProcess()
+	if f := m.p.f; m.p.provisioned {
+		f.mu.Lock()
+		if !f.retired {
+			f.startLocked(true)
+		}
+		f.mu.Unlock()
 	}
 }

@@ -62,3 +62,31 @@ func TestInstanceConcurrency(t *testing.T) {
 		t.Fatalf("python with instanceConcurrency: %v", err)
 	}
 }
+
+// A provisioned process that runs several invocations at once is started
+// at deploy as one process, and replaced, whole, when it dies.
+func TestProvisionedInstanceConcurrency(t *testing.T) {
+	r := newRegistry(t, Options{})
+	s := nodeSpec(t, "f")
+	s.InstanceConcurrency, s.ProvisionedConcurrency = 2, 2
+	if err := r.Deploy([]FunctionSpec{s}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the provisioned process", func() bool {
+		st := statsOf(r, "f")
+		return st.Instances == 2 && st.Starting == 0
+	})
+	if st := statsOf(r, "f"); st.ProcessStarts != 1 {
+		t.Fatalf("stats: %+v", st)
+	}
+	if res := invoke(t, r, "f", `{"mode":"exit"}`); res.ErrorType != "Runtime.ExitError" {
+		t.Fatalf("exit: %s", res.Payload)
+	}
+	waitFor(t, "a whole replacement", func() bool {
+		st := statsOf(r, "f")
+		return st.Instances == 2 && st.Starting == 0 && st.ProcessStarts == 2
+	})
+	if m := decode(t, invoke(t, r, "f", `{"mode":"env"}`)); m["initType"] != "provisioned-concurrency" {
+		t.Fatalf("after the replacement: %v", m)
+	}
+}

@@ -379,19 +379,6 @@ func (f *function) run(in *instance, provisioned bool) {
 			}
 		}
 		c := next
-		if in.mux != nil && in.mux.gone() {
-			// Handed to a slot of a process that has just died: the call
-			// goes back to the head of the queue, and the slot leaves.
-			f.mu.Lock()
-			c.queued = true
-			f.queue = slices.Insert(f.queue, 0, c)
-			f.running--
-			if f.starting == 0 {
-				f.startLocked(false)
-			}
-			f.mu.Unlock()
-			return
-		}
 		first := in.initDur > 0 // the first call of an instance runs cold code: not a measure
 		f.counts.invocations.Add(1)
 		if provisioned {
@@ -413,9 +400,9 @@ func (f *function) run(in *instance, provisioned bool) {
 		if exit {
 			next = nil
 			f.running--
-			if provisioned && !f.retired && (in.mux == nil || in.mux.p == in) {
+			if provisioned && !f.retired && in.mux == nil {
 				f.startLocked(true) // replace it: provisioned instances are always there
-			}
+			} // (a shared process is replaced when its last slot lets go: mux.release)
 		} else {
 			next = f.nextLocked(in, idle)
 		}

@@ -77,7 +77,11 @@
 // then starts with the request id and a newline; log lines carry the id of
 // the invocation whose code wrote them (AsyncLocalStorage). An uncaught
 // exception fails every invocation in flight with its error document, then
-// the process exits. _X_AMZN_TRACE_ID is the latest invocation's.
+// the process exits. _X_AMZN_TRACE_ID is the latest invocation's. The
+// channel's pending read keeps the event loop from ever being empty, so a
+// handler that returns nothing is answered null once nothing else is
+// pending (unless context answers first), and a callback handler must call
+// back.
 //
 // # Stem cells
 //

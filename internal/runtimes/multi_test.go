@@ -54,3 +54,27 @@ func TestNodeSeveralInvocationsAtOnce(t *testing.T) {
 		t.Errorf("no log line of req-c with its id:\n%s", logs)
 	}
 }
+
+// With several invocations at once, a handler that returns nothing is
+// answered null, and the log line of a rejected promise carries its id.
+func TestNodeSeveralAtOnceEdgeCases(t *testing.T) {
+	t.Parallel()
+	needNode(t)
+	for _, c := range []struct{ handler, want string }{
+		{"handler.syncUndefined", "null"},
+		{"handler.legacySucceed", `{"legacy":"succeed"}`},
+	} {
+		in := startInstance(t, nodeRuntime, c.handler, "testdata/node/cjs", instanceOpts{env: []string{"CLOUDLET_INSTANCE_CONCURRENCY=2"}})
+		in.mustReady()
+		kind, body := in.invoke(Invocation{RequestID: "req-x", Payload: []byte(`{}`)})
+		if kind != KindResponse || string(body) != "req-x\n"+c.want {
+			t.Fatalf("%s: %q %q", c.handler, kind, body)
+		}
+	}
+	in := startInstance(t, nodeRuntime, "handler.throws", "testdata/node/cjs", instanceOpts{env: []string{"CLOUDLET_INSTANCE_CONCURRENCY=2"}})
+	in.mustReady()
+	if kind, body := in.invoke(Invocation{RequestID: "req-y", Payload: []byte(`{}`)}); kind != KindError || !strings.HasPrefix(string(body), "req-y\n{") {
+		t.Fatalf("throws: %q %q", kind, body)
+	}
+	in.waitLog("\treq-y\tERROR\tInvoke Error")
+}

@@ -488,13 +488,37 @@ function startInvocation(start, end) {
   }
   if (r !== undefined && r !== null && typeof r.then === 'function') {
     awaiting = true;
-    settle(ctx, r);
+    if (multi) als.run(ctx, settle, ctx, r);
+    else settle(ctx, r);
   } else if (r !== undefined && !callbackMode) {
     complete(ctx, null, r);
+  } else if (multi && !callbackMode) {
+    answerWhenIdle(ctx);
   }
   // else: a callback handler, or one that returned nothing, has not answered
   // yet: its callback or context.succeed/fail/done will, or, when the event
-  // loop has nothing left to do, beforeExit answers null (as AWS does).
+  // loop has nothing left to do, beforeExit answers null (as AWS does). With
+  // several invocations at once, a callback handler must call back.
+}
+
+// answerWhenIdle answers null for a handler that returned nothing while
+// several invocations run at once. AWS answers such a handler once the event
+// loop is empty, which the channel's pending read never lets happen here;
+// so the answer comes once nothing but that read (and this check's own
+// timer) is pending, unless context.succeed/fail/done answers first.
+function answerWhenIdle(ctx) {
+  const check = () => {
+    if (inflight.get(ctx.awsRequestId) !== ctx) return; // answered meanwhile
+    let reads = 0, timers = 0, other = 0;
+    for (const r of process.getActiveResourcesInfo()) {
+      if (r === 'FSReqCallback') reads++;
+      else if (r === 'Timeout') timers++;
+      else other++;
+    }
+    if (other === 0 && reads <= 1 && timers <= 1) complete(ctx, null, null);
+    else setTimeout(check, 5);
+  };
+  setTimeout(check, 0);
 }
 
 function enter(ctx) {
