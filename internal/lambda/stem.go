@@ -23,10 +23,15 @@ import (
 // which it loads the handler like any new instance (runtimes/doc.go, "Stem
 // cells"). Init Duration then counts from the specialisation.
 //
+// Runtimes that run the function's own executable (provided.*, go1.x) get
+// exec stem cells: a pre-started process in the sandbox that, told the
+// program and its environment, execs it (runtimes.ExecStem).
+//
 // Cells are interchangeable when they run the same program with the same
 // sandbox settings (stemKey). For every key a deployed function uses, the
-// registry keeps Options.StemCells cells ready, starting a replacement, one
-// at a time per key, whenever one is taken.
+// registry keeps Options.StemCells cells ready, starting replacements one at
+// a time per key, at the least CPU share, once the cold start that took a
+// cell is over.
 
 // stemMemoryMB is a stem cell's memory limit until it is specialised.
 const stemMemoryMB = 10240
