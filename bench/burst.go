@@ -237,13 +237,7 @@ type memoryResult struct {
 // (its stem cells, which have the stem limit, excluded).
 func measureMemory(p *platform) (*memoryResult, error) {
 	m := &memoryResult{platform: p.name}
-	root := filepath.Join("/sys/fs/cgroup/memory", p.cgroup)
-	usageFile, limitFile := "memory.usage_in_bytes", "memory.limit_in_bytes"
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		root = filepath.Join("/sys/fs/cgroup", p.cgroup)
-		usageFile, limitFile = "memory.current", "memory.max"
-	}
-	groups, _ := filepath.Glob(filepath.Join(root, "i-*"))
+	groups, usageFile, limitFile := instanceGroups(p)
 	for _, g := range groups {
 		limit := readInt(filepath.Join(g, limitFile))
 		if limit >= 10240<<20 {
@@ -275,6 +269,19 @@ func measureMemory(p *platform) (*memoryResult, error) {
 		m.sandboxUSS = append(m.sandboxUSS, sbUSS)
 	}
 	return m, nil
+}
+
+// instanceGroups lists the memory cgroups of p's instances (and stem
+// cells), and names their usage and limit files (cgroup v1 or v2).
+func instanceGroups(p *platform) (groups []string, usageFile, limitFile string) {
+	root := filepath.Join("/sys/fs/cgroup/memory", p.cgroup)
+	usageFile, limitFile = "memory.usage_in_bytes", "memory.limit_in_bytes"
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		root = filepath.Join("/sys/fs/cgroup", p.cgroup)
+		usageFile, limitFile = "memory.current", "memory.max"
+	}
+	groups, _ = filepath.Glob(filepath.Join(root, "i-*"))
+	return groups, usageFile, limitFile
 }
 
 // bareNodeRSS starts n bare Node processes that load the handler and wait,

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // ioPart is part (g): an I/O-bound handler (it waits 20 ms) under 64
@@ -34,7 +34,7 @@ func runIO(ctx context.Context, cfg config, p *platform, benchDir string, warmup
 	if err != nil {
 		return nil, err
 	}
-	if err := p.waitNoInstances(30e9); err != nil {
+	if err := p.waitNoInstances(30 * time.Second); err != nil {
 		return nil, err
 	}
 	handler := filepath.Join(project, "handler.js")
@@ -72,12 +72,7 @@ func runIO(ctx context.Context, cfg config, p *platform, benchDir string, warmup
 // names its function).
 func functionMemory(p *platform) map[string]*fnMemory {
 	out := map[string]*fnMemory{}
-	root := filepath.Join("/sys/fs/cgroup/memory", p.cgroup)
-	usageFile := "memory.usage_in_bytes"
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		root, usageFile = filepath.Join("/sys/fs/cgroup", p.cgroup), "memory.current"
-	}
-	groups, _ := filepath.Glob(filepath.Join(root, "i-*"))
+	groups, usageFile, _ := instanceGroups(p)
 	for _, g := range groups {
 		pids := strings.Fields(readString(filepath.Join(g, "cgroup.procs")))
 		fn := ""

@@ -150,7 +150,6 @@ func (f *function) launchInstance(cpu int, provisioned bool) (*instance, error) 
 			f.reg.log.Warn("stem cell unusable; starting an instance the ordinary way", "function", f.cfg.Name, "err", err)
 		}
 	}
-	f.reg.stats.processStarts.Add(1)
 	f.counts.processStarts.Add(1)
 	in := newInstance(f)
 	in.stream = newStream()

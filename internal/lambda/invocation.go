@@ -88,6 +88,12 @@ func (in *instance) invokePipe(c *call) bool {
 		in.f.fail(c, in.deathError(c.id))
 		return false
 	}
+	return in.answer(c, kind, body)
+}
+
+// answer records the runtime's answer frame to c; false (and the instance
+// killed) when the frame is not an answer.
+func (in *instance) answer(c *call, kind byte, body []byte) bool {
 	switch kind {
 	case runtimes.KindResponse:
 		in.setResponse(c, body)
@@ -96,11 +102,10 @@ func (in *instance) invokePipe(c *call) bool {
 		c.res.Payload = append([]byte(nil), body...)
 		c.res.FunctionError, c.res.ErrorType = "Unhandled", errorTypeOf(body)
 		return true
-	default:
-		in.kill()
-		in.f.fail(c, &initError{doc: errorDoc("Runtime.InvalidResponse", "runtime sent an unexpected frame"), errorType: "Runtime.InvalidResponse"})
-		return false
 	}
+	in.kill()
+	in.f.fail(c, &initError{doc: errorDoc("Runtime.InvalidResponse", "runtime sent an unexpected frame"), errorType: "Runtime.InvalidResponse"})
+	return false
 }
 
 // setResponse records a successful response, or the size error AWS gives

@@ -80,7 +80,7 @@ func (m *mux) readLoop() {
 		delete(m.wait, string(id))
 		m.mu.Unlock()
 		if ch != nil {
-			ch <- muxAnswer{kind, append([]byte(nil), doc...)}
+			ch <- muxAnswer{kind, append([]byte(nil), doc...)} // buf is reused by the next read
 		}
 	}
 }
@@ -120,18 +120,7 @@ func (m *mux) invoke(in *instance, c *call) bool {
 		}
 		return false
 	}
-	switch a.kind {
-	case runtimes.KindResponse:
-		in.setResponse(c, a.body)
-		return true
-	case runtimes.KindError:
-		c.res.Payload = a.body
-		c.res.FunctionError, c.res.ErrorType = "Unhandled", errorTypeOf(a.body)
-		return true
-	}
-	in.kill()
-	in.f.fail(c, &initError{doc: errorDoc("Runtime.InvalidResponse", "runtime sent an unexpected frame"), errorType: "Runtime.InvalidResponse"})
-	return false
+	return in.answer(c, a.kind, a.body)
 }
 
 // gone reports whether the process has closed its answer pipe (died).

@@ -1,10 +1,7 @@
 package lambda
 
 import (
-	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -22,28 +19,7 @@ func TestInstanceConcurrency(t *testing.T) {
 		}
 		fromStem(t, r, stems)
 		const n = 3
-		dir := t.TempDir()
-		payload := fmt.Sprintf(`{"mode":"barrier","n":%d,"dir":%q}`, n, dir)
-		var wg sync.WaitGroup
-		pids := make(chan any, n)
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				res, err := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(payload)})
-				if err != nil || res.FunctionError != "" {
-					t.Errorf("invoke: %v %+v", err, res)
-					return
-				}
-				pids <- decode(t, res)["pid"]
-			}()
-		}
-		wg.Wait()
-		close(pids)
-		seen := map[any]bool{}
-		for p := range pids {
-			seen[p] = true
-		}
+		seen := together(t, r, "f", n)
 		st := statsOf(r, "f")
 		if len(seen) != 1 || st.ProcessStarts+st.StemStarts != 1 || st.Instances != 4 {
 			t.Fatalf("%d calls ran in %d processes; stats %+v", n, len(seen), st)

@@ -139,7 +139,6 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 		default:
 			f.removeLocked(c)
 			f.mu.Unlock()
-			f.reg.stats.throttles.Add(1)
 			f.counts.throttles.Add(1)
 			return ErrThrottled
 		}

@@ -93,7 +93,6 @@ type Registry struct {
 	deployMu  sync.Mutex
 	closed    atomic.Bool
 	stems     stems
-	stats     counters   // all functions
 	countMu   sync.Mutex // guards counts
 	counts    map[string]*counters
 }

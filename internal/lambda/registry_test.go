@@ -244,17 +244,31 @@ func testBurst(t *testing.T, stems int) {
 		t.Fatal(err)
 	}
 	fromStem(t, r, stems)
-	dir := t.TempDir()
-	payload := fmt.Sprintf(`{"mode":"barrier","n":%d,"dir":%q}`, n, dir)
+	if seen := together(t, r, "f", n); len(seen) != n {
+		t.Fatalf("%d calls ran in %d instances", n, len(seen))
+	}
+	st := r.Stats().Functions[0]
+	if st.ProcessStarts+st.StemStarts != n || st.Throttles != 0 || stems > 0 && st.StemStarts == 0 {
+		t.Errorf("stats after the burst: %+v", st)
+	}
+	waitFor(t, "scale to zero", func() bool { return r.Instances() == 0 })
+}
+
+// together makes n calls to fn that can only finish once all n run at once
+// (the handler's barrier mode) and returns the pids of the processes that
+// ran them.
+func together(t *testing.T, r *Registry, fn string, n int) map[any]bool {
+	t.Helper()
+	payload := fmt.Sprintf(`{"mode":"barrier","n":%d,"dir":%q}`, n, t.TempDir())
 	var wg sync.WaitGroup
 	pids := make(chan any, n)
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := r.Invoke(context.Background(), &Request{Function: "f", Payload: []byte(payload)})
+			res, err := r.Invoke(context.Background(), &Request{Function: fn, Payload: []byte(payload)})
 			if err != nil || res.FunctionError != "" {
-				t.Errorf("invoke: %v %s", err, res.Payload)
+				t.Errorf("invoke: %v %+v", err, res)
 				return
 			}
 			pids <- decode(t, res)["pid"]
@@ -266,14 +280,7 @@ func testBurst(t *testing.T, stems int) {
 	for p := range pids {
 		seen[p] = true
 	}
-	if len(seen) != n {
-		t.Fatalf("%d calls ran in %d instances", n, len(seen))
-	}
-	st := r.Stats().Functions[0]
-	if st.ProcessStarts+st.StemStarts != n || st.Throttles != 0 || stems > 0 && st.StemStarts == 0 {
-		t.Errorf("stats after the burst: %+v", st)
-	}
-	waitFor(t, "scale to zero", func() bool { return r.Instances() == 0 })
+	return seen
 }
 
 func TestConcurrentCallsScaleUpAndIdleScalesToZero(t *testing.T) {
@@ -497,7 +504,7 @@ func testGoFunctionOverRuntimeAPI(t *testing.T, stems int, sandboxed bool) {
 	if res := invoke(t, r, "go", `{}`); res.FunctionError != "" {
 		t.Fatalf("after exit: %s", res.Payload)
 	}
-	if s := r.stats.stemStarts.Load(); stems > 0 && s < 2 || stems == 0 && s != 0 {
+	if s := starts(r).stem; stems > 0 && s < 2 || stems == 0 && s != 0 {
 		t.Errorf("%d instances from stem cells", s)
 	}
 	// Only the instance's own processes may use its Runtime API (instances

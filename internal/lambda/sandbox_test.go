@@ -87,7 +87,7 @@ func fromStem(t *testing.T, r *Registry, stems int) {
 // checkStarts checks how the registry's instances were started.
 func checkStarts(t *testing.T, r *Registry, stems int) {
 	t.Helper()
-	p, s := r.stats.processStarts.Load(), r.stats.stemStarts.Load()
+	p, s := starts(r).process, starts(r).stem
 	if stems > 0 && (s == 0 || p != 0) || stems == 0 && (s != 0 || p == 0) {
 		t.Errorf("instances from processes: %d, from stem cells: %d (stem cells on: %v)", p, s, stems > 0)
 	}
@@ -192,7 +192,7 @@ func testSandboxMemoryLimit(t *testing.T, stems int) {
 	if res := invoke(t, r, "m", `{}`); res.FunctionError != "" {
 		t.Fatalf("after the OOM kill: %s", res.Payload)
 	}
-	if stems > 0 && r.stats.stemStarts.Load() == 0 {
+	if stems > 0 && starts(r).stem == 0 {
 		t.Error("no instance came from a stem cell")
 	}
 }

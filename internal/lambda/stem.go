@@ -309,7 +309,6 @@ func (f *function) specialise(in *instance, cpu int, provisioned bool) (fallback
 	if err != nil {
 		return fail(err)
 	}
-	f.reg.stats.stemStarts.Add(1)
 	f.counts.stemStarts.Add(1)
 	in.startLogs()
 	if err := in.waitReady(); err != nil {

@@ -69,26 +69,22 @@ func appendField(dst []byte, s string) []byte {
 // environment, one "KEY=value" entry after another, each ended by a NUL byte
 // (which a variable cannot contain).
 func AppendSpecialise(dst []byte, env []string) []byte {
-	start := len(dst)
-	dst = append(dst, 0, 0, 0, 0, KindSpecialise)
-	for _, e := range env {
-		dst = append(dst, e...)
-		dst = append(dst, 0)
-	}
-	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
-	return dst
+	return appendNULFrame(dst, KindSpecialise, env)
 }
 
 // AppendExec appends a whole KindExec frame: the program's path and the
 // environment to run it with, each ended by a NUL byte.
 func AppendExec(dst []byte, path string, env []string) []byte {
+	return appendNULFrame(dst, KindExec, append([]string{path}, env...))
+}
+
+// appendNULFrame appends a frame whose body is every entry of list, each
+// ended by a NUL byte.
+func appendNULFrame(dst []byte, kind byte, list []string) []byte {
 	start := len(dst)
-	dst = append(dst, 0, 0, 0, 0, KindExec)
-	dst = append(dst, path...)
-	dst = append(dst, 0)
-	for _, e := range env {
-		dst = append(dst, e...)
-		dst = append(dst, 0)
+	dst = append(dst, 0, 0, 0, 0, kind)
+	for _, e := range list {
+		dst = append(append(dst, e...), 0)
 	}
 	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
 	return dst

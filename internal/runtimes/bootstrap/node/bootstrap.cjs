@@ -437,13 +437,21 @@ function callbackFor(ctx) {
 
 const nl = [0, 0, 0, 0, 0]; // offsets of the header fields' newlines
 
-// invokeNext reads and starts one invocation; false on EOF.
-function invokeNext() {
-  if (!fill(4)) return false;
+// nextFrame reads the next frame, blocking, and returns the offset of its
+// end in inBuf (the frame is inBuf[inStart+4:end]); -1 on EOF.
+function nextFrame() {
+  if (!fill(4)) return -1;
   const len = inBuf.readUInt32LE(inStart);
   if (len === 0 || len > MAX_FRAME) fatalProtocol('bad frame length ' + len);
   if (!fill(4 + len)) fatalProtocol('channel closed inside a frame');
-  startInvocation(inStart + 4, inStart + 4 + len);
+  return inStart + 4 + len;
+}
+
+// invokeNext reads and starts one invocation; false on EOF.
+function invokeNext() {
+  const end = nextFrame();
+  if (end < 0) return false;
+  startInvocation(inStart + 4, end);
   return true;
 }
 
@@ -652,12 +660,9 @@ function initFailed(err) {
 // function's code (doc.go, "Stem cells").
 function specialise() {
   sendFrame(KIND_READY, '');
-  if (!fill(4)) process.exit(0);
-  const len = inBuf.readUInt32LE(inStart);
-  if (len === 0 || len > MAX_FRAME) fatalProtocol('bad frame length ' + len);
-  if (!fill(4 + len)) fatalProtocol('channel closed inside a frame');
+  const end = nextFrame();
+  if (end < 0) process.exit(0);
   const start = inStart + 4;
-  const end = start + len;
   inStart = end;
   if (inBuf[start] !== KIND_SPECIALISE) fatalProtocol('unexpected frame kind ' + inBuf[start] + ' in a stem cell');
   const entries = inBuf.toString('utf8', start + 1, end).split('\0');
