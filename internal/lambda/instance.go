@@ -161,16 +161,33 @@ func (f *function) launchInstance(cpu int, provisioned bool) (*instance, error) 
 		// Without its limits the instance must not run.
 		return nil, f.startErr(err)
 	}
+	box := f.box
+	if sb := f.reg.opts.Sandbox; sb.CodeInCell() {
+		// As root the sandbox binds the code from a cell, mounted here.
+		cell, err := sb.NewCell()
+		if err == nil {
+			if err = cell.Attach(f.taskRoot, f.reg.opts.Hide); err != nil {
+				cell.Close()
+			}
+		}
+		if err != nil {
+			limits.Close()
+			return nil, f.startErr(err)
+		}
+		b := *f.box
+		b.Cell, in.cell, box = cell, cell, &b
+	}
 	if f.launch.Protocol != runtimes.Pipe {
 		api, err := newRuntimeAPI(in, limits)
 		if err != nil {
 			limits.Close()
+			in.cell.Close()
 			return nil, f.startErr(err)
 		}
 		in.api = api
 		env = append(env, "AWS_LAMBDA_RUNTIME_API="+api.addr)
 	}
-	if err := in.spawn(f.reg.opts.Sandbox, f.launch, f.box, env, limits); err != nil {
+	if err := in.spawn(f.reg.opts.Sandbox, f.launch, box, env, limits); err != nil {
 		return nil, f.startErr(err)
 	}
 	in.startLogs()
@@ -224,11 +241,13 @@ func (in *instance) spawn(sb *sandbox.Sandbox, l *runtimes.Launch, box *sandbox.
 		childFiles = append(childFiles, os.NewFile(uintptr(ev[0]), "events"), os.NewFile(uintptr(rs[1]), "responses"))
 	}
 	cmd := &exec.Cmd{Path: l.Path, Args: l.Args}
-	sb.Wrap(cmd, box, limits)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := sb.Wrap(cmd, box, limits); err != nil {
+		return fail(err)
+	}
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logW, logW
 	cmd.ExtraFiles = childFiles[1:]
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	in.startedAt = time.Now()
 	if err := cmd.Start(); err != nil {
 		return fail(err)

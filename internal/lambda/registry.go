@@ -311,6 +311,9 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.opts.Sandbox.CheckCode(s.TaskRoot); err != nil {
+		return nil, err
+	}
 	role := s.Role
 	if role == "" {
 		role = "arn:aws:iam::" + r.opts.AccountID + ":role/" + s.Name + "-role"

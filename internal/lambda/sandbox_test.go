@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,7 +45,15 @@ func copyTree(t *testing.T, src string) string {
 	return dst
 }
 
+// result is what a probe saw when it tried something.
+type result struct {
+	OK    bool            `json:"ok"`
+	Code  string          `json:"code"`
+	Value json.RawMessage `json:"value"`
+}
+
 type probe struct {
+	Mountinfo    string   `json:"mountinfo"`
 	Nofile       string   `json:"nofile"`
 	FunctionName string   `json:"functionName"`
 	StemVar      string   `json:"stemVar"`
@@ -57,10 +66,8 @@ type probe struct {
 		OK   bool   `json:"ok"`
 		Code string `json:"code"`
 	} `json:"-"`
-	ReadOther, ReadData, ReadHidden, WriteCode, WriteTmp, Shadow struct {
-		OK   bool   `json:"ok"`
-		Code string `json:"code"`
-	}
+	ReadOther, ReadData, ReadHidden, WriteCode, WriteTmp, Shadow                                   result
+	UIDMap, WriteRoot, WriteEtc, WriteDev, WriteDevNull, WriteSysctl, ReadProtected, Homedir, User result
 }
 
 // stemModes runs a test with instances started as new processes, and with
@@ -101,6 +108,8 @@ func testSandboxIsolation(t *testing.T, stems int) {
 	data := filepath.Join(a, ".cloudlet") // the data directory inside a project, as `cloudlet up` makes it
 	os.MkdirAll(filepath.Join(data, "logs"), 0o700)
 	os.WriteFile(filepath.Join(data, "secret"), []byte("admin"), 0o600)
+	// A file of the code that only the host's root may read.
+	os.WriteFile(filepath.Join(a, "protected"), []byte("root only"), 0o600)
 	r := isolated(t, Options{Hide: []string{data}, StemCells: stems})
 	if err := r.Deploy([]FunctionSpec{
 		{Name: "a", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: a, MemorySize: 256, Timeout: 5},
@@ -152,6 +161,22 @@ func testSandboxIsolation(t *testing.T, stems int) {
 		if p.Shadow.OK {
 			t.Errorf("%s read /etc/shadow", name)
 		}
+		checkUnprivileged(t, name, p)
+		if p.Homedir.OK == false || string(p.Homedir.Value) != `"/home/sbx_user1051"` || string(p.User.Value) != `"sbx_user1051"` {
+			t.Errorf("%s: os.homedir() %+v, os.userInfo() %+v; want /home/sbx_user1051 as on Lambda", name, p.Homedir, p.User)
+		}
+		// The code's own folder shows (a bind mount's root is its
+		// host path); nothing else of the host's does.
+		other := map[string]string{"a": b, "b": a}[name]
+		for _, host := range []string{other, data, "/" + "cloudlet-cells"} {
+			if strings.Contains(p.Mountinfo, " "+host) || strings.Contains(p.Mountinfo, host+"-") {
+				t.Errorf("%s: /proc/self/mountinfo shows the host path %s:\n%s", name, host, p.Mountinfo)
+			}
+		}
+	}
+	checkHostUIDs(t)
+	if !pa.ReadProtected.OK && pa.ReadProtected.Code != "EACCES" || pa.ReadProtected.OK {
+		t.Errorf("a read a root-only file of its own code: %+v, want EACCES", pa.ReadProtected)
 	}
 	if pa.ReadHidden.OK {
 		t.Error("a listed the data directory inside its code folder")
@@ -164,6 +189,52 @@ func testSandboxIsolation(t *testing.T, stems int) {
 		t.Fatal("the code was changed")
 	}
 	checkStarts(t, r, stems)
+}
+
+// checkUnprivileged checks that an instance holds nothing of the host's
+// root and can write nothing but /tmp (and devices such as /dev/null).
+func checkUnprivileged(t *testing.T, name string, p probe) {
+	t.Helper()
+	for what, r := range map[string]result{"/x": p.WriteRoot, "/etc/x": p.WriteEtc, "/dev/x": p.WriteDev} {
+		if r.OK || r.Code != "EROFS" {
+			t.Errorf("%s wrote %s: %+v, want EROFS (only /tmp is writable, as on Lambda)", name, what, r)
+		}
+	}
+	if p.WriteSysctl.OK {
+		t.Errorf("%s wrote a host sysctl (/proc/sys/vm/swappiness)", name)
+	}
+	if !p.WriteDevNull.OK {
+		t.Errorf("%s cannot write /dev/null: %+v", name, p.WriteDevNull)
+	}
+}
+
+// checkHostUIDs checks, from the host, that every process of every running
+// instance has an unprivileged uid: not root, not this process's.
+func checkHostUIDs(t *testing.T) {
+	t.Helper()
+	groups, _ := filepath.Glob("/sys/fs/cgroup/memory/cloudlet-test/i-*/cgroup.procs")
+	v2, _ := filepath.Glob("/sys/fs/cgroup/cloudlet-test/i-*/cgroup.procs")
+	n := 0
+	for _, g := range append(groups, v2...) {
+		b, _ := os.ReadFile(g)
+		for _, pid := range strings.Fields(string(b)) {
+			st, err := os.ReadFile("/proc/" + pid + "/status")
+			if err != nil {
+				continue // gone meanwhile
+			}
+			for _, line := range strings.Split(string(st), "\n") {
+				if f := strings.Fields(line); len(f) == 5 && f[0] == "Uid:" {
+					n++
+					if f[1] == "0" || f[2] == "0" || f[1] == strconv.Itoa(os.Getuid()) {
+						t.Errorf("instance process %s runs as host uid %v", pid, f[1:])
+					}
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no instance processes found to check")
+	}
 }
 
 func TestSandboxMemoryLimit(t *testing.T) { stemModes(t, testSandboxMemoryLimit) }
@@ -249,5 +320,44 @@ func TestSandboxTmpIsLimitedToEphemeralStorage(t *testing.T) {
 	}
 	if json.Unmarshal(res.Payload, &out); out.Code != "ENOSPC" || out.Written > 8 {
 		t.Fatalf("filling an 8 MB /tmp with 16 MB: %s", res.Payload)
+	}
+}
+
+// A root server with --no-sandbox still never runs function code as root.
+func TestUnisolatedInstancesAreNotRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the server's own user is not root here")
+	}
+	sb := sandbox.Unisolated("test")
+	t.Cleanup(sb.Close)
+	r := newRegistry(t, Options{Sandbox: sb})
+	if err := r.Deploy([]FunctionSpec{{Name: "f", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: testdata(t, "sandbox"), MemorySize: 256, Timeout: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(map[string]string{"mode": "look", "other": "/", "data": "/", "marker": "m"})
+	var p probe
+	if res := invoke(t, r, "f", string(payload)); json.Unmarshal(res.Payload, &p) != nil || res.FunctionError != "" {
+		t.Fatalf("look: %s", res.Payload)
+	}
+	if p.UID == 0 || p.UID < 60000 {
+		t.Fatalf("an unisolated instance of a root server runs as uid %d", p.UID)
+	}
+	if p.WriteSysctl.OK {
+		t.Fatal("an unisolated instance wrote a host sysctl")
+	}
+}
+
+// As root, a code folder the functions' user cannot read fails the deploy
+// with a message that says how to fix it, rather than every invocation.
+func TestUnreadableCodeFolderFailsTheDeploy(t *testing.T) {
+	r := isolated(t, Options{})
+	if os.Geteuid() != 0 {
+		t.Skip("the server's own user is not root here")
+	}
+	code := copyTree(t, testdata(t, "sandbox"))
+	os.Chmod(code, 0o700)
+	err := r.Deploy([]FunctionSpec{{Name: "f", Runtime: "nodejs20.x", Handler: "handler.handler", TaskRoot: code, MemorySize: 256, Timeout: 5}})
+	if err == nil || !strings.Contains(err.Error(), "chmod o+rx "+code) {
+		t.Fatalf("deploy of a 0700 code folder: %v", err)
 	}
 }

@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,21 +30,34 @@ import (
 // The code is mounted read-only (open_tree, mount_setattr, move_mount), so
 // the copy that propagates is read-only from its first moment.
 type cells struct {
-	parent string // where the directory is made; "" for os.TempDir()
+	parent string    // where the directory is made; "" for os.TempDir()
+	user   *hostUser // who instances run as; nil: this process's own user
 	once   sync.Once
 	dir    string
 	err    error
 	seq    atomic.Int64
+
+	mu    sync.Mutex
+	views map[string]string // host path → its read-only view in dir
 }
 
 const cellsPrefix = "cloudlet-cells-"
 
-// setup makes the shared directory, once.
+// setup makes the directory, once, with the account files instances see
+// as /etc/passwd and /etc/group. As root it is a shared tmpfs, where cells
+// and views are mounted, and the instances' user may pass through it (mode
+// 0710, group the instances' gid) but nobody else: it lives in the
+// system's temporary folder, since the instances' user, which bubblewrap
+// runs as, must reach what it binds, and the data directory's parents (a
+// project in /root, say) need not be passable.
 func (c *cells) setup() error {
 	c.once.Do(func() {
 		parent := c.parent
 		if parent == "" {
 			parent = os.TempDir()
+		}
+		if c.user != nil {
+			parent = passableDir(os.TempDir(), "/tmp", "/var/tmp")
 		}
 		if err := os.MkdirAll(parent, 0o700); err != nil {
 			c.err = err
@@ -54,20 +69,164 @@ func (c *cells) setup() error {
 			c.err = err
 			return
 		}
-		if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
-			os.Remove(dir)
-			c.err = fmt.Errorf("bind %s: %w", dir, err)
-			return
-		}
-		if err := unix.Mount("", dir, "", unix.MS_SHARED, ""); err != nil {
+		fail := func(err error) {
 			unix.Unmount(dir, unix.MNT_DETACH)
+			for _, f := range strings.Fields(accountFiles) {
+				os.Remove(filepath.Join(dir, f))
+			}
 			os.Remove(dir)
-			c.err = fmt.Errorf("make %s shared: %w", dir, err)
-			return
+			c.err = err
+		}
+		if c.user != nil {
+			// A tmpfs of its own, so that what instances bind from it
+			// shows in their mountinfo by its path in the tmpfs (/1,
+			// /passwd), not by a host path.
+			opts := fmt.Sprintf("mode=0710,uid=0,gid=%d,size=4m", c.user.gid)
+			if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+				fail(fmt.Errorf("mount a tmpfs at %s: %w", dir, err))
+				return
+			}
+			if err := unix.Mount("", dir, "", unix.MS_SHARED, ""); err != nil {
+				fail(fmt.Errorf("make %s shared: %w", dir, err))
+				return
+			}
+		}
+		for f, body := range map[string]string{"passwd": passwdFile, "group": groupFile} {
+			p := filepath.Join(dir, f)
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				fail(err)
+				return
+			}
+			os.Chmod(p, 0o644) // whatever the umask
 		}
 		c.dir = dir
 	})
 	return c.err
+}
+
+// copied returns a folder of the directory holding a copy of the small
+// host folder p (the runtime bootstraps), made once per path: instances
+// bind it without learning where the data directory is.
+func (c *cells) copied(p string) (string, error) {
+	if c.user == nil {
+		return p, nil
+	}
+	if err := c.setup(); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.views[p]; ok {
+		return v, nil
+	}
+	v := filepath.Join(c.dir, "rt-"+strconv.Itoa(len(c.views)))
+	err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(p, path)
+		dst := filepath.Join(v, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(dst, b, 0o644); err != nil {
+				return err
+			}
+			return os.Chmod(dst, 0o644)
+		}
+		return nil // nothing else belongs in a runtime folder
+	})
+	if err != nil {
+		return "", fmt.Errorf("copy %s for the instances: %w", p, err)
+	}
+	if c.views == nil {
+		c.views = map[string]string{}
+	}
+	c.views[p] = v
+	return v, nil
+}
+
+// passableDir returns the first of dirs that every user may pass through
+// (each folder on its way has o+x): bubblewrap, as the instances' user,
+// reaches the directory's contents by its path. TMPDIR may point into a
+// private folder.
+func passableDir(dirs ...string) string {
+	for _, d := range dirs {
+		if passable(d) {
+			return d
+		}
+	}
+	return dirs[len(dirs)-1]
+}
+
+func passable(dir string) bool {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for {
+		st, err := os.Stat(d)
+		if err != nil || !st.IsDir() || st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if d == "/" {
+			return true
+		}
+		d = filepath.Dir(d)
+	}
+}
+
+// view returns a path the instances' user can reach where the host folder
+// p is seen read-only (an interpreter's prefix, the runtime bootstraps),
+// made once per path; without a host user, p itself.
+func (c *cells) view(p string) (string, error) {
+	if c.user == nil {
+		return p, nil
+	}
+	if err := c.setup(); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.views[p]; ok {
+		return v, nil
+	}
+	v := filepath.Join(c.dir, "ro-"+strconv.Itoa(len(c.views)))
+	if err := os.Mkdir(v, 0o755); err != nil && !os.IsExist(err) {
+		return "", err
+	}
+	if err := mountReadOnly(p, v); err != nil {
+		os.Remove(v)
+		return "", err
+	}
+	if c.views == nil {
+		c.views = map[string]string{}
+	}
+	c.views[p] = v
+	return v, nil
+}
+
+// mountReadOnly mounts a copy of the folder src at dst, read-only, nosuid
+// and nodev from its first moment (open_tree, mount_setattr, move_mount).
+func mountReadOnly(src, dst string) error {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("open_tree %s: %w", src, err)
+	}
+	defer unix.Close(fd)
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err != nil {
+		return fmt.Errorf("mount_setattr: %w", err)
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, dst, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move_mount onto %s: %w", dst, err)
+	}
+	return nil
 }
 
 // close unmounts the directory and removes it (never recursively: a cell
@@ -79,7 +238,7 @@ func (c *cells) close() {
 	unmountUnder(c.dir)
 	entries, _ := os.ReadDir(c.dir)
 	for _, e := range entries {
-		os.Remove(filepath.Join(c.dir, e.Name()))
+		os.Remove(filepath.Join(c.dir, e.Name())) // an empty folder or an account file
 	}
 	os.Remove(c.dir)
 }
@@ -94,6 +253,9 @@ type Cell struct {
 func (s *Sandbox) NewCell() (*Cell, error) {
 	if s.bwrap == "" {
 		return nil, nil
+	}
+	if s.user == nil {
+		return nil, errors.New("stem cells need Cloudlet to run as root (to mount the code into a running sandbox)")
 	}
 	if err := s.cells.setup(); err != nil {
 		return nil, err
@@ -112,17 +274,8 @@ func (c *Cell) Attach(taskRoot string, hide []string) error {
 	if c == nil {
 		return nil
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, taskRoot, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
-	if err != nil {
-		return fmt.Errorf("open_tree %s: %w", taskRoot, err)
-	}
-	defer unix.Close(fd)
-	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
-	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err != nil {
-		return fmt.Errorf("mount_setattr: %w", err)
-	}
-	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, c.path, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-		return fmt.Errorf("move_mount onto %s: %w", c.path, err)
+	if err := mountReadOnly(taskRoot, c.path); err != nil {
+		return err
 	}
 	// The folders to hide are found by their real paths, so that the
 	// mount lands on a real folder of the code tree: a symlink on the way

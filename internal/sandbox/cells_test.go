@@ -93,8 +93,8 @@ func TestAttachHidesOnlyInsideTheCell(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("mounting needs root (CI runs as root)")
 	}
-	s := &Sandbox{bwrap: "bwrap"}
-	s.cells.parent = t.TempDir()
+	s := &Sandbox{bwrap: "bwrap", user: pickHostUser()}
+	s.cells.user = s.user
 	t.Cleanup(s.Close)
 	code, outside := t.TempDir(), t.TempDir()
 	os.MkdirAll(filepath.Join(code, "data"), 0o755)
@@ -119,5 +119,26 @@ func TestAttachHidesOnlyInsideTheCell(t *testing.T) {
 	}
 	for _, m := range mountsUnder(outside) {
 		t.Fatalf("mount outside the cell: %s", m)
+	}
+}
+
+// The host user instances run as is nobody's: no account, group or running
+// process has its id.
+func TestPickHostUserIsUnused(t *testing.T) {
+	u := pickHostUser()
+	if u.uid < firstHostID || u.uid != u.gid {
+		t.Fatalf("picked %+v", u)
+	}
+	for _, f := range []string{"/etc/passwd", "/etc/group"} {
+		for _, id := range idsIn(f) {
+			if id == u.uid {
+				t.Fatalf("%d is in %s", id, f)
+			}
+		}
+	}
+	for _, id := range processUIDs() {
+		if id == u.uid {
+			t.Fatalf("a running process has uid %d", id)
+		}
 	}
 }

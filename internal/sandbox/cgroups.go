@@ -16,14 +16,15 @@ const cgroupFS = "/sys/fs/cgroup"
 // the v1 memory, pids and cpu hierarchies.
 type cgroups struct {
 	v2     bool
-	parent string // relative to each hierarchy's root
+	parent string    // relative to each hierarchy's root
+	user   *hostUser // who instances run as; nil: this process's own user
 }
 
-func newCgroups(parent string) (*cgroups, error) {
+func newCgroups(parent string, user *hostUser) (*cgroups, error) {
 	if parent == "" {
 		parent = "cloudlet"
 	}
-	c := &cgroups{parent: parent}
+	c := &cgroups{parent: parent, user: user}
 	if _, err := os.Stat(filepath.Join(cgroupFS, "cgroup.controllers")); err == nil {
 		c.v2 = true
 		dir := filepath.Join(cgroupFS, parent)
@@ -34,6 +35,7 @@ func newCgroups(parent string) (*cgroups, error) {
 		for _, d := range []string{cgroupFS, dir} {
 			os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+memory +pids +cpu"), 0)
 		}
+		c.sweep()
 		return c, nil
 	}
 	for _, ctrl := range []string{"memory", "pids", "cpu"} {
@@ -101,6 +103,15 @@ func (c *cgroups) create(name string, memBytes int64, pidsMax, shares int) error
 		if err := write(d, st.file, st.value); err != nil {
 			c.remove(name)
 			return err
+		}
+		// The instance's first process, already its host user, joins
+		// the group itself: cgroup v1 lets a process that may write
+		// cgroup.procs move itself.
+		if c.user != nil {
+			if err := os.Chown(filepath.Join(d, "cgroup.procs"), int(c.user.uid), int(c.user.gid)); err != nil {
+				c.remove(name)
+				return fmt.Errorf("cgroup %s: %w", d, err)
+			}
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -27,7 +28,8 @@ type Sandbox struct {
 	bwrap  string
 	cg     *cgroups
 	cells  cells
-	reason string // why not isolated, when not
+	reason string    // why not isolated, when not
+	user   *hostUser // the host user instances run as; nil: this process's own
 }
 
 // New probes the machine and returns an isolated sandbox when it can, else a
@@ -37,6 +39,11 @@ type Sandbox struct {
 func New(cgroupParent, stateDir string) *Sandbox {
 	s := &Sandbox{}
 	s.cells.parent = stateDir
+	if os.Geteuid() == 0 {
+		// Function code never runs as the host's root, isolated or not.
+		s.user = pickHostUser()
+		s.cells.user = s.user
+	}
 	if runtime.GOOS != "linux" {
 		s.reason = "not Linux"
 		return s
@@ -53,14 +60,16 @@ func New(cgroupParent, stateDir string) *Sandbox {
 		s.reason = "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
 		return s
 	}
-	// bwrap must be able to make the namespaces here.
-	out, err := exec.Command(bw, "--unshare-user", "--uid", sandboxID, "--unshare-pid", "--ro-bind", "/usr", "/usr",
-		"--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--", "/bin/true").CombinedOutput()
-	if err != nil {
-		s.reason = fmt.Sprintf("bubblewrap cannot create namespaces here: %v %s", err, strings.TrimSpace(string(out)))
+	// bwrap must be able to make the namespaces here, as the user the
+	// instances run as.
+	probe := exec.Command(bw, "--unshare-user", "--uid", sandboxID, "--unshare-pid", "--ro-bind", "/usr", "/usr",
+		"--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--", "/bin/true")
+	probe.SysProcAttr = &syscall.SysProcAttr{Credential: s.user.credential()}
+	if out, err := probe.CombinedOutput(); err != nil {
+		s.reason = fmt.Sprintf("bubblewrap cannot create namespaces here as an unprivileged user: %v %s", err, strings.TrimSpace(string(out)))
 		return s
 	}
-	cg, err := newCgroups(cgroupParent)
+	cg, err := newCgroups(cgroupParent, s.user)
 	if err != nil {
 		s.reason = "cannot create cgroups for limits: " + err.Error()
 		return s
@@ -69,11 +78,29 @@ func New(cgroupParent, stateDir string) *Sandbox {
 	return s
 }
 
-// Plain returns a sandbox that does not isolate (for tests and -no-sandbox).
+// Plain returns a sandbox that does not isolate and runs instances as this
+// process's own user, root included: for tests of the parts above it.
 func Plain(reason string) *Sandbox { return &Sandbox{reason: reason} }
+
+// Unisolated returns a sandbox that does not isolate (--no-sandbox) but,
+// when this process is root, still runs instances as an unused host user,
+// never as root. Their code and interpreter must then be readable by that
+// user at their host paths.
+func Unisolated(reason string) *Sandbox {
+	s := &Sandbox{reason: reason}
+	if os.Geteuid() == 0 {
+		s.user = pickHostUser()
+		s.cells.user = s.user
+	}
+	return s
+}
 
 // Isolated reports whether instances are isolated, and if not, why.
 func (s *Sandbox) Isolated() (bool, string) { return s.bwrap != "", s.reason }
+
+// CodeInCell reports whether every instance needs its code attached to a
+// cell (NewCell, Attach) before Wrap: isolated instances of a root server.
+func (s *Sandbox) CodeInCell() bool { return s.bwrap != "" && s.user != nil }
 
 // Close releases what the sandbox holds on the host (the stem cells' mount
 // points). Instances must be gone first.
@@ -95,12 +122,23 @@ type Config struct {
 
 // View maps a host path under the task root to the path the instance sees.
 func (s *Sandbox) View(cfg *Config, p string) string {
+	maps := [][2]string{{cfg.Runtime, RuntimeDir}, {cfg.TaskRoot, TaskDir}}
 	if s.bwrap == "" {
-		return p
+		if s.user == nil || cfg.Runtime == "" {
+			return p
+		}
+		// Not isolated but not root either: the bootstraps are read from
+		// a copy the instances' user can reach (the data directory is
+		// private to the server).
+		v, err := s.cells.copied(cfg.Runtime)
+		if err != nil {
+			return p
+		}
+		maps = [][2]string{{cfg.Runtime, v}}
 	}
 	// The runtime folder may lie inside the code folder (the data directory
 	// of a project): the more specific mapping goes first.
-	for _, m := range [][2]string{{cfg.Runtime, RuntimeDir}, {cfg.TaskRoot, TaskDir}} {
+	for _, m := range maps {
 		if m[0] == "" {
 			continue
 		}
@@ -131,15 +169,31 @@ const joinScript = `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ >"$1" || exit 
 // openFilesMax is an instance's limit on open files (soft and hard), as on Lambda.
 const openFilesMax = "1024"
 
-// Wrap rewrites cmd (Path, Args, Dir) to run inside the sandbox, under the
-// limits of lim. cmd.Path and cmd.Args must already name paths as the
-// instance sees them (View).
-func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config, lim *Limits) {
+// Wrap rewrites cmd (Path, Args, Dir, SysProcAttr) to run inside the
+// sandbox, under the limits of lim. cmd.Path and cmd.Args must already name
+// paths as the instance sees them (View); cmd.SysProcAttr, if set, is kept
+// and added to.
+//
+// As root, cfg.Cell must hold the code (Attach) and the instance runs as
+// the sandbox's host user: bubblewrap, started as that user, reaches only
+// what that user may, so everything it binds from folders the user cannot
+// pass through is bound from a view the sandbox mounted for it.
+func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config, lim *Limits) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Credential = s.user.credential()
 	if s.bwrap == "" {
 		if cmd.Dir == "" {
 			cmd.Dir = cfg.TaskRoot
 		}
-		return
+		return nil
+	}
+	if s.user != nil && cfg.Cell == nil {
+		return errors.New("sandbox: an instance started as root needs its code attached to a cell")
+	}
+	if err := s.cells.setup(); err != nil {
+		return err
 	}
 	tmp := cfg.TmpMB
 	if tmp <= 0 {
@@ -158,44 +212,71 @@ func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config, lim *Limits) {
 			a = append(a, "--ro-bind", p, p)
 		}
 	}
+	for _, f := range strings.Fields(accountFiles) {
+		a = append(a, "--ro-bind", filepath.Join(s.cells.dir, f), "/etc/"+f)
+	}
+	bindRO := func(src, dst string) error {
+		v, err := s.cells.view(src)
+		if err != nil {
+			return err
+		}
+		a = append(a, "--ro-bind", v, dst)
+		return nil
+	}
 	for _, p := range cfg.ReadOnly {
 		if p != "" && !strings.HasPrefix(p, "/usr/") {
-			a = append(a, "--ro-bind", p, p)
+			if err := bindRO(p, p); err != nil {
+				return err
+			}
 		}
 	}
 	if cfg.Runtime != "" {
-		a = append(a, "--ro-bind", cfg.Runtime, RuntimeDir)
+		v, err := s.cells.copied(cfg.Runtime)
+		if err != nil {
+			return err
+		}
+		a = append(a, "--ro-bind", v, RuntimeDir)
 	}
 	if cfg.Cell != nil {
-		// The code arrives later (Cell.Attach), with its hidden folders.
+		// The code is there, or arrives later (Cell.Attach), with its
+		// hidden folders.
 		a = append(a, "--ro-bind", cfg.Cell.path, TaskDir)
 	} else {
 		a = append(a, "--ro-bind", cfg.TaskRoot, TaskDir)
-	}
-	for _, h := range cfg.Hide {
-		if cfg.Cell != nil {
-			break
-		}
-		if v := s.View(cfg, h); v != h {
-			if _, err := os.Stat(h); err == nil {
-				a = append(a, "--perms", "0000", "--tmpfs", v, "--remount-ro", v)
+		for _, h := range cfg.Hide {
+			if v := s.View(cfg, h); v != h {
+				if _, err := os.Stat(h); err == nil {
+					a = append(a, "--perms", "0000", "--tmpfs", v, "--remount-ro", v)
+				}
 			}
 		}
 	}
 	a = append(a,
 		"--size", strconv.Itoa(tmp<<20), "--perms", "1777", "--tmpfs", "/tmp",
 		"--proc", "/proc", "--dev", "/dev",
+		// As on Lambda, only /tmp is writable; nothing of /proc that
+		// changes the host (sysctls) is, whoever the user.
+		"--ro-bind", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger",
+		"--remount-ro", "/dev", "--remount-ro", "/",
 		"--chdir", TaskDir, "--")
 	a[0] = s.bwrap
 	a = append(a, cmd.Args...)
 	if lim != nil {
 		files := lim.cg.procsFiles(lim.name)
+		if lim.dir != nil {
+			// cgroup v2: the kernel starts the process in its group
+			// (CLONE_INTO_CGROUP): an unprivileged user may not move
+			// itself there.
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(lim.dir.Fd())
+			files = nil
+		}
 		pre := append([]string{"/bin/sh", "-c", joinScript, "sh", strconv.Itoa(len(files))}, files...)
 		a = append(pre, a...)
 	}
 	cmd.Args = a
 	cmd.Path = a[0]
 	cmd.Dir = ""
+	return nil
 }
 
 // Limits is an instance's cgroup.
@@ -203,6 +284,7 @@ type Limits struct {
 	cg   *cgroups
 	name string
 	peak *os.File // kept open: read on every invocation's REPORT line
+	dir  *os.File // cgroup v2: the group's folder, to start the instance in
 }
 
 // Limit creates the limits of one instance, to pass to Wrap before its
@@ -224,6 +306,14 @@ func (s *Sandbox) Limit(name string, cfg *Config) (*Limits, error) {
 	}
 	l := &Limits{cg: s.cg, name: name}
 	l.peak, _ = os.Open(s.cg.peakFile(name))
+	if s.cg.v2 {
+		d, err := os.Open(s.cg.dir("", name))
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		l.dir = d
+	}
 	return l, nil
 }
 
@@ -287,6 +377,9 @@ func (l *Limits) Close() error {
 	}
 	if l.peak != nil {
 		l.peak.Close()
+	}
+	if l.dir != nil {
+		l.dir.Close()
 	}
 	l.cg.killAll(l.name)
 	if l.cg.remove(l.name) == nil {

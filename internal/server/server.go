@@ -163,7 +163,7 @@ func (s *Server) Start() error {
 		s.apiLn.Close()
 		return fmt.Errorf("listen for the HTTP gateway on %s: %w", s.opts.GatewayAddr, err)
 	}
-	box := sandbox.Plain("--no-sandbox was given")
+	box := sandbox.Unisolated("--no-sandbox was given")
 	if !s.opts.NoSandbox {
 		parent := s.opts.CgroupParent
 		if parent == "" {

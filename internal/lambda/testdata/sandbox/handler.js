@@ -1,5 +1,6 @@
 // Probes, from inside a function, what the sandbox lets it see and do.
 const fs = require("fs");
+const os = require("os");
 const { spawn, spawnSync } = require("child_process");
 
 const tryDo = (f) => {
@@ -27,6 +28,17 @@ exports.handler = async (event) => {
         shadow: tryDo(() => fs.readFileSync("/etc/shadow", "utf8").length),
         nofile: spawnSync("/bin/sh", ["-c", "ulimit -n"]).stdout.toString().trim(),
         functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+        uidMap: tryDo(() => fs.readFileSync("/proc/self/uid_map", "utf8").trim().split(/\s+/)),
+        writeRoot: tryDo(() => fs.writeFileSync("/x", "x")),
+        writeEtc: tryDo(() => fs.writeFileSync("/etc/x", "x")),
+        writeDev: tryDo(() => fs.writeFileSync("/dev/x", "x")),
+        writeDevNull: tryDo(() => fs.writeFileSync("/dev/null", "x")),
+        // Writes back what it read: harmless if the sandbox failed.
+        writeSysctl: tryDo(() => fs.writeFileSync("/proc/sys/vm/swappiness", fs.readFileSync("/proc/sys/vm/swappiness"))),
+        readProtected: tryDo(() => fs.readFileSync("/var/task/protected", "utf8")),
+        mountinfo: fs.readFileSync("/proc/self/mountinfo", "utf8"),
+        homedir: tryDo(() => os.homedir()),
+        user: tryDo(() => os.userInfo().username),
         stemVar: process.env.CLOUDLET_STEM || "",
       };
     case "memory": {
