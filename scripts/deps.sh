@@ -26,6 +26,18 @@ if ! command -v bwrap >/dev/null; then
   fi
 fi
 
+# Debian's boto3: where pip cannot reach PyPI (as on our machines), the boto3
+# that Python functions get comes from it (package internal/sdk).
+if [ ! -d /usr/lib/python3/dist-packages/boto3 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "deps: installing python3-boto3 (Debian package)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-boto3 >/dev/null
+  else
+    echo "deps: python3-boto3 missing and cannot install it (not root); Python functions will lack boto3" >&2
+  fi
+fi
+
 # npm packages for the end-to-end tests with the AWS SDK for JavaScript v3.
 if [ -f e2e/js/package.json ]; then
   if [ ! -d e2e/js/node_modules ] || [ e2e/js/package-lock.json -nt e2e/js/node_modules ]; then
@@ -33,3 +45,7 @@ if [ -f e2e/js/package.json ]; then
     (cd e2e/js && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
+
+# The AWS SDKs that Lambda's runtimes ship, into Cloudlet's cache (once per
+# machine; otherwise the first deploy that needs one installs it).
+go run ./cmd/cloudlet sdk >/dev/null

@@ -71,7 +71,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
-		newUp(), newServer(), newDeploy(), newInvoke(), newLogs(), newInfo(),
+		newUp(), newServer(), newDeploy(), newInvoke(), newLogs(), newInfo(), newSDK(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,8 +16,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/cloudlet/cloudlet/internal/sdk"
 	"github.com/spf13/cobra"
 
 	"github.com/cloudlet/cloudlet/internal/server"
@@ -195,4 +198,31 @@ func newInfo() *cobra.Command {
 	}
 	cf.register(cmd)
 	return cmd
+}
+
+// newSDK installs the runtime SDKs now rather than at the first deploy that
+// needs them (for an image build, or a CI cache step).
+func newSDK() *cobra.Command {
+	return &cobra.Command{
+		Use:   "sdk",
+		Short: "Install the AWS SDKs that Lambda's runtimes ship into Cloudlet's cache (otherwise done at the first deploy)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c := sdk.NewCache("", slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
+			failed := 0
+			for _, kit := range []string{sdk.NodeV3, sdk.NodeV2, sdk.Python} {
+				dir, err := c.Ensure(kit)
+				if err != nil {
+					failed++
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", sdk.Describe(kit), err)
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", sdk.Describe(kit), dir)
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of 3 SDKs could not be installed", failed)
+			}
+			return nil
+		},
+	}
 }

@@ -20,14 +20,17 @@ import (
 
 	"github.com/cloudlet/cloudlet/internal/runtimes"
 	"github.com/cloudlet/cloudlet/internal/sandbox"
+	"github.com/cloudlet/cloudlet/internal/sdk"
 	"github.com/cloudlet/cloudlet/internal/telemetry"
 )
 
 // Options configures a Registry.
 type Options struct {
 	RuntimeDir string // where the embedded bootstraps are installed
-	Region     string // default us-east-1
-	AccountID  string // default 000000000000
+	// SDK provides the AWS SDKs Lambda's runtimes ship (nil: none).
+	SDK       *sdk.Cache
+	Region    string // default us-east-1
+	AccountID string // default 000000000000
 	// Endpoint is the AWS API endpoint functions reach Cloudlet's services at
 	// (AWS_ENDPOINT_URL), e.g. http://127.0.0.1:4566.
 	Endpoint string
@@ -92,6 +95,7 @@ type Registry struct {
 	wg        sync.WaitGroup // every instance goroutine, of every version
 	deployMu  sync.Mutex
 	closed    atomic.Bool
+	sdkWarned sync.Map // SDK kits that could not be had, said once
 	stems     stems
 	countMu   sync.Mutex // guards counts
 	counts    map[string]*counters
@@ -339,6 +343,7 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 		TmpMB:    s.EphemeralStorage,
 		ReadOnly: []string{interpreterPrefix(launch.Path, s.TaskRoot)},
 	}
+	r.addSDK(s, box, launch)
 	launch = viewLaunch(r.opts.Sandbox, box, launch)
 	f := &function{
 		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, limit: limit, box: box,
@@ -367,9 +372,52 @@ func viewLaunch(sb *sandbox.Sandbox, box *sandbox.Config, l *runtimes.Launch) *r
 	v.Env = make([]string, len(l.Env))
 	for i, e := range l.Env {
 		k, val, _ := strings.Cut(e, "=")
-		v.Env[i] = k + "=" + sb.View(box, val)
+		parts := strings.Split(val, ":") // a path list (NODE_PATH) or one path
+		for j, p := range parts {
+			parts[j] = sb.View(box, p)
+		}
+		v.Env[i] = k + "=" + strings.Join(parts, ":")
 	}
 	return &v
+}
+
+// SDK paths inside the sandbox, where Lambda's runtimes have them (Node) or
+// near (Python, whose runtime folder is Cloudlet's own).
+const (
+	sdkNodeModules = sandbox.RuntimeDir + "/node_modules"
+	sdkPython      = sandbox.RuntimeDir + "/sdk/python"
+)
+
+// addSDK shows the AWS SDK that f's runtime ships on Lambda (package sdk):
+// Node resolves it from /var/runtime/node_modules (NODE_PATH, as on Lambda)
+// and /node_modules (which ES modules reach too), after the function's own
+// node_modules; Python finds it on sys.path after the code. Without it the
+// function deploys all the same (it may bundle its own), with a warning.
+func (r *Registry) addSDK(s FunctionSpec, box *sandbox.Config, l *runtimes.Launch) {
+	kit := sdk.For(s.Runtime)
+	if r.opts.SDK == nil || kit == "" {
+		return
+	}
+	dir, err := r.opts.SDK.Ensure(kit)
+	if err != nil {
+		if _, warned := r.sdkWarned.LoadOrStore(kit, true); !warned {
+			r.log.Warn("functions run without the AWS SDK their runtime ships on Lambda", "runtime", s.Runtime, "err", err)
+		}
+		return
+	}
+	switch kit {
+	case sdk.Python:
+		box.Binds = append(box.Binds, sandbox.Bind{Host: dir, At: sdkPython})
+		l.Env = append(l.Env, "_CLOUDLET_SDK_PATH="+dir)
+	default:
+		nm := filepath.Join(dir, "node_modules")
+		box.Binds = append(box.Binds, sandbox.Bind{Host: nm, At: sdkNodeModules}, sandbox.Bind{Host: nm, At: "/node_modules"})
+		for i, e := range l.Env {
+			if v, ok := strings.CutPrefix(e, "NODE_PATH="); ok {
+				l.Env[i] = "NODE_PATH=" + nm + ":" + v
+			}
+		}
+	}
 }
 
 // interpreterPrefix is the installation folder of an interpreter outside

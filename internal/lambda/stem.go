@@ -41,6 +41,7 @@ type stemKey struct {
 	path, args string // the program, as the sandbox shows it
 	tmpMB      int
 	readOnly   string
+	binds      string // the SDK folders shown
 }
 
 // stemSpec is how to start the cells of one key.
@@ -96,6 +97,7 @@ func (r *Registry) stemFor(f *function, env map[string]string) (*stemKey, *stemS
 		args:     strings.Join(spec.launch.Args, "\x00"),
 		tmpMB:    spec.box.TmpMB,
 		readOnly: strings.Join(spec.box.ReadOnly, "\x00"),
+		binds:    fmt.Sprint(spec.box.Binds),
 	}, spec
 }
 

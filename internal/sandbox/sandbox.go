@@ -118,11 +118,19 @@ type Config struct {
 	PidsMax     int // 0 means 1024
 	CPUShares   int // relative; 0 means proportional to MemoryMB
 	Environment []string
+	Binds       []Bind // more host folders to show read-only (the runtime SDKs)
 }
+
+// Bind shows the host folder Host read-only at At inside the sandbox. At
+// may lie inside RuntimeDir.
+type Bind struct{ Host, At string }
 
 // View maps a host path under the task root to the path the instance sees.
 func (s *Sandbox) View(cfg *Config, p string) string {
 	maps := [][2]string{{cfg.Runtime, RuntimeDir}, {cfg.TaskRoot, TaskDir}}
+	for _, b := range cfg.Binds {
+		maps = append([][2]string{{b.Host, b.At}}, maps...)
+	}
 	if s.bwrap == "" {
 		if s.user == nil || cfg.Runtime == "" {
 			return p
@@ -236,6 +244,20 @@ func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config, lim *Limits) error {
 			return err
 		}
 		a = append(a, "--ro-bind", v, RuntimeDir)
+		// Binds inside the (read-only) runtime folder need their mount
+		// points made in it beforehand.
+		for _, b := range cfg.Binds {
+			if rel, ok := strings.CutPrefix(b.At, RuntimeDir+"/"); ok {
+				if err := os.MkdirAll(filepath.Join(v, rel), 0o755); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, b := range cfg.Binds {
+		if err := bindRO(b.Host, b.At); err != nil {
+			return err
+		}
 	}
 	if cfg.Cell != nil {
 		// The code is there, or arrives later (Cell.Attach), with its

@@ -20,6 +20,7 @@ import (
 	"github.com/cloudlet/cloudlet/internal/manifest"
 	"github.com/cloudlet/cloudlet/internal/metrics"
 	"github.com/cloudlet/cloudlet/internal/sandbox"
+	"github.com/cloudlet/cloudlet/internal/sdk"
 	"github.com/cloudlet/cloudlet/internal/telemetry"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	SecretKey      string
 	MaxConcurrency int
 	IdleTimeout    time.Duration
+	// SDKCache is where the AWS SDKs that Lambda's runtimes ship are
+	// installed (default: package sdk's).
+	SDKCache string
 	// NoSandbox runs instances as plain processes even where they could be
 	// isolated.
 	NoSandbox bool
@@ -153,6 +157,14 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// Isolated reports whether instances run sandboxed, and if not, why (after Start).
+func (s *Server) Isolated() (bool, string) {
+	if s.box == nil {
+		return false, "not started"
+	}
+	return s.box.Isolated()
+}
+
 // Start listens on both addresses and serves until Close.
 func (s *Server) Start() error {
 	var err error
@@ -177,6 +189,7 @@ func (s *Server) Start() error {
 	}
 	s.registry, err = lambda.NewRegistry(lambda.Options{
 		Sandbox:        box,
+		SDK:            sdk.NewCache(s.opts.SDKCache, s.log),
 		Hide:           []string{s.opts.DataDir},
 		RuntimeDir:     filepath.Join(s.opts.DataDir, "runtime"),
 		Region:         s.opts.Region,

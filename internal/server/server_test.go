@@ -261,3 +261,41 @@ func TestGoFunctionThroughGateway(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Functions that bundle nothing use the AWS SDK their runtime ships on
+// Lambda, from inside the sandbox: v3 from CommonJS and from an ES module,
+// aws-sdk v2 on nodejs16.x, boto3 on Python (an older one, which predates
+// AWS_ENDPOINT_URL, where only Debian's is at hand); a project's own copy
+// of a package wins.
+func TestFunctionsUseTheSDKTheirRuntimeShips(t *testing.T) {
+	s := start(t)
+	if ok, why := s.Isolated(); !ok {
+		t.Fatalf("the sandbox is not available: %s", why)
+	}
+	if _, err := s.Deploy(copyDir(t, "testdata/sdk"), ""); err != nil {
+		t.Fatal(err)
+	}
+	c := lambdaClient(s, "test")
+	want := "sdk-dev-esm,sdk-dev-node,sdk-dev-node16,sdk-dev-own,sdk-dev-python"
+	for _, fn := range []string{"node", "esm", "node16", "python"} {
+		out, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("sdk-dev-" + fn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Names []string
+			Home  string
+		}
+		t.Logf("%s: %s", fn, out.Payload)
+		if json.Unmarshal(out.Payload, &res); out.FunctionError != nil || strings.Join(res.Names, ",") != want {
+			t.Errorf("%s: %s", fn, out.Payload)
+		}
+		if fn == "node" && res.Home != "/home/sbx_user1051" {
+			t.Errorf("os.homedir() = %q", res.Home)
+		}
+	}
+	out, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("sdk-dev-own")})
+	if err != nil || string(out.Payload) != `"the project's own copy"` {
+		t.Fatalf("own copy: %s %v", out.Payload, err)
+	}
+}

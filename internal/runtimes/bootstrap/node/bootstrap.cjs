@@ -677,9 +677,28 @@ function specialise() {
   require('module')._initPaths();
 }
 
+// aws-sdk v2 (nodejs16.x and older ship it) never reads AWS_ENDPOINT_URL:
+// give its global config Cloudlet's endpoint when the function loads it, so
+// that clients made without an endpoint reach Cloudlet, as v3 clients do.
+function patchSDKv2() {
+  const m = /^AWS_Lambda_nodejs(\d+)\.x$/.exec(env.AWS_EXECUTION_ENV || '');
+  if (!m || Number(m[1]) >= 18 || !env.AWS_ENDPOINT_URL) return;
+  const Module = require('module');
+  const load = Module._load;
+  Module._load = function (request, parent, isMain) {
+    const mod = load.apply(this, arguments);
+    if (request === 'aws-sdk' && mod && mod.config && typeof mod.config.update === 'function') {
+      Module._load = load;
+      if (!mod.config.endpoint) mod.config.update({ endpoint: env.AWS_ENDPOINT_URL, s3ForcePathStyle: true });
+    }
+    return mod;
+  };
+}
+
 function main() {
   if (env.CLOUDLET_STEM === '1') specialise();
   configure();
+  patchSDKv2();
   patchConsole();
   globalThis.awslambda = {
     streamifyResponse() {

@@ -347,6 +347,58 @@ class _LoggingHook:
         return None
 
 
+class _BotocoreLoader(_LoggingLoader):
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _patch_endpoint(module)
+
+
+class _BotocoreHook:
+    """Lets a botocore older than AWS_ENDPOINT_URL support (1.31.57; Debian's
+    boto3 1.26 is one) reach Cloudlet's endpoint without code changes: a
+    client created with no endpoint_url gets AWS_ENDPOINT_URL_<SERVICE> or
+    AWS_ENDPOINT_URL, as newer botocore does by itself."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != "botocore.session":
+            return None
+        sys.meta_path.remove(_BotocoreHook)
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _BotocoreLoader(spec.loader)
+                return spec
+        return None
+
+
+def _patch_endpoint(module):
+    import os
+
+    import botocore
+
+    try:
+        version = tuple(int(x) for x in botocore.__version__.split(".")[:3])
+    except ValueError:
+        return
+    if version >= (1, 31, 57):
+        return
+    create = module.Session.create_client
+
+    def create_client(self, service_name, *args, **kwargs):
+        # endpoint_url is the fifth parameter after service_name.
+        if len(args) < 5 and kwargs.get("endpoint_url") is None:
+            env = os.environ
+            url = env.get("AWS_ENDPOINT_URL_" + service_name.upper().replace("-", "_")) or env.get("AWS_ENDPOINT_URL")
+            if url:
+                kwargs["endpoint_url"] = url
+        return create(self, service_name, *args, **kwargs)
+
+    module.Session.create_client = create_client
+
+
 # ---------------------------------------------------------------------------
 # The context object (awslambdaric's LambdaContext).
 
@@ -548,6 +600,14 @@ def _setup_path(task_root):
     for p in (_getenv("PYTHONPATH") or "").split(":"):
         if p:
             head.append(p if p.startswith("/") else task_root + "/" + p)
+    # The SDK the runtime ships (boto3), after the function's own code, as
+    # /var/runtime is on Lambda; the variable is Cloudlet's, not the function's.
+    sdk = _getenv("_CLOUDLET_SDK_PATH")
+    if sdk:
+        head.append(sdk)
+        _posix.unsetenv("_CLOUDLET_SDK_PATH")
+        _environ.pop(b"_CLOUDLET_SDK_PATH", None)
+        sys.meta_path.insert(0, _BotocoreHook)
     tail = []
     v = "%d.%d" % sys.version_info[:2]
     seen = set()
