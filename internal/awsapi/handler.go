@@ -58,8 +58,10 @@ type Options struct {
 	// AccountID is the account of every caller (000000000000 when empty).
 	AccountID string
 	Logger    *slog.Logger // slog.Default() when nil
-	// Ready reports whether the server is ready; nil means always.
-	Ready func() bool
+	// Health answers GET /_cloudlet/health: whether the server is ready
+	// (200, else 503) and a JSON body saying what it serves; nil means
+	// always ready, with {"status":"ok"}.
+	Health func() (ready bool, body []byte)
 	// Services maps the credential-scope service name to its Service.
 	Services map[string]Service
 	// Now is the clock signatures are checked against (time.Now when nil).
@@ -73,7 +75,7 @@ type Handler struct {
 	region   string
 	account  string
 	log      *slog.Logger
-	ready    func() bool
+	healthOf func() (bool, []byte)
 	services map[string]Service
 }
 
@@ -83,7 +85,7 @@ func New(opts Options) *Handler {
 		region:   opts.Region,
 		account:  opts.AccountID,
 		log:      opts.Logger,
-		ready:    opts.Ready,
+		healthOf: opts.Health,
 		services: make(map[string]Service, len(opts.Services)),
 	}
 	creds := opts.Credentials
@@ -158,12 +160,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) health(w http.ResponseWriter, id string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("x-amzn-RequestId", id)
-	if h.ready != nil && !h.ready() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, `{"status":"starting"}`)
+	if h.healthOf == nil {
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
 		return
 	}
-	_, _ = io.WriteString(w, `{"status":"ok"}`)
+	ready, body := h.healthOf()
+	if !ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_, _ = w.Write(body)
 }
 
 // reject answers a call that failed before reaching its service, in the

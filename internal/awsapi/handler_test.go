@@ -188,7 +188,14 @@ func (readCloser) Close() error { return nil }
 
 func TestHealth(t *testing.T) {
 	ready := false
-	srv := startServer(t, newFakeLambda(), func(o *Options) { o.Ready = func() bool { return ready } })
+	srv := startServer(t, newFakeLambda(), func(o *Options) {
+		o.Health = func() (bool, []byte) {
+			if !ready {
+				return false, []byte(`{"status":"starting"}`)
+			}
+			return true, []byte(`{"status":"ok"}`)
+		}
+	})
 	get := func() (int, string) {
 		resp, err := http.Get(srv.URL + HealthPath)
 		if err != nil {

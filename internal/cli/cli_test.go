@@ -44,6 +44,19 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// httponce URL TEXT: one GET of URL, whose body must contain TEXT.
+			"httponce": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: httponce URL TEXT")
+				}
+				resp, err := http.Get(args[0])
+				ts.Check(err)
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if strings.Contains(string(b), args[1]) == neg {
+					ts.Fatalf("GET %s: %d %s (want %q: %v)", args[0], resp.StatusCode, b, args[1], !neg)
+				}
+			},
 			// httpget URL TEXT: poll URL until its body contains TEXT (10 s deadline).
 			"httpget": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 2 {

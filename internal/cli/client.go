@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go"
 
 	"github.com/cloudlet/cloudlet/internal/server"
 )
@@ -46,7 +49,32 @@ func (c *client) lambda() *lambda.Client {
 		BaseEndpoint: aws.String(c.base),
 		Credentials:  aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return c.creds, nil }),
 		HTTPClient:   c.http,
+		// A local server that does not answer will not answer a retry.
+		RetryMaxAttempts: 1,
 	})
+}
+
+// sdkError says what went wrong with a call made through the AWS SDK as
+// the admin calls say it: the service's own message for an error it
+// answered ("Function not found: …"), "cannot reach Cloudlet at …" when
+// nothing answered, never the SDK's wrapping.
+func (c *client) sdkError(err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		msg := api.ErrorMessage()
+		if msg == "" {
+			msg = api.ErrorCode()
+		}
+		if api.ErrorCode() == "ResourceNotFoundException" {
+			return errors.New(msg)
+		}
+		return fmt.Errorf("%s: %s", api.ErrorCode(), msg)
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return fmt.Errorf("cannot reach Cloudlet at %s (is `cloudlet up` or `cloudlet server` running?): %v", c.base, op.Err)
+	}
+	return err
 }
 
 // admin calls an admin endpoint, signed with SigV4 like any AWS call.

@@ -99,7 +99,7 @@ func newInvoke() *cobra.Command {
 			}
 			out, err := c.lambda().Invoke(cmd.Context(), in)
 			if err != nil {
-				return err
+				return c.sdkError(err)
 			}
 			if tail && out.LogResult != nil {
 				if logs, err := base64.StdEncoding.DecodeString(*out.LogResult); err == nil {

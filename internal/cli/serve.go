@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -44,7 +45,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.stemCells, "stem-cells", server.DefaultStemCells, "pre-started runtimes kept ready per runtime in use, so cold starts skip the process start (0: none)")
 }
 
-func (f *serverFlags) start(stderr io.Writer, dataDir string) (*server.Server, error) {
+func (f *serverFlags) start(stderr io.Writer, dataDir string, awaitDeploy bool) (*server.Server, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
@@ -54,7 +55,7 @@ func (f *serverFlags) start(stderr io.Writer, dataDir string) (*server.Server, e
 		DataDir: dataDir, GatewayAddr: f.gatewayAddr, APIAddr: f.apiAddr, Region: f.region,
 		AccessKey: f.accessKey, SecretKey: f.secretKey, IdleTimeout: f.idleTimeout,
 		MaxConcurrency: f.maxConcurrency, NoSandbox: f.noSandbox, Logger: logger,
-		StemCells: stemCellsOption(f.stemCells),
+		StemCells: stemCellsOption(f.stemCells), AwaitDeploy: awaitDeploy,
 	})
 	if err != nil {
 		return nil, err
@@ -76,7 +77,7 @@ func newServer() *cobra.Command {
 			if dataDir == "" {
 				dataDir = ".cloudlet"
 			}
-			s, err := f.start(cmd.ErrOrStderr(), dataDir)
+			s, err := f.start(cmd.ErrOrStderr(), dataDir, false)
 			if err != nil {
 				return err
 			}
@@ -104,11 +105,15 @@ func newUp() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Nothing is started, or created, for a folder that is not there.
+			if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+				return fmt.Errorf("--dir %s: no such project folder (it should hold serverless.yml)", dir)
+			}
 			dataDir := f.dataDir
 			if dataDir == "" {
 				dataDir = filepath.Join(abs, ".cloudlet")
 			}
-			s, err := f.start(cmd.ErrOrStderr(), dataDir)
+			s, err := f.start(cmd.ErrOrStderr(), dataDir, true)
 			if err != nil {
 				return err
 			}
@@ -118,7 +123,11 @@ func newUp() *cobra.Command {
 				start := time.Now()
 				d, err := s.Deploy(abs, stage)
 				if err != nil {
-					fmt.Fprintf(out, "Deploy failed (the previous version keeps serving):\n%s\n", indent(err.Error()))
+					if s.Current() != nil {
+						fmt.Fprintf(out, "Deploy failed (the previous version keeps serving):\n%s\n", indent(err.Error()))
+					} else {
+						fmt.Fprintf(out, "Deploy failed (nothing is deployed yet; fix the error and save to retry):\n%s\n", indent(err.Error()))
+					}
 					return
 				}
 				printDeployment(out, d, s.GatewayURL(), time.Since(start))

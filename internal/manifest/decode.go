@@ -17,6 +17,9 @@ type decoder struct {
 	r        *resolver
 	errs     []error
 	warnings []string
+	// badRuntime: provider.runtime was given but is not one Cloudlet runs
+	// (already reported; functions without their own are not "missing" one).
+	badRuntime bool
 }
 
 func (d *decoder) fail(err error) {
@@ -241,7 +244,9 @@ func (d *decoder) provider(f *field, root *node) Provider {
 				d.errorf(g.val, path, "must be aws, not %q: cloudlet runs AWS Lambda functions", clip(s))
 			}
 		case "runtime":
-			p.Runtime, _ = d.runtime(g.val, path)
+			var ok bool
+			p.Runtime, ok = d.runtime(g.val, path)
+			d.badRuntime = !ok
 		case "stage":
 			if s, ok := d.str(g.val, path); ok && !stageRe.MatchString(s) {
 				d.errorf(g.val, path, "%q must hold only letters, digits and hyphens", clip(s))
@@ -419,6 +424,9 @@ func (d *decoder) function(f field, p *Project) *Function {
 				fn.Runtime = rt
 			}
 			check(ok)
+			if !ok {
+				return nil // said already; nothing below can be checked
+			}
 		case "memorySize":
 			n, ok := d.integer(g.val, gp, 128, 10240)
 			if ok {
@@ -497,6 +505,8 @@ func (d *decoder) function(f field, p *Project) *Function {
 		return nil
 	}
 	switch {
+	case fn.Runtime == "" && d.badRuntime:
+		return nil // provider.runtime's error says it
 	case fn.Runtime == "":
 		d.errorAt(f, path+".runtime", "required: set it here or as provider.runtime (e.g. nodejs20.x)")
 		return nil

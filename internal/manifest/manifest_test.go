@@ -638,3 +638,16 @@ func TestInstanceConcurrency(t *testing.T) {
 		t.Fatalf("zero: %v", err)
 	}
 }
+
+// An unsupported runtime is one error, not also a missing runtime.
+func TestUnsupportedRuntimeIsOneError(t *testing.T) {
+	for name, doc := range map[string]string{
+		"provider": "service: x\nprovider:\n  name: aws\n  runtime: java17\nfunctions:\n  hello:\n    handler: h.x\n",
+		"function": "service: x\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  hello:\n    handler: h.x\n    runtime: java17\n",
+	} {
+		_, err := parse(t, "", doc, Options{})
+		if err == nil || !strings.Contains(err.Error(), `unsupported runtime "java17"`) || strings.Contains(err.Error(), "required") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

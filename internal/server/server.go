@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,9 @@ type Options struct {
 	SecretKey      string
 	MaxConcurrency int
 	IdleTimeout    time.Duration
+	// AwaitDeploy keeps the health check answering "starting" until the
+	// first Deploy has been applied or has failed (cloudlet up).
+	AwaitDeploy bool
 	// SDKCache is where the AWS SDKs that Lambda's runtimes ship are
 	// installed (default: package sdk's).
 	SDKCache string
@@ -77,6 +81,9 @@ type Server struct {
 	gwLn, apiLn   net.Listener
 	gwSrv, apiSrv *http.Server
 	ready         atomic.Bool
+	version       atomic.Int64           // of the last deployment applied
+	deployErr     atomic.Pointer[string] // of the last deploy attempt, nil when it succeeded
+	attempted     atomic.Bool            // a deploy was attempted (or none is awaited)
 
 	deployMu sync.Mutex
 	current  atomic.Pointer[Deployment]
@@ -87,6 +94,7 @@ type Deployment struct {
 	Dir       string
 	Service   string
 	Stage     string
+	Version   int // 1 for the first deployment this server applied, then one more each time
 	Functions []DeployedFunction
 	Warnings  []string
 	At        time.Time
@@ -217,7 +225,7 @@ func (s *Server) Start() error {
 		Region:      s.opts.Region,
 		AccountID:   DefaultAccountID,
 		Logger:      s.log,
-		Ready:       s.ready.Load,
+		Health:      s.health,
 		Services: map[string]awsapi.Service{
 			"lambda":   s.lambdaAPI,
 			"cloudlet": s.newAdminService(),
@@ -231,6 +239,9 @@ func (s *Server) Start() error {
 	go s.apiSrv.Serve(s.apiLn)
 	go s.gwSrv.Serve(s.gwLn)
 	s.restore()
+	if !s.opts.AwaitDeploy {
+		s.attempted.Store(true)
+	}
 	s.ready.Store(true)
 	s.log.Info("cloudlet ready", "gateway", s.GatewayURL(), "api", s.APIURL(), "data", s.opts.DataDir)
 	return nil
@@ -246,7 +257,9 @@ func (s *Server) restore() {
 	if !ok {
 		return
 	}
-	if _, err := s.Deploy(st.Dir, st.Stage); err != nil {
+	// Not Deploy: a restored version is not the deploy that cloudlet up
+	// awaits before it reports ready.
+	if _, err := s.deploy(st.Dir, st.Stage); err != nil {
 		s.log.Error("restore the last deployment", "dir", st.Dir, "err", err)
 	}
 }
@@ -267,8 +280,49 @@ func (s *Server) Logs() *telemetry.Logs { return s.logs }
 func (s *Server) Current() *Deployment { return s.current.Load() }
 
 // Deploy loads the project in dir and makes it the deployed version. On error
-// nothing changes.
+// nothing changes. The health check reports the outcome.
 func (s *Server) Deploy(dir, stage string) (*Deployment, error) {
+	d, err := s.deploy(dir, stage)
+	if err != nil {
+		msg := err.Error()
+		s.deployErr.Store(&msg)
+	} else {
+		s.deployErr.Store(nil)
+	}
+	s.attempted.Store(true)
+	return d, err
+}
+
+// health is the answer of GET /_cloudlet/health: ready once the server
+// listens and, when a deploy is awaited (cloudlet up), once the first one
+// has been applied or has failed; the body says what is deployed and why
+// the last deploy failed, if it did.
+func (s *Server) health() (bool, []byte) {
+	if !s.ready.Load() || !s.attempted.Load() {
+		return false, []byte(`{"status":"starting"}`)
+	}
+	type deployed struct {
+		Service   string `json:"service"`
+		Stage     string `json:"stage"`
+		Version   int    `json:"version"`
+		Functions int    `json:"functions"`
+	}
+	h := struct {
+		Status      string    `json:"status"`
+		Deployed    *deployed `json:"deployed"`
+		DeployError string    `json:"deployError,omitempty"`
+	}{Status: "ok"}
+	if d := s.current.Load(); d != nil {
+		h.Deployed = &deployed{d.Service, d.Stage, d.Version, len(d.Functions)}
+	}
+	if e := s.deployErr.Load(); e != nil {
+		h.DeployError = *e
+	}
+	b, _ := json.Marshal(h)
+	return true, b
+}
+
+func (s *Server) deploy(dir, stage string) (*Deployment, error) {
 	s.deployMu.Lock()
 	defer s.deployMu.Unlock()
 	proj, err := manifest.Load(dir, manifest.Options{Stage: stage, Region: s.opts.Region, AccountID: DefaultAccountID})
@@ -306,14 +360,24 @@ func (s *Server) Deploy(dir, stage string) (*Deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(proj.File), err)
 	}
+	// Recorded durably before it is applied, so that what is acknowledged
+	// is served again after a restart; a deploy that cannot be recorded
+	// fails, and one that fails to apply puts the old record back.
+	prev, hadPrev, _ := loadDeployed(s.opts.DataDir)
+	if err := saveDeployed(s.opts.DataDir, deployedState{Dir: d.Dir, Stage: stage}); err != nil {
+		return nil, fmt.Errorf("cannot record the deployment in the data directory %s: %w", s.opts.DataDir, err)
+	}
 	if err := s.registry.Deploy(specs); err != nil {
+		if hadPrev {
+			saveDeployed(s.opts.DataDir, prev)
+		} else {
+			removeDeployed(s.opts.DataDir)
+		}
 		return nil, err
 	}
 	s.gateway.Swap(table)
+	d.Version = int(s.version.Add(1))
 	s.current.Store(d)
-	if err := saveDeployed(s.opts.DataDir, deployedState{Dir: d.Dir, Stage: stage}); err != nil {
-		s.log.Error("record the deployment", "err", err)
-	}
 	s.log.Info("deployed", "service", d.Service, "stage", d.Stage, "functions", len(specs), "routes", len(routes))
 	return d, nil
 }

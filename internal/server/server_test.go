@@ -299,3 +299,31 @@ func TestFunctionsUseTheSDKTheirRuntimeShips(t *testing.T) {
 		t.Fatalf("own copy: %s %v", out.Payload, err)
 	}
 }
+
+// A deploy that cannot be recorded in the data directory fails, rather
+// than being acknowledged and lost at the next restart; nothing changes.
+func TestDeployThatCannotBeRecordedFails(t *testing.T) {
+	data := t.TempDir()
+	s, err := server.New(server.Options{DataDir: data, GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	// The record's place is taken by a folder: the rename onto it fails.
+	if err := os.MkdirAll(filepath.Join(data, "deployed.json", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Deploy("../../examples/hello", "")
+	if err == nil || !strings.Contains(err.Error(), "cannot record the deployment") {
+		t.Fatalf("deploy = %v", err)
+	}
+	if s.Current() != nil {
+		t.Fatal("an unrecorded deploy was applied")
+	}
+	if code, _, _ := get(t, s.GatewayURL()+"/hello"); code == http.StatusOK {
+		t.Fatalf("GET /hello after the failed deploy: %d", code)
+	}
+}

@@ -64,3 +64,12 @@ func loadDeployed(dataDir string) (deployedState, bool, error) {
 	}
 	return st, true, nil
 }
+
+// removeDeployed forgets the recorded deployment.
+func removeDeployed(dataDir string) error {
+	err := os.Remove(filepath.Join(dataDir, deployedFile))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	return err
+}
