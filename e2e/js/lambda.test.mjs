@@ -35,7 +35,8 @@ test("Invoke returns the function's response", async () => {
   assert.equal(out.FunctionError, undefined);
   assert.deepEqual(JSON.parse(decode(out.Payload).body), { message: "Hello, JS!" });
   const logs = Buffer.from(out.LogResult, "base64").toString();
-  assert.match(logs, /REPORT RequestId: /);
+  // As AWS's LogResult: START, the output, END, REPORT.
+  assert.match(logs, /^START RequestId: \S+ Version: \$LATEST\n[\s\S]*END RequestId: [\s\S]*REPORT RequestId: /);
 });
 
 test("Invoke of a Python function", async () => {

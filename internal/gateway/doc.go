@@ -37,8 +37,6 @@
 //   - Request header names reach the event in Go's canonical form
 //     (content-type arrives as Content-Type in payload 1.0): net/http
 //     canonicalizes them before the gateway sees them.
-//   - An unknown route is 404 {"message":"Not Found"} for REST APIs too (AWS
-//     answers 403 Missing Authentication Token).
 //   - There is no 29-second integration timeout of its own, no authorizers,
 //     no stage variables, and no X-Forwarded-* headers are added.
 //   - Bodies are text (a string) when their Content-Type is absent, text/*,

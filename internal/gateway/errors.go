@@ -37,7 +37,8 @@ type wireError struct {
 // carry a space after the colon, as AWS sends them.
 var (
 	restErrors = [...]wireError{
-		failNotFound:    {http.StatusNotFound, `{"message":"Not Found"}`, ""},
+		// What API Gateway answers for a path or method no resource has.
+		failNotFound:    {http.StatusForbidden, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"},
 		failTooLarge:    {http.StatusRequestEntityTooLarge, `{"message":"Request Too Long"}`, ""},
 		failBadRequest:  {http.StatusBadRequest, `{"message":"Bad Request"}`, ""},
 		failThrottled:   {http.StatusTooManyRequests, `{"message":"Too Many Requests"}`, "TooManyRequestsException"},

@@ -92,7 +92,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := HTTPAPI
 	if x.route != nil {
 		kind = x.route.Kind
-	} else if !x.t.hasHTTPAPI || x.t.underStage(x.path) {
+	} else if x.t.hasREST && (!x.t.hasHTTPAPI || x.t.underStage(x.path)) {
+		// A path no route has is the REST API's (403 Missing
+		// Authentication Token) when only it could have it.
 		kind = REST
 	}
 	x.setIDs(g.ids, kind)

@@ -211,13 +211,19 @@ func TestNotFound(t *testing.T) {
 		{"HTTP API", []Route{restRoute, httpRoute}, request{method: "GET", target: "/nope"}, HTTPAPI},
 		{"under the stage", []Route{restRoute, httpRoute}, request{method: "GET", target: "/dev/nope"}, REST},
 		{"the stage itself", []Route{restRoute, httpRoute}, request{method: "GET", target: "/dev"}, REST},
-		{"HTTP API route under the stage", []Route{httpRoute}, request{method: "GET", target: "/dev/h"}, REST},
+		{"HTTP API route under the stage", []Route{httpRoute}, request{method: "GET", target: "/dev/h"}, HTTPAPI},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newTestGateway(t, f, tc.routes...)
 			w := serve(g, tc.req)
-			if w.Code != 404 || w.Body.String() != `{"message":"Not Found"}` || w.Header().Get("Content-Type") != "application/json" {
+			// As API Gateway: a REST API answers 403 Missing Authentication
+			// Token, an HTTP API 404 Not Found.
+			code, body, errType := 404, `{"message":"Not Found"}`, ""
+			if tc.kind == REST {
+				code, body, errType = 403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"
+			}
+			if w.Code != code || w.Body.String() != body || w.Header().Get("Content-Type") != "application/json" || strings.Join(w.Header()["x-amzn-ErrorType"], ",") != errType {
 				t.Errorf("%d %s %v", w.Code, w.Body, w.Header())
 			}
 			checkIDHeaders(t, tc.kind, w.Header())

@@ -119,6 +119,7 @@ type table struct {
 	catchAll     *route // HTTP API $default, if any
 	catchAllPre  *route // its preflight, if it has CORS
 	hasHTTPAPI   bool
+	hasREST      bool
 }
 
 // span is the byte range of a captured path parameter in match.path.
@@ -175,6 +176,8 @@ func newTable(cfg Config, routes []Route) (*table, error) {
 		seen[k] = r
 		if r.Kind == HTTPAPI {
 			t.hasHTTPAPI = true
+		} else {
+			t.hasREST = true
 		}
 		if r.Path == pathAny {
 			t.catchAll = r

@@ -20,13 +20,16 @@ func (in *instance) invoke(c *call) (time.Duration, bool) {
 	start := time.Now()
 	c.deadline = start.Add(f.timeout)
 	c.res.RequestID = c.id
+	startLine := "START RequestId: " + c.id + " Version: $LATEST"
 	if c.req.Tail {
+		// As AWS's LogResult: START, the output, END and REPORT.
 		lp := in.logOwner()
 		lp.logMu.Lock()
 		lp.logTail.reset()
+		lp.logTail.write([]byte(startLine + "\n"))
 		lp.logMu.Unlock()
 	}
-	logs.Append(f.cfg.Name, "START RequestId: "+c.id+" Version: $LATEST")
+	logs.Append(f.cfg.Name, startLine)
 
 	in.killTimer.Reset(f.timeout)
 	var alive bool

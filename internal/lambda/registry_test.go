@@ -319,7 +319,8 @@ func TestLogsOrderAndReport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(res.LogTail), "line 2") || !strings.Contains(string(res.LogTail), "REPORT RequestId: "+res.RequestID) {
+		if !strings.HasPrefix(string(res.LogTail), "START RequestId: "+res.RequestID+" Version: $LATEST\n") ||
+			!strings.Contains(string(res.LogTail), "line 2") || !strings.Contains(string(res.LogTail), "REPORT RequestId: "+res.RequestID) {
 			t.Fatalf("log tail = %q", res.LogTail)
 		}
 	}
