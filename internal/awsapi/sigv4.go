@@ -33,6 +33,13 @@ type Credentials interface {
 	Secret(accessKeyID string) (secret string, ok bool)
 }
 
+// SessionTokens is what a Credentials that issues temporary keys also
+// tells: the session token a key must be used with ("" for a long-term
+// key, which must be used with none).
+type SessionTokens interface {
+	SessionToken(accessKeyID string) string
+}
+
 // StaticCredentials is a fixed set of access key → secret.
 type StaticCredentials map[string]string
 
@@ -230,6 +237,20 @@ var ignoredBySigner = map[string]bool{
 func (v *Verifier) Verify(r *http.Request, a *Auth, body []byte) error {
 	secret, ok := v.creds.Secret(a.AccessKeyID)
 	if !ok {
+		return ErrUnrecognizedClient.Err()
+	}
+	// A session token that is not the key's (any token, for a long-term
+	// key) is refused, as AWS refuses it: the signature covers the token,
+	// but whoever holds a key must not make up a session for it.
+	token := r.Header.Get("X-Amz-Security-Token")
+	if a.Presigned {
+		token = r.URL.Query().Get("X-Amz-Security-Token")
+	}
+	want := ""
+	if st, ok := v.creds.(SessionTokens); ok {
+		want = st.SessionToken(a.AccessKeyID)
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
 		return ErrUnrecognizedClient.Err()
 	}
 

@@ -24,6 +24,7 @@ const (
 	failIntegration         // function error, malformed response, unknown function, other invoke errors
 	failTimeout             // the function timed out (Sandbox.Timedout)
 	failUnavailable         // lambda.ErrStopped: the server is shutting down
+	failHeaders             // request line and header values over MaxRequestHeaders
 )
 
 // wireError is how one failure looks on the wire for one kind of API.
@@ -45,6 +46,7 @@ var (
 		failIntegration: {http.StatusBadGateway, `{"message": "Internal server error"}`, "InternalServerErrorException"},
 		failTimeout:     {http.StatusGatewayTimeout, `{"message": "Endpoint request timed out"}`, ""},
 		failUnavailable: {http.StatusServiceUnavailable, `{"message":"Service Unavailable"}`, ""},
+		failHeaders:     {http.StatusRequestHeaderFieldsTooLarge, `{"message":"Request Header Fields Too Large"}`, ""},
 	}
 	httpAPIErrors = [...]wireError{
 		failNotFound:    {http.StatusNotFound, `{"message":"Not Found"}`, ""},
@@ -54,8 +56,29 @@ var (
 		failIntegration: {http.StatusInternalServerError, `{"message":"Internal Server Error"}`, ""},
 		failTimeout:     {http.StatusServiceUnavailable, `{"message":"Service Unavailable"}`, ""},
 		failUnavailable: {http.StatusServiceUnavailable, `{"message":"Service Unavailable"}`, ""},
+		failHeaders:     {http.StatusRequestHeaderFieldsTooLarge, `{"message":"Request Header Fields Too Large"}`, ""},
 	}
 )
+
+// MaxRequestHeaders is API Gateway's quota on the total combined size of a
+// request's line and header values, in bytes; MaxHeaderBytes what the HTTP
+// server reads of headers at most before it refuses a request by itself.
+const (
+	MaxRequestHeaders = 10240
+	MaxHeaderBytes    = 32 << 10
+)
+
+// headerSize is the combined size of the request line and header values,
+// as API Gateway counts it against MaxRequestHeaders.
+func headerSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 2
+	for _, vs := range r.Header {
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return n
+}
 
 func wireErrorFor(k Kind, f failure) wireError {
 	if k == REST {

@@ -107,6 +107,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, x *exchange, kind Kind) int {
+	if x.r.Header != nil && headerSize(x.r) > MaxRequestHeaders {
+		return x.fail(w, kind, failHeaders)
+	}
 	if x.route == nil {
 		return x.fail(w, kind, failNotFound)
 	}

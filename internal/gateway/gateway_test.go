@@ -672,3 +672,22 @@ func TestRealServer(t *testing.T) {
 		t.Errorf("event %v", ev)
 	}
 }
+
+// Headers beyond API Gateway's 10240-byte quota (request line and header
+// values together) are refused with 431 before the function runs.
+func TestHeadersOverTheQuotaAreRefused(t *testing.T) {
+	f := &fakeInvoker{reply: result(mustJSON(events.APIGatewayV2HTTPResponse{StatusCode: 200}))}
+	g := newTestGateway(t, f, httpRoute, restRoute)
+	for _, target := range []string{"/h", "/r"} {
+		w := serve(g, request{method: "GET", target: target, headers: []string{"X-Big:" + strings.Repeat("a", 10300)}})
+		if w.Code != http.StatusRequestHeaderFieldsTooLarge || w.Body.String() != `{"message":"Request Header Fields Too Large"}` {
+			t.Errorf("%s with 10 KB of headers: %d %s", target, w.Code, w.Body)
+		}
+	}
+	if f.count() != 0 {
+		t.Errorf("the function ran %d times", f.count())
+	}
+	if w := serve(g, request{method: "GET", target: "/h", headers: []string{"X-Ok:" + strings.Repeat("a", 9000)}}); w.Code != 200 {
+		t.Errorf("9 KB of headers: %d %s", w.Code, w.Body)
+	}
+}

@@ -10,6 +10,7 @@ type Key struct {
 	ID        string
 	Secret    string
 	Principal string // "admin" or "function:<name>"
+	Token     string // the session token it must be used with, if any
 	Admin     bool
 }
 
@@ -34,6 +35,14 @@ func (k *Keys) Secret(id string) (string, bool) {
 	defer k.mu.RUnlock()
 	key, ok := k.byID[id]
 	return key.Secret, ok
+}
+
+// SessionToken is the session token a key must be used with: none, for
+// every key issued so far (they are long-term keys).
+func (k *Keys) SessionToken(id string) string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.byID[id].Token
 }
 
 // Lookup returns the whole key.

@@ -45,6 +45,9 @@ type Options struct {
 	SecretKey      string
 	MaxConcurrency int
 	IdleTimeout    time.Duration
+	// Conns bounds connections and how long they may dawdle (defaults:
+	// ConnLimits).
+	Conns ConnLimits
 	// AwaitDeploy keeps the health check answering "starting" until the
 	// first Deploy has been applied or has failed (cloudlet up).
 	AwaitDeploy bool
@@ -234,10 +237,13 @@ func (s *Server) Start() error {
 	mux := http.NewServeMux()
 	mux.Handle(metrics.Path, metrics.Handler(s.registry))
 	mux.Handle("/", api)
-	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
-	s.gwSrv = &http.Server{Handler: s.gateway, ReadHeaderTimeout: 30 * time.Second}
-	go s.apiSrv.Serve(s.apiLn)
-	go s.gwSrv.Serve(s.gwLn)
+	lim := s.opts.Conns.withDefaults(raiseFileLimit())
+	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: lim.ReadHeader, ReadTimeout: lim.APIRead, IdleTimeout: lim.Idle,
+		MaxHeaderBytes: 64 << 10}
+	s.gwSrv = &http.Server{Handler: s.gateway, ReadHeaderTimeout: lim.ReadHeader, ReadTimeout: lim.GatewayRead, IdleTimeout: lim.Idle,
+		MaxHeaderBytes: gateway.MaxHeaderBytes}
+	go s.apiSrv.Serve(limitListen(s.apiLn, lim.MaxConns))
+	go s.gwSrv.Serve(limitListen(s.gwLn, lim.MaxConns))
 	s.restore()
 	if !s.opts.AwaitDeploy {
 		s.attempted.Store(true)

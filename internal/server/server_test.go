@@ -327,3 +327,24 @@ func TestDeployThatCannotBeRecordedFails(t *testing.T) {
 		t.Fatalf("GET /hello after the failed deploy: %d", code)
 	}
 }
+
+// The admin key with a made-up session token is refused, as AWS refuses a
+// session token it did not issue; without one it works.
+func TestBogusSessionTokenIsRefused(t *testing.T) {
+	s := start(t)
+	c := lambda.New(lambda.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(s.APIURL()),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", SessionToken: "made-up"}, nil
+		}),
+	})
+	_, err := c.ListFunctions(context.Background(), &lambda.ListFunctionsInput{})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "UnrecognizedClientException" || api.ErrorMessage() != "The security token included in the request is invalid." {
+		t.Fatalf("bogus session token: %v", err)
+	}
+	if _, err := lambdaClient(s, "test").ListFunctions(context.Background(), &lambda.ListFunctionsInput{}); err != nil {
+		t.Fatal(err)
+	}
+}
