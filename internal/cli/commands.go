@@ -154,6 +154,9 @@ func newLogs() *cobra.Command {
 				return err
 			}
 			defer resp.Body.Close()
+			if gone := resp.Header.Get(server.LogsGoneHeader); gone != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "(%s older lines of this function are no longer kept: rotated away, or past its logRetentionInDays)\n", gone)
+			}
 			r := bufio.NewReaderSize(resp.Body, 64*1024)
 			_, err = io.Copy(cmd.OutOrStdout(), r)
 			if cmd.Context().Err() != nil {

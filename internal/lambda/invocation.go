@@ -16,7 +16,7 @@ import (
 // another call.
 func (in *instance) invoke(c *call) (time.Duration, bool) {
 	f := in.f
-	logs := f.reg.opts.Logs
+	logs := f.log
 	start := time.Now()
 	c.deadline = start.Add(f.timeout)
 	c.res.RequestID = c.id
@@ -29,7 +29,7 @@ func (in *instance) invoke(c *call) (time.Duration, bool) {
 		lp.logTail.write([]byte(startLine + "\n"))
 		lp.logMu.Unlock()
 	}
-	logs.Append(f.cfg.Name, startLine)
+	logs.Append(startLine)
 
 	in.killTimer.Reset(f.timeout)
 	var alive bool
@@ -54,7 +54,7 @@ func (in *instance) invoke(c *call) (time.Duration, bool) {
 		c.res.FunctionError, c.res.ErrorType = "Unhandled", "Sandbox.Timedout"
 		<-in.exited
 		in.drainLogsNow()
-		logs.Append(f.cfg.Name, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+c.id+" Task timed out after "+strconv.FormatFloat(f.timeout.Seconds(), 'f', 2, 64)+" seconds")
+		logs.Append(time.Now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + c.id + " Task timed out after " + strconv.FormatFloat(f.timeout.Seconds(), 'f', 2, 64) + " seconds")
 	} else {
 		in.drainLogsNow()
 	}
@@ -137,7 +137,7 @@ func (f *function) fail(c *call, err error) {
 	}
 	if c.deadline.IsZero() {
 		// It never reached an instance: the runtime failed to start.
-		f.reg.opts.Logs.Append(f.cfg.Name, "INIT_REPORT RequestId: "+c.id+" Error Type: "+c.res.ErrorType)
+		f.log.Append("INIT_REPORT RequestId: " + c.id + " Error Type: " + c.res.ErrorType)
 	}
 }
 
@@ -172,7 +172,7 @@ func (in *instance) report(c *call, dur time.Duration) {
 	if in.timedOut.Load() {
 		b = append(b, "\tStatus: timeout"...)
 	}
-	f.reg.opts.Logs.Append(f.cfg.Name, string(b))
+	f.log.Append(string(b))
 	if c.req.Tail {
 		lp := in.logOwner()
 		lp.logMu.Lock()
@@ -288,7 +288,7 @@ func (in *instance) drainLogs(fd int) bool {
 }
 
 func (in *instance) emit(b []byte) {
-	in.f.reg.opts.Logs.Append(in.f.cfg.Name, string(b))
+	in.f.log.Append(string(b))
 	in.logTail.write(b)
 }
 

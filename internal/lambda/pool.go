@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudlet/cloudlet/internal/runtimes"
 	"github.com/cloudlet/cloudlet/internal/sandbox"
+	"github.com/cloudlet/cloudlet/internal/telemetry"
 )
 
 // errRetired tells Invoke that the function was replaced by a deploy while the
@@ -36,6 +37,7 @@ type function struct {
 	stemSpec *stemSpec        // how to start them
 	counts   *counters
 	box      *sandbox.Config
+	log      *telemetry.Stream // its log, kept: no look-up per line
 	env      []string
 	timeout  time.Duration
 	limit    int

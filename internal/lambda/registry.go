@@ -346,7 +346,7 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 	r.addSDK(s, box, launch)
 	launch = viewLaunch(r.opts.Sandbox, box, launch)
 	f := &function{
-		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, limit: limit, box: box,
+		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, limit: limit, box: box, log: r.opts.Logs.For(s.Name),
 		timeout: time.Duration(s.Timeout) * time.Second, provisioned: s.ProvisionedConcurrency, conc: max(1, s.InstanceConcurrency),
 		stopped: make(chan struct{}),
 	}

@@ -263,6 +263,8 @@ func (d *decoder) provider(f *field, root *node) Provider {
 			if n, ok := d.integer(g.val, path, 1, 900); ok {
 				p.Timeout = n
 			}
+		case "logRetentionInDays":
+			p.LogRetentionInDays, _ = d.retention(g.val, path)
 		case "environment":
 			maps.Copy(p.Environment, d.environment(g.val, path))
 		default:
@@ -282,6 +284,22 @@ func (d *decoder) provider(f *field, root *node) Provider {
 		d.fail(err)
 	}
 	return p
+}
+
+// retentionDays are the values CloudWatch Logs accepts for a log group's
+// retention (PutRetentionPolicy).
+var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+func (d *decoder) retention(raw *node, path string) (int, bool) {
+	n, ok := d.integer(raw, path, 1, 3653)
+	if !ok {
+		return 0, false
+	}
+	if !slices.Contains(retentionDays, n) {
+		d.errorf(raw, path, "%d is not a retention CloudWatch Logs accepts (one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)", n)
+		return 0, false
+	}
+	return n, true
 }
 
 func (d *decoder) runtime(raw *node, path string) (string, bool) {
@@ -403,6 +421,7 @@ func (d *decoder) function(f field, p *Project) *Function {
 		MemorySize:           p.Provider.MemorySize,
 		EphemeralStorageSize: 512,
 		Timeout:              p.Provider.Timeout,
+		LogRetentionInDays:   p.Provider.LogRetentionInDays,
 		Environment:          maps.Clone(p.Provider.Environment),
 	}
 	var handler, provisioned *node
@@ -447,6 +466,12 @@ func (d *decoder) function(f field, p *Project) *Function {
 			n, ok := d.integer(g.val, gp, 512, 10240)
 			if ok {
 				fn.EphemeralStorageSize = n
+			}
+			check(ok)
+		case "logRetentionInDays":
+			n, ok := d.retention(g.val, gp)
+			if ok {
+				fn.LogRetentionInDays = n
 			}
 			check(ok)
 		case "reservedConcurrency":

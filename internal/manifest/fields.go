@@ -45,7 +45,7 @@ var (
 		"variablesResolutionMode":             "",
 	}
 
-	providerFields  = []string{"name", "runtime", "stage", "region", "memorySize", "timeout", "environment"}
+	providerFields  = []string{"name", "runtime", "stage", "region", "memorySize", "timeout", "environment", "logRetentionInDays"}
 	providerIgnored = ignored{
 		"alb":                                   "",
 		"apiGateway":                            "API Gateway settings are " + notSupported,
@@ -69,7 +69,6 @@ var (
 		"kmsKeyArn":                             "",
 		"lambdaHashingVersion":                  "",
 		"layers":                                "layers are " + notSupported,
-		"logRetentionInDays":                    "",
 		"logs":                                  "",
 		"notificationArns":                      "",
 		"profile":                               "",
@@ -94,7 +93,8 @@ var (
 	}
 
 	functionFields = []string{"handler", "runtime", "memorySize", "timeout", "environment",
-		"events", "reservedConcurrency", "provisionedConcurrency", "instanceConcurrency", "name", "description", "ephemeralStorageSize"}
+		"events", "reservedConcurrency", "provisionedConcurrency", "instanceConcurrency", "name", "description", "ephemeralStorageSize",
+		"logRetentionInDays"}
 	functionIgnored = ignored{
 		"architecture":             "",
 		"condition":                "",
@@ -109,7 +109,6 @@ var (
 		"image":                    "container images are " + notSupported,
 		"kmsKeyArn":                "",
 		"layers":                   "layers are " + notSupported,
-		"logRetentionInDays":       "",
 		"maximumEventAge":          "",
 		"maximumRetryAttempts":     "",
 		"onError":                  "",

@@ -651,3 +651,17 @@ func TestUnsupportedRuntimeIsOneError(t *testing.T) {
 		}
 	}
 }
+
+// logRetentionInDays: the provider's, else the function's own; only the
+// values CloudWatch Logs accepts.
+func TestLogRetentionInDays(t *testing.T) {
+	doc := "service: x\nprovider:\n  name: aws\n  runtime: nodejs20.x\n  logRetentionInDays: 14\nfunctions:\n  a:\n    handler: h.a\n  b:\n    handler: h.b\n    logRetentionInDays: 1\n"
+	p := mustParse(t, doc, Options{})
+	if p.Functions[0].LogRetentionInDays != 14 || p.Functions[1].LogRetentionInDays != 1 {
+		t.Fatalf("retention: %d, %d", p.Functions[0].LogRetentionInDays, p.Functions[1].LogRetentionInDays)
+	}
+	_, err := parse(t, "", strings.Replace(doc, "14", "10", 1), Options{})
+	if err == nil || !strings.Contains(err.Error(), "serverless.yml:5: provider.logRetentionInDays: 10 is not a retention CloudWatch Logs accepts") {
+		t.Fatalf("10 days: %v", err)
+	}
+}

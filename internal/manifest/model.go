@@ -24,6 +24,8 @@ type Provider struct {
 	MemorySize  int    // MB, default 1024
 	Timeout     int    // seconds, default 6
 	Environment map[string]string
+	// LogRetentionInDays keeps function logs this long (0: until rotated away).
+	LogRetentionInDays int
 }
 
 // Function is one entry of the functions block, with provider defaults merged in.
@@ -38,6 +40,9 @@ type Function struct {
 	Description string            // `description:`, or ""
 	// EphemeralStorageSize is the size of /tmp in MB (512 to 10240, default 512).
 	EphemeralStorageSize int
+	// LogRetentionInDays keeps the function's logs this long (its own, else
+	// the provider's; 0: until rotated away).
+	LogRetentionInDays int
 	// ReservedConcurrency is nil when not set.
 	ReservedConcurrency *int
 	// ProvisionedConcurrency is how many instances are kept initialised at

@@ -43,6 +43,10 @@ type adminService struct {
 	mux *http.ServeMux
 }
 
+// LogsGoneHeader, on a logs answer, counts the older lines asked for that
+// are no longer kept.
+const LogsGoneHeader = "X-Cloudlet-Logs-Gone"
+
 func (s *Server) newAdminService() *adminService {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+AdminDeployPath, s.handleDeploy)
@@ -119,7 +123,11 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		_, err := io.WriteString(w, ln.Time.UTC().Format(time.RFC3339Nano)+"\t"+ln.Text+"\n")
 		return err
 	}
-	lines, _ := s.logs.Since(name, after)
+	lines, _, gone := s.logs.For(name).Since(after)
+	if gone > 0 {
+		// Lines that were rotated away, or outlived logRetentionInDays.
+		w.Header().Set(LogsGoneHeader, strconv.FormatUint(gone, 10))
+	}
 	for _, ln := range lines {
 		if write(ln) != nil {
 			return

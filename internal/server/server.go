@@ -382,6 +382,9 @@ func (s *Server) deploy(dir, stage string) (*Deployment, error) {
 		return nil, err
 	}
 	s.gateway.Swap(table)
+	for _, fn := range proj.Functions {
+		s.logs.SetRetention(fn.Name, fn.LogRetentionInDays)
+	}
 	d.Version = int(s.version.Add(1))
 	s.current.Store(d)
 	s.log.Info("deployed", "service", d.Service, "stage", d.Stage, "functions", len(specs), "routes", len(routes))

@@ -2,6 +2,9 @@ package telemetry
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +45,71 @@ func TestFollowSeesLinesAppendedLater(t *testing.T) {
 	}
 	if strings.Join(all, ",") != "one,two,later,later,later" {
 		t.Fatalf("lines = %v", all)
+	}
+}
+
+// A function that prints far more than the rotation size keeps at most two
+// files' worth on disk, the newest lines in the newest file; readers are
+// told how many older lines are gone.
+func TestLogsRotateWithASizeCap(t *testing.T) {
+	dir := t.TempDir()
+	l, err := NewLogs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.FileBytes = 256 << 10
+	l.window = 64 << 10
+	line := strings.Repeat("x", 1000)
+	for i := range 5000 { // ~5 MB
+		l.Append("f", line+strconv.Itoa(i))
+		if i%500 == 0 {
+			l.flush(false)
+		}
+	}
+	l.Append("f", "the last line")
+	l.Close()
+	var total int64
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		st, _ := e.Info()
+		total += st.Size()
+	}
+	if total > 2*l.FileBytes+64<<10 {
+		t.Errorf("%d bytes on disk, cap %d per file", total, l.FileBytes)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "f.log"))
+	if err != nil || !strings.HasSuffix(string(b), "\tthe last line\n") {
+		t.Fatalf("newest file does not end with the last line: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "f.log.1")); err != nil {
+		t.Fatalf("no rotated file: %v", err)
+	}
+	lines, _, gone := l.For("f").Since(0)
+	if gone == 0 || gone+uint64(len(lines)) != 5001 {
+		t.Fatalf("kept %d lines, gone %d, of 5001", len(lines), gone)
+	}
+}
+
+// logRetentionInDays drops older lines from memory and, by whole files,
+// from disk.
+func TestLogsRetention(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := NewLogs(dir)
+	defer l.Close()
+	l.SetRetention("f", 1)
+	l.Append("f", "old")
+	l.flush(false)
+	l.For("f").mu.Lock()
+	l.For("f").lines[0].Time = time.Now().Add(-48 * time.Hour)
+	l.For("f").mu.Unlock()
+	l.Append("f", "new")
+	l.expire(time.Now().Add(25 * time.Hour)) // the open file outlived a day: rotated
+	l.expire(time.Now().Add(50 * time.Hour)) // the rotated one is older than a day: removed
+	lines, _, gone := l.For("f").Since(0)
+	if len(lines) != 1 || lines[0].Text != "new" || gone != 1 {
+		t.Fatalf("lines %+v, gone %d", lines, gone)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "f.log.1")); !os.IsNotExist(err) {
+		t.Fatalf("the expired file is still there: %v", err)
 	}
 }
