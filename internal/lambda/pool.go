@@ -40,19 +40,17 @@ type function struct {
 	log      *telemetry.Stream // its log, kept: no look-up per line
 	env      []string
 	timeout  time.Duration
-	limit    int
 
 	stopped chan struct{} // closed when a deploy retires the function
 
 	mu          sync.Mutex
 	retired     bool
-	idle        []*instance // most recently idle last
-	idleProv    []*instance // idle provisioned instances, taken before idle ones
-	provisioned int         // instances kept initialised at all times
-	conc        int         // invocations one process runs at once (multi.go); 1 normally
-	queue       []*call     // oldest first
-	running     int         // instances started and not yet gone, starting included
-	starting    int
+	idle        []*instance   // most recently idle last
+	idleProv    []*instance   // idle provisioned instances, taken before idle ones
+	provisioned int           // instances kept initialised at all times
+	conc        int           // invocations one process runs at once (multi.go); 1 normally
+	queue       []*call       // oldest first
+	slots       slots         // instances started and not yet gone, and how many are starting
 	avgDur      time.Duration // moving average of call durations; 0 until one completes
 	lastDone    time.Time     // when a call last finished
 }
@@ -87,7 +85,7 @@ func (f *function) invoke(ctx context.Context, req *Request) (*Result, error) {
 	} else {
 		c.queued = true
 		f.queue = append(f.queue, c)
-		started := f.running == 0 && f.startLocked(false)
+		started := f.slots.running == 0 && f.startLocked(false)
 		f.mu.Unlock()
 		if err := f.await(ctx, c, started); err != nil {
 			return nil, err
@@ -133,7 +131,7 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 		switch {
 		case f.shouldScaleLocked(c) && f.startLocked(false):
 			deadline = time.Now().Add(opts.InitTimeout + time.Second)
-		case time.Now().Before(deadline) || f.starting > 0:
+		case time.Now().Before(deadline) || f.slots.starting > 0:
 			// Keep waiting: a busy instance or one being started can serve c.
 		case f.startLocked(false):
 			// Waited long enough and there is room: do not throttle below the limit.
@@ -170,13 +168,13 @@ func (f *function) shouldScaleLocked(c *call) bool {
 	// finished lately: then the calls are slow, and waiting for them to
 	// finish before starting the next instance would serialise a burst.
 	limit := maxParallelStarts()
-	if f.avgDur == 0 && (f.running == f.starting || time.Since(f.lastDone) < 4*f.reg.opts.ScaleDelay) {
+	if f.avgDur == 0 && (f.slots.running == f.slots.starting || time.Since(f.lastDone) < 4*f.reg.opts.ScaleDelay) {
 		limit = 1
 	}
-	if f.starting >= limit || f.starting >= len(f.queue) {
+	if f.slots.starting >= limit || f.slots.starting >= len(f.queue) {
 		return false
 	}
-	serving := f.running
+	serving := f.slots.running
 	if f.avgDur == 0 || serving == 0 {
 		return true
 	}
@@ -222,19 +220,14 @@ func (f *function) popLocked() *call {
 // A process that runs several invocations at once counts as that many
 // instances (slots), as many as the limits leave room for.
 func (f *function) startLocked(provisioned bool) bool {
-	if f.retired || f.running >= f.limit {
+	if f.retired {
 		return false
 	}
-	slots := min(f.conc, f.limit-f.running)
-	if n := f.reg.instances.Add(int64(slots)); n > int64(f.reg.opts.MaxConcurrency) {
-		over := min(int(n-int64(f.reg.opts.MaxConcurrency)), slots)
-		f.reg.instances.Add(-int64(over))
-		if slots -= over; slots == 0 {
-			return false
-		}
+	slots := f.slots.acquire(f.conc)
+	f.checkedLocked()
+	if slots == 0 {
+		return false
 	}
-	f.running += slots
-	f.starting += slots
 	f.reg.wg.Add(1)
 	go f.serve(provisioned, slots)
 	return true
@@ -287,7 +280,6 @@ func (f *function) stop() {
 // or the function is retired.
 func (f *function) serve(provisioned bool, slots int) {
 	defer f.reg.wg.Done()
-	defer f.reg.instances.Add(-1)
 	cpu := -1
 	if f.launch.Protocol == runtimes.Pipe && slots == 1 {
 		// The pipes are driven with blocking system calls from this goroutine;
@@ -306,11 +298,11 @@ func (f *function) serve(provisioned bool, slots int) {
 
 	in, err := f.startInstance(cpu, provisioned)
 	f.mu.Lock()
-	f.starting-- // the other slots count as starting until they take calls
+	f.slots.started(1) // the other slots count as starting until they take calls
 	if err != nil {
-		f.starting -= slots - 1
-		f.running -= slots - 1
-		f.reg.instances.Add(-int64(slots - 1))
+		f.slots.started(slots - 1)
+		f.slots.release(slots)
+		f.checkedLocked()
 		if provisioned {
 			// Not retried, so that a function that cannot initialise does
 			// not restart forever (Lambda marks the configuration FAILED).
@@ -318,7 +310,6 @@ func (f *function) serve(provisioned bool, slots int) {
 		}
 		// Answer one waiting call with the initialisation error, as Lambda does.
 		c := f.popLocked()
-		f.running--
 		f.mu.Unlock()
 		if c != nil {
 			f.fail(c, err)
@@ -335,18 +326,19 @@ func (f *function) serve(provisioned bool, slots int) {
 			f.reg.wg.Add(1)
 			go func() {
 				defer f.reg.wg.Done()
-				defer f.reg.instances.Add(-1)
 				f.mu.Lock()
-				f.starting--
+				f.slots.started(1)
+				f.mu.Unlock()
 				f.run(s, provisioned)
 			}()
 		}
 	}
+	f.mu.Unlock()
 	f.run(in, provisioned)
 }
 
 // run serves calls on in until it dies, idles out or the function is
-// retired. f.mu is held on entry.
+// retired.
 func (f *function) run(in *instance, provisioned bool) {
 	defer in.close()
 	idle := time.NewTimer(f.reg.opts.IdleTimeout)
@@ -354,6 +346,7 @@ func (f *function) run(in *instance, provisioned bool) {
 		idle.Stop() // kept, however long it idles
 	}
 	defer idle.Stop()
+	f.mu.Lock()
 	next := f.nextLocked(in, idle)
 	f.mu.Unlock()
 
@@ -400,12 +393,14 @@ func (f *function) run(in *instance, provisioned bool) {
 		exit := !alive || f.retired
 		if exit {
 			next = nil
-			f.running--
+			f.slots.release(1) // before the replacement asks for a place
+			f.checkedLocked()
 			if provisioned && !f.retired && in.mux == nil {
 				f.startLocked(true) // replace it: provisioned instances are always there
 			} // (a shared process is replaced when its last slot lets go: mux.release)
 		} else {
 			next = f.nextLocked(in, idle)
+			f.checkedLocked()
 		}
 		f.mu.Unlock()
 		c.done <- struct{}{}
@@ -436,13 +431,15 @@ func (f *function) leave(in *instance) *call {
 	if in.provisioned {
 		if i := slices.Index(f.idleProv, in); i >= 0 {
 			f.idleProv = slices.Delete(f.idleProv, i, i+1)
-			f.running--
+			f.slots.release(1)
+			f.checkedLocked()
 			f.mu.Unlock()
 			return nil
 		}
 	} else if i := slices.Index(f.idle, in); i >= 0 {
 		f.idle = slices.Delete(f.idle, i, i+1)
-		f.running--
+		f.slots.release(1)
+		f.checkedLocked()
 		f.mu.Unlock()
 		return nil
 	}

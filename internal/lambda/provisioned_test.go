@@ -60,3 +60,29 @@ func TestProvisionedConcurrency(t *testing.T) {
 		return st.Instances == 2 && st.Starting == 0 && st.ProcessStarts == 3
 	})
 }
+
+// A provisioned instance that dies is replaced even when the account's
+// concurrency is used up: its own place is given back before the
+// replacement asks for one.
+func TestProvisionedReplacementAtAFullAccount(t *testing.T) {
+	r := newRegistry(t, Options{MaxConcurrency: 2})
+	p := nodeSpec(t, "p")
+	p.ProvisionedConcurrency = 2
+	if err := r.Deploy([]FunctionSpec{p}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two provisioned instances", func() bool {
+		st := statsOf(r, "p")
+		return st.Instances == 2 && st.Starting == 0
+	})
+	if res := invoke(t, r, "p", `{"mode":"exit"}`); res.ErrorType != "Runtime.ExitError" {
+		t.Fatalf("exit: %s", res.Payload)
+	}
+	waitFor(t, "the replacement", func() bool {
+		st := statsOf(r, "p")
+		return st.Instances == 2 && st.Starting == 0 && st.ProcessStarts == 3
+	})
+	if n := r.Instances(); n != 2 {
+		t.Fatalf("the account counts %d instances, want 2", n)
+	}
+}

@@ -90,7 +90,7 @@ type Registry struct {
 	opts      Options
 	log       *slog.Logger
 	fns       atomic.Pointer[map[string]*function]
-	instances atomic.Int64   // across all functions
+	account   account        // instances across all functions, against MaxConcurrency
 	cpu       atomic.Uint32  // round-robin CPU for the next instance
 	wg        sync.WaitGroup // every instance goroutine, of every version
 	deployMu  sync.Mutex
@@ -165,8 +165,8 @@ func (r *Registry) Stats() Stats {
 			fs.ReservedConcurrency = *cfg.ReservedConcurrency
 		}
 		f.mu.Lock()
-		fs.Instances, fs.Starting, fs.Queued = f.running, f.starting, len(f.queue)
-		fs.Busy = f.running - f.starting - len(f.idle) - len(f.idleProv)
+		fs.Instances, fs.Starting, fs.Queued = f.slots.running, f.slots.starting, len(f.queue)
+		fs.Busy = f.slots.running - f.slots.starting - len(f.idle) - len(f.idleProv)
 		fs.Provisioned = f.provisioned
 		f.mu.Unlock()
 		c := f.counts
@@ -221,6 +221,7 @@ func NewRegistry(opts Options) (*Registry, error) {
 		return nil, fmt.Errorf("install runtimes: %w", err)
 	}
 	r := &Registry{opts: opts, log: opts.Logger}
+	r.account.max = int64(opts.MaxConcurrency)
 	r.stems.r = r
 	empty := map[string]*function{}
 	r.fns.Store(&empty)
@@ -346,7 +347,8 @@ func (r *Registry) prepare(s FunctionSpec, code digest) (*function, error) {
 	r.addSDK(s, box, launch)
 	launch = viewLaunch(r.opts.Sandbox, box, launch)
 	f := &function{
-		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, limit: limit, box: box, log: r.opts.Logs.For(s.Name),
+		reg: r, cfg: cfg, taskRoot: s.TaskRoot, launch: launch, box: box, log: r.opts.Logs.For(s.Name),
+		slots:   slots{limit: limit, acct: &r.account},
 		timeout: time.Duration(s.Timeout) * time.Second, provisioned: s.ProvisionedConcurrency, conc: max(1, s.InstanceConcurrency),
 		stopped: make(chan struct{}),
 	}
@@ -575,7 +577,7 @@ func (r *Registry) Invoke(ctx context.Context, req *Request) (*Result, error) {
 func (r *Registry) Isolated() (bool, string) { return r.opts.Sandbox.Isolated() }
 
 // Instances reports how many instances run now, across all functions.
-func (r *Registry) Instances() int { return int(r.instances.Load()) }
+func (r *Registry) Instances() int { return int(r.account.n.Load()) }
 
 // Close stops every instance and refuses further invocations.
 func (r *Registry) Close() {
