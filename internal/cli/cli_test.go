@@ -1,11 +1,15 @@
 package cli_test
 
 import (
+	"bufio"
+	"bytes"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cloudlet/cloudlet/internal/cli"
+	"github.com/cloudlet/cloudlet/internal/server"
 )
 
 func TestMain(m *testing.M) {
@@ -21,14 +26,31 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// freeAddr returns a loopback address nobody listens on right now.
+// freeAddr returns a loopback address nobody listens on right now, for a
+// cloudlet process to listen on next. It is taken below the kernel's
+// ephemeral port range, from which the ports of outgoing connections (and
+// of listeners on port 0) are drawn: between this check and cloudlet's
+// listen, no other test's connection can take it.
 func freeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				lo = n
+			}
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	for range 1000 {
+		port := 10000 + rand.IntN(lo-10000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue // taken
+		}
+		ln.Close()
+		return ln.Addr().String()
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return ""
 }
 
 func TestScripts(t *testing.T) {
@@ -87,4 +109,68 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// logs --tail prints what is kept, then streams lines that arrive after it
+// started: the line of an invocation made once the history is out.
+func TestLogsTailStreams(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "serverless.yml"), []byte("service: tail\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  say:\n    handler: handler.say\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "handler.js"), []byte("exports.say = async (e) => { console.log('said', e.word); return e.word; };\n"), 0o644)
+	s, err := server.New(server.Options{DataDir: t.TempDir(), GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Deploy(dir, ""); err != nil {
+		t.Fatal(err)
+	}
+	api := strings.TrimPrefix(s.APIURL(), "http://")
+	invoke := func(word string) {
+		t.Helper()
+		var out bytes.Buffer
+		if code := cli.Main([]string{"invoke", "-f", "say", "-d", `{"word":"` + word + `"}`, "--api-addr", api}, &out, &out); code != 0 {
+			t.Fatalf("invoke: %s", out.String())
+		}
+	}
+	invoke("before")
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main([]string{"logs", "-f", "say", "--tail", "--api-addr", api}, pw, io.Discard)
+		pw.Close()
+	}()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitLine := func(want string) {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("logs --tail ended before %q", want)
+				}
+				if strings.Contains(l, want) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("logs --tail never printed %q", want)
+			}
+		}
+	}
+	waitLine("said before") // the history is out: the follow has started
+	invoke("after")
+	waitLine("said after")
+	s.Close()
+	<-done
 }

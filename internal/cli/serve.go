@@ -141,6 +141,8 @@ func newUp() *cobra.Command {
 			return watch.Watch(cmd.Context(), abs, 100*time.Millisecond, []string{absData}, func() {
 				fmt.Fprintln(out, "Change detected, redeploying…")
 				deploy()
+			}, func(err error) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "watching for changes: %v (redeploying to be safe)\n", err)
 			})
 		},
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -140,7 +141,16 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if q.Get("follow") != "1" {
 		return
 	}
-	s.logs.Follow(r.Context(), name, after, func(ln telemetry.Line) error {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stopping: // the server stops: so does the stream
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	s.logs.Follow(ctx, name, after, func(ln telemetry.Line) error {
 		if err := write(ln); err != nil {
 			return err
 		}

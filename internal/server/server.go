@@ -84,6 +84,8 @@ type Server struct {
 	gwLn, apiLn   net.Listener
 	gwSrv, apiSrv *http.Server
 	ready         atomic.Bool
+	stopping      chan struct{} // closed when Close begins: streams (logs --tail) end
+	stopOnce      sync.Once
 	version       atomic.Int64           // of the last deployment applied
 	deployErr     atomic.Pointer[string] // of the last deploy attempt, nil when it succeeded
 	attempted     atomic.Bool            // a deploy was attempted (or none is awaited)
@@ -149,7 +151,7 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	s := &Server{opts: opts, log: opts.Logger, keys: iam.NewKeys(opts.AccessKey, opts.SecretKey)}
+	s := &Server{opts: opts, log: opts.Logger, keys: iam.NewKeys(opts.AccessKey, opts.SecretKey), stopping: make(chan struct{})}
 	if s.logs, err = telemetry.NewLogs(filepath.Join(dataDir, "logs")); err != nil {
 		return nil, err
 	}
@@ -395,13 +397,13 @@ func (s *Server) deploy(dir, stage string) (*Deployment, error) {
 // instance.
 func (s *Server) Close() error {
 	s.ready.Store(false)
+	s.stopOnce.Do(func() { close(s.stopping) })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if s.gwSrv != nil {
-		s.gwSrv.Shutdown(ctx)
-	}
-	if s.apiSrv != nil {
-		s.apiSrv.Shutdown(ctx)
+	for _, srv := range []*http.Server{s.gwSrv, s.apiSrv} {
+		if srv != nil && srv.Shutdown(ctx) != nil {
+			srv.Close() // requests still in flight after the grace period end
+		}
 	}
 	if s.lambdaAPI != nil {
 		s.lambdaAPI.Drain(ctx)

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,13 +23,23 @@ func Skip(name string) bool {
 
 // Watch calls onChange after files under dir changed and then stayed quiet
 // for `quiet`. It returns when ctx ends. Paths under any of ignore are not
-// reported.
-func Watch(ctx context.Context, dir string, quiet time.Duration, ignore []string, onChange func()) error {
+// reported. A watcher error (events lost to an overflow, a folder that
+// cannot be watched) is given to onError, if not nil, and counts as a
+// change: what it hid may have been one.
+func Watch(ctx context.Context, dir string, quiet time.Duration, ignore []string, onChange func(), onError func(error)) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return err
 	}
 	defer w.Close()
+	return watch(ctx, w.Events, w.Errors, w.Add, dir, quiet, ignore, onChange, onError)
+}
+
+func watch(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error, addWatch func(string) error,
+	dir string, quiet time.Duration, ignore []string, onChange func(), onError func(error)) error {
+	if onError == nil {
+		onError = func(error) {}
+	}
 	ignored := func(p string) bool {
 		for _, ig := range ignore {
 			if p == ig || strings.HasPrefix(p, ig+string(os.PathSeparator)) {
@@ -45,7 +56,9 @@ func Watch(ctx context.Context, dir string, quiet time.Duration, ignore []string
 			if p != root && (Skip(d.Name()) || ignored(p)) {
 				return filepath.SkipDir
 			}
-			w.Add(p)
+			if err := addWatch(p); err != nil {
+				onError(fmt.Errorf("watch %s: %w", p, err))
+			}
 			return nil
 		})
 	}
@@ -56,7 +69,7 @@ func Watch(ctx context.Context, dir string, quiet time.Duration, ignore []string
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-w.Events:
+		case ev, ok := <-events:
 			if !ok {
 				return nil
 			}
@@ -69,7 +82,12 @@ func Watch(ctx context.Context, dir string, quiet time.Duration, ignore []string
 				}
 			}
 			timer.Reset(quiet)
-		case <-w.Errors:
+		case err, ok := <-errs:
+			if !ok {
+				return nil
+			}
+			onError(err)
+			timer.Reset(quiet)
 		case <-timer.C:
 			onChange()
 		}
