@@ -281,7 +281,7 @@ func (f *function) stop() {
 func (f *function) serve(provisioned bool, slots int) {
 	defer f.reg.wg.Done()
 	cpu := -1
-	if f.launch.Protocol == runtimes.Pipe && slots == 1 {
+	if slots == 1 {
 		// The pipes are driven with blocking system calls from this goroutine;
 		// keeping it on one OS thread keeps that thread's wakeups cheap.
 		runtime.LockOSThread()
