@@ -39,5 +39,14 @@
 // runtimes (provided.al2, provided.al2023, go1.x) get the HTTP Runtime API at
 // AWS_LAMBDA_RUNTIME_API, one loopback listener per instance, exactly as AWS
 // documents it; it accepts only connections from the instance's own
-// processes (peer.go).
+// processes (peer.go). Its requests are parsed here (apiwire.go), so that
+// the connection a GET next arrived on passes to the instance's goroutine,
+// which writes the event, reads the answer and writes 202 with blocking
+// system calls, as the pipe channel does; such instances are pinned to one
+// CPU with that goroutine's thread.
+//
+// A pool's counts (running and starting slots, and the account's places)
+// live in one type, slots (slots.go), whose invariants
+// checkInvariantsLocked checks at every change while the package's tests
+// run; a slot gives its account place back the moment it stops running.
 package lambda
