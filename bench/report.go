@@ -17,6 +17,7 @@ type report struct {
 	peer      string
 	node      *warmPart
 	gopart    *warmPart
+	goFloor   []time.Duration // the Go function alone, per invocation, per round (floor.go)
 	cold      []*coldRuntime
 	coldPlats []string
 	burst     *burstPart
@@ -74,6 +75,16 @@ func (r *report) markdown() string {
 		w("`examples/go-hello` built as `bootstrap`, `provided.al2023` (HTTP Lambda Runtime API), GET /hello/1. ")
 		w("The ceiling is a bare Go `net/http` server doing the same: one log line to stdout, the same JSON.\n\n")
 		r.warmTables(&b, r.gopart)
+		if len(r.goFloor) > 0 {
+			us := make([]float64, len(r.goFloor))
+			for i, d := range r.goFloor {
+				us[i] = float64(d.Microseconds())
+			}
+			med := median(us)
+			lo, hi := minMax(us)
+			w("The function alone — the same `bootstrap`, served by a minimal Runtime API in the bench (`bench/floor.go`: one goroutine on a locked thread, no gateway, nothing of Cloudlet), the gateway's event — takes **%.0f µs** per invocation [%.0f–%.0f] (%.2fk/s): that is what aws-lambda-go itself costs here, and the most one instance of it can serve.\n\n",
+				med, lo, hi, 1000/med)
+		}
 	}
 	if r.cold != nil {
 		r.coldTable(&b)

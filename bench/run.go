@@ -114,6 +114,14 @@ func run(ctx context.Context, cfg config) error {
 			return err
 		}
 		rep.gopart = part
+		for i := 0; i < cfg.rounds; i++ {
+			d, err := goFloor(ctx, filepath.Join(goProject, "bootstrap"), root, 5000)
+			if err != nil {
+				return fmt.Errorf("(b) the function against a minimal Runtime API: %w", err)
+			}
+			progress("(b) round %d/%d the function alone: %v per invocation", i+1, cfg.rounds, d)
+			rep.goFloor = append(rep.goFloor, d)
+		}
 	}
 	if cfg.parts["c"] {
 		rts := []*coldRuntime{

@@ -146,9 +146,13 @@ func (a *runtimeAPI) drop(ac *apiConn) {
 	a.mu.Lock()
 	delete(a.conns, ac)
 	a.mu.Unlock()
-	if a.owned == ac {
-		a.owned = nil
-	}
+}
+
+// dropOwned closes the connection the instance's goroutine holds (called
+// by that goroutine only, which alone uses owned).
+func (a *runtimeAPI) dropOwned() {
+	a.drop(a.owned)
+	a.owned = nil
 }
 
 // waitReady waits for the runtime's first "next" (initialisation done), its
@@ -295,7 +299,7 @@ func (in *instance) invokeAPI(c *call) bool {
 		req, err := ac.r.next()
 		if err != nil {
 			a.refuse(ac, err)
-			a.drop(ac) // a runtime that connects per request; or it is gone
+			a.dropOwned() // a runtime that connects per request; or it is gone
 			continue
 		}
 		if req.method == "GET" && req.path == runtimeAPIPrefix+"invocation/next" {
@@ -311,14 +315,14 @@ func (in *instance) invokeAPI(c *call) bool {
 	a.wbuf = appendEvent(a.wbuf[:0], c, in.f.cfg.ARN)
 	ac.pending = false
 	if _, err := ac.c.Write(a.wbuf); err != nil {
-		a.drop(ac)
+		a.dropOwned()
 	}
 	// The answer: on the same connection, unless the runtime uses another.
 	for a.owned == ac {
 		req, err := ac.r.next()
 		if err != nil {
 			a.refuse(ac, err)
-			a.drop(ac)
+			a.dropOwned()
 			break
 		}
 		path, _ := strings.CutPrefix(req.path, runtimeAPIPrefix+"invocation/")
@@ -345,7 +349,7 @@ func (in *instance) invokeAPI(c *call) bool {
 			ac.c.Write(apiAccepted)
 		}
 		if req.close {
-			a.drop(ac)
+			a.dropOwned()
 		}
 		in.takeReply(c, r)
 		return true
