@@ -13,11 +13,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // goFloor measures the Go function alone: the unchanged bootstrap served
 // by a minimal Runtime API — one goroutine on a locked thread, no gateway,
-// no pool, nothing of Cloudlet — answering GET next at once with the API
+// no pool, nothing of Cloudlet, pinned to one CPU with the function as
+// Cloudlet pins them — answering GET next at once with the API
 // Gateway event Cloudlet's gateway sends (internal/gateway's golden event).
 // It is the fastest one instance of that function can be served here: what
 // aws-lambda-go itself costs per invocation. It returns the time per
@@ -27,8 +30,16 @@ func goFloor(ctx context.Context, bootstrap, root string, n int) (time.Duration,
 	if err != nil {
 		return 0, err
 	}
+	// Pinned with its process to one CPU, as Cloudlet pins an instance and
+	// the thread that serves it: a wake-up then stays on that CPU.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	var one, all unix.CPUSet
+	unix.SchedGetaffinity(0, &all)
+	one.Set(0)
+	if err := unix.SchedSetaffinity(0, &one); err == nil {
+		defer unix.SchedSetaffinity(0, &all)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

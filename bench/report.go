@@ -82,7 +82,7 @@ func (r *report) markdown() string {
 			}
 			med := median(us)
 			lo, hi := minMax(us)
-			w("The function alone — the same `bootstrap`, served by a minimal Runtime API in the bench (`bench/floor.go`: one goroutine on a locked thread, no gateway, nothing of Cloudlet), the gateway's event — takes **%.0f µs** per invocation [%.0f–%.0f] (%.2fk/s): that is what aws-lambda-go itself costs here, and the most one instance of it can serve.\n\n",
+			w("The function alone — the same `bootstrap`, served by a minimal Runtime API in the bench (`bench/floor.go`: one goroutine on a locked thread pinned with the function to one CPU, no gateway, nothing of Cloudlet), the gateway's event — takes **%.0f µs** per invocation [%.0f–%.0f] (%.2fk/s): what aws-lambda-go itself costs per invocation here.\n\n",
 				med, lo, hi, 1000/med)
 		}
 	}
