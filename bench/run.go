@@ -25,6 +25,12 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	tmp, err := os.MkdirTemp("", "cloudlet-bench-")
+	if err == nil {
+		// As root, instances run as a user of their own: without the
+		// sandbox (part c's third platform) they reach the projects here by
+		// their paths.
+		err = os.Chmod(tmp, 0o755)
+	}
 	if err != nil {
 		return err
 	}
