@@ -53,6 +53,7 @@ type function struct {
 	slots       slots         // instances started and not yet gone, and how many are starting
 	avgDur      time.Duration // moving average of call durations; 0 until one completes
 	lastDone    time.Time     // when a call last finished
+	tuner       tuner         // tries extra instances of fast functions (tuner.go)
 }
 
 // call is one invocation travelling from Invoke to an instance.
@@ -128,8 +129,13 @@ func (f *function) await(ctx context.Context, c *call, started bool) error {
 			<-c.done
 			return nil
 		}
+		scale := f.shouldScaleLocked(c)
+		started := scale && f.startLocked(false)
+		if scale && !started {
+			f.tuner.failed()
+		}
 		switch {
-		case f.shouldScaleLocked(c) && f.startLocked(false):
+		case started:
 			deadline = time.Now().Add(opts.InitTimeout + time.Second)
 		case time.Now().Before(deadline) || f.slots.starting > 0:
 			// Keep waiting: a busy instance or one being started can serve c.
@@ -179,7 +185,11 @@ func (f *function) shouldScaleLocked(c *call) bool {
 		return true
 	}
 	ahead := slices.Index(f.queue, c) + 1
-	return time.Duration(ahead)*f.avgDur/time.Duration(serving) > f.reg.opts.ScaleDelay
+	if time.Duration(ahead)*f.avgDur/time.Duration(serving) <= f.reg.opts.ScaleDelay {
+		return false
+	}
+	// Fast calls: one more instance is a trial (tuner.go).
+	return f.tuner.allow(time.Now(), f.avgDur < f.reg.opts.ScaleDelay)
 }
 
 func (f *function) dequeue(c *call) bool {
@@ -299,7 +309,11 @@ func (f *function) serve(provisioned bool, slots int) {
 	in, err := f.startInstance(cpu, provisioned)
 	f.mu.Lock()
 	f.slots.started(1) // the other slots count as starting until they take calls
+	if err == nil && f.slots.starting == 0 {
+		f.tuner.started(time.Now())
+	}
 	if err != nil {
+		f.tuner.failed()
 		f.slots.started(slots - 1)
 		f.slots.release(slots)
 		f.checkedLocked()
@@ -381,6 +395,8 @@ func (f *function) run(in *instance, provisioned bool) {
 		dur, alive := in.invoke(c)
 		f.mu.Lock()
 		f.lastDone = time.Now()
+		f.tuner.completed(f.lastDone)
+		f.tuner.judge(f.lastDone)
 		switch {
 		case first || !alive: // a cold call, a timeout or a crash says nothing of the steady state
 		case f.avgDur == 0:
@@ -391,6 +407,12 @@ func (f *function) run(in *instance, provisioned bool) {
 		// Decide once, under the lock: an instance that parks itself as idle
 		// may be handed a call at once, so it must not exit on its own after.
 		exit := !alive || f.retired
+		if !exit && f.tuner.surplus > 0 && !provisioned && in.mux == nil && f.slots.running > 1 {
+			// A trial found this function served as well with one
+			// instance fewer: this one leaves.
+			f.tuner.surplus--
+			exit = true
+		}
 		if exit {
 			next = nil
 			f.slots.release(1) // before the replacement asks for a place

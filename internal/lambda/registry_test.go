@@ -561,13 +561,23 @@ func TestFastCallsShareFewInstances(t *testing.T) {
 	if f.shouldScaleLocked(last()) {
 		t.Error("fast calls start another instance")
 	}
-	f.avgDur = 5 * time.Millisecond // 40 ms to wait for the last call
+	f.avgDur = 20 * time.Millisecond // slow calls: 160 ms to wait for the last
 	if !f.shouldScaleLocked(last()) {
 		t.Error("slow calls do not start another instance")
 	}
+	f.avgDur = 2 * time.Millisecond // fast calls, 16 ms to wait: a trial, once the rate is known
 	if f.shouldScaleLocked(f.queue[0]) {
-		t.Error("the first call, 5 ms away, starts another instance")
+		t.Error("the first call, 2 ms away, starts another instance")
 	}
+	if f.shouldScaleLocked(last()) {
+		t.Error("a trial began before the rate was known")
+	}
+	feed(&f.tuner, time.Now().Add(-time.Second), 1000, 500*time.Millisecond)
+	if !f.shouldScaleLocked(last()) || !f.tuner.trial {
+		t.Error("no trial for fast calls with a known rate")
+	}
+	f.tuner = tuner{}
+	f.avgDur = 20 * time.Millisecond
 	f.slots.acquire(maxParallelStarts())
 	if f.shouldScaleLocked(last()) {
 		t.Error("more than maxParallelStarts instances start at once")
