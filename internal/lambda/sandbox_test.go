@@ -361,3 +361,46 @@ func TestUnreadableCodeFolderFailsTheDeploy(t *testing.T) {
 		t.Fatalf("deploy of a 0700 code folder: %v", err)
 	}
 }
+
+// A function whose code folder holds the sandbox's private directory (its
+// code folder is the system's temporary folder) sees that directory empty:
+// the views, cells and account files are mounts of their own, which the
+// code's mount does not carry.
+func TestSandboxPrivateDirectoryIsEmptyFromInside(t *testing.T) { stemModes(t, testSandboxPrivateDirectory) }
+
+func testSandboxPrivateDirectory(t *testing.T, stems int) {
+	if os.Geteuid() != 0 {
+		t.Skip("the private directory is mounted as root only")
+	}
+	dir, err := os.MkdirTemp("/tmp", "cloudlet-code-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	src, _ := os.ReadFile(filepath.Join(testdata(t, "sandbox"), "handler.js"))
+	os.WriteFile(filepath.Join(dir, "handler.js"), src, 0o644)
+	r := isolated(t, Options{StemCells: stems})
+	if err := r.Deploy([]FunctionSpec{{Name: "f", Runtime: "nodejs20.x", Handler: filepath.Base(dir) + "/handler.handler", TaskRoot: "/tmp", MemorySize: 256, Timeout: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	fromStem(t, r, stems)
+	invoke(t, r, "f", `{}`) // the private directory exists from the first instance on
+	priv, _ := filepath.Glob(filepath.Join("/tmp", "cloudlet-cells-"+strconv.Itoa(os.Getpid())+"-*"))
+	if len(priv) == 0 {
+		t.Fatal("no private directory in /tmp")
+	}
+	for _, p := range priv {
+		// Its folder, and a folder inside it by its path (the runtime's copy).
+		payload, _ := json.Marshal(map[string]string{"mode": "look", "other": "/var/task/" + filepath.Base(p), "data": "/var/task/" + filepath.Base(p) + "/rt-0", "marker": "m"})
+		fromStem(t, r, stems)
+		res := invoke(t, r, "f", string(payload))
+		var pr probe
+		if err := json.Unmarshal(res.Payload, &pr); err != nil || res.FunctionError != "" {
+			t.Fatalf("look: %s", res.Payload)
+		}
+		if pr.ReadOther.OK && string(pr.ReadOther.Value) != "[]" || pr.ReadData.OK {
+			t.Errorf("the function sees the private directory's contents: %s; rt-0: %+v", pr.ReadOther.Value, pr.ReadData)
+		}
+	}
+}
