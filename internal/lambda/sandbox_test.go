@@ -366,7 +366,9 @@ func TestUnreadableCodeFolderFailsTheDeploy(t *testing.T) {
 // code folder is the system's temporary folder) sees that directory empty:
 // the views, cells and account files are mounts of their own, which the
 // code's mount does not carry.
-func TestSandboxPrivateDirectoryIsEmptyFromInside(t *testing.T) { stemModes(t, testSandboxPrivateDirectory) }
+func TestSandboxPrivateDirectoryIsEmptyFromInside(t *testing.T) {
+	stemModes(t, testSandboxPrivateDirectory)
+}
 
 func testSandboxPrivateDirectory(t *testing.T, stems int) {
 	if os.Geteuid() != 0 {
