@@ -108,6 +108,38 @@ func (c *cells) setup() error {
 // host folder p (the runtime bootstraps), made once per path: instances
 // bind it without learning where the data directory is.
 func (c *cells) copied(p string) (string, error) {
+	return c.made(p, "rt-", func(v string) error {
+		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(p, path)
+			dst := filepath.Join(v, rel)
+			switch {
+			case d.IsDir():
+				return os.MkdirAll(dst, 0o755)
+			case d.Type().IsRegular():
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(dst, b, 0o644); err != nil {
+					return err
+				}
+				return os.Chmod(dst, 0o644)
+			}
+			return nil // nothing else belongs in a runtime folder
+		})
+		if err != nil {
+			return fmt.Errorf("copy %s for the instances: %w", p, err)
+		}
+		return nil
+	})
+}
+
+// made returns the folder of the directory made for host path p (named
+// prefix and a number) by build, once per path; without a host user, p.
+func (c *cells) made(p, prefix string, build func(v string) error) (string, error) {
 	if c.user == nil {
 		return p, nil
 	}
@@ -119,30 +151,9 @@ func (c *cells) copied(p string) (string, error) {
 	if v, ok := c.views[p]; ok {
 		return v, nil
 	}
-	v := filepath.Join(c.dir, "rt-"+strconv.Itoa(len(c.views)))
-	err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(p, path)
-		dst := filepath.Join(v, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(dst, 0o755)
-		case d.Type().IsRegular():
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(dst, b, 0o644); err != nil {
-				return err
-			}
-			return os.Chmod(dst, 0o644)
-		}
-		return nil // nothing else belongs in a runtime folder
-	})
-	if err != nil {
-		return "", fmt.Errorf("copy %s for the instances: %w", p, err)
+	v := filepath.Join(c.dir, prefix+strconv.Itoa(len(c.views)))
+	if err := build(v); err != nil {
+		return "", err
 	}
 	if c.views == nil {
 		c.views = map[string]string{}
@@ -182,33 +193,19 @@ func passable(dir string) bool {
 }
 
 // view returns a path the instances' user can reach where the host folder
-// p is seen read-only (an interpreter's prefix, the runtime bootstraps),
-// made once per path; without a host user, p itself.
+// p is seen read-only (an interpreter's prefix, the runtime's SDK), made
+// once per path; without a host user, p itself.
 func (c *cells) view(p string) (string, error) {
-	if c.user == nil {
-		return p, nil
-	}
-	if err := c.setup(); err != nil {
-		return "", err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if v, ok := c.views[p]; ok {
-		return v, nil
-	}
-	v := filepath.Join(c.dir, "ro-"+strconv.Itoa(len(c.views)))
-	if err := os.Mkdir(v, 0o755); err != nil && !os.IsExist(err) {
-		return "", err
-	}
-	if err := mountReadOnly(p, v); err != nil {
-		os.Remove(v)
-		return "", err
-	}
-	if c.views == nil {
-		c.views = map[string]string{}
-	}
-	c.views[p] = v
-	return v, nil
+	return c.made(p, "ro-", func(v string) error {
+		if err := os.Mkdir(v, 0o755); err != nil && !os.IsExist(err) {
+			return err
+		}
+		if err := mountReadOnly(p, v); err != nil {
+			os.Remove(v)
+			return err
+		}
+		return nil
+	})
 }
 
 // mountReadOnly mounts a copy of the folder src at dst, read-only, nosuid

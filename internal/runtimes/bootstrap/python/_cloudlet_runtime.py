@@ -316,64 +316,49 @@ def _configure_logging(logging):
     root.addHandler(handler)
 
 
-class _LoggingLoader:
-    def __init__(self, loader):
+class _AfterLoader:
+    def __init__(self, loader, after):
         self._loader = loader
+        self._after = after
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        _configure_logging(module)
+        self._after(module)
 
     def __getattr__(self, name):
         return getattr(self._loader, name)
 
 
-class _LoggingHook:
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name != "logging":
+class _AfterImport:
+    """A meta-path finder that, the first time the module `name` is
+    imported, runs after(module) once it is loaded, then leaves: what a
+    function may never import costs nothing."""
+
+    def __init__(self, name, after):
+        self._name = name
+        self._after = after
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self._name:
             return None
-        sys.meta_path.remove(_LoggingHook)
+        sys.meta_path.remove(self)
         for finder in sys.meta_path:
             find = getattr(finder, "find_spec", None)
             spec = find(name, path, target) if find is not None else None
             if spec is not None:
                 if spec.loader is not None:
-                    spec.loader = _LoggingLoader(spec.loader)
+                    spec.loader = _AfterLoader(spec.loader, self._after)
                 return spec
         return None
 
 
-class _BotocoreLoader(_LoggingLoader):
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        _patch_endpoint(module)
-
-
-class _BotocoreHook:
-    """Lets a botocore older than AWS_ENDPOINT_URL support (1.31.57; Debian's
-    boto3 1.26 is one) reach Cloudlet's endpoint without code changes: a
-    client created with no endpoint_url gets AWS_ENDPOINT_URL_<SERVICE> or
-    AWS_ENDPOINT_URL, as newer botocore does by itself."""
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name != "botocore.session":
-            return None
-        sys.meta_path.remove(_BotocoreHook)
-        for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None)
-            spec = find(name, path, target) if find is not None else None
-            if spec is not None:
-                if spec.loader is not None:
-                    spec.loader = _BotocoreLoader(spec.loader)
-                return spec
-        return None
-
-
+# Lets a botocore older than AWS_ENDPOINT_URL support (1.31.57; Debian's
+# boto3 1.26 is one) reach Cloudlet's endpoint without code changes: a
+# client created with no endpoint_url gets AWS_ENDPOINT_URL_<SERVICE> or
+# AWS_ENDPOINT_URL, as newer botocore does by itself.
 def _patch_endpoint(module):
     import os
 
@@ -607,7 +592,7 @@ def _setup_path(task_root):
         head.append(sdk)
         _posix.unsetenv("_CLOUDLET_SDK_PATH")
         _environ.pop(b"_CLOUDLET_SDK_PATH", None)
-        sys.meta_path.insert(0, _BotocoreHook)
+        sys.meta_path.insert(0, _AfterImport("botocore.session", _patch_endpoint))
     tail = []
     v = "%d.%d" % sys.version_info[:2]
     seen = set()
@@ -698,7 +683,7 @@ def main():
     if "logging" in sys.modules:
         _configure_logging(sys.modules["logging"])
     else:
-        sys.meta_path.insert(0, _LoggingHook)
+        sys.meta_path.insert(0, _AfterImport("logging", _configure_logging))
 
     try:
         request_handler = _get_handler(_getenv("_HANDLER") or "")
