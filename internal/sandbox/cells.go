@@ -117,7 +117,10 @@ func (c *cells) copied(p string) (string, error) {
 			dst := filepath.Join(v, rel)
 			switch {
 			case d.IsDir():
-				return os.MkdirAll(dst, 0o755)
+				if err := os.MkdirAll(dst, 0o755); err != nil {
+					return err
+				}
+				return os.Chmod(dst, 0o755) // whatever the umask
 			case d.Type().IsRegular():
 				b, err := os.ReadFile(path)
 				if err != nil {
@@ -261,6 +264,7 @@ func (s *Sandbox) NewCell() (*Cell, error) {
 	if err := os.Mkdir(p, 0o755); err != nil {
 		return nil, err
 	}
+	os.Chmod(p, 0o755) // whatever the umask
 	return &Cell{path: p}, nil
 }
 
@@ -376,6 +380,13 @@ func sweepCells(parent string) {
 		pidStr, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), cellsPrefix), "-")
 		pid, err := strconv.Atoi(pidStr)
 		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue
+		}
+		// Only a real folder this user made: in a shared temporary folder
+		// anyone may plant a name that matches (a symlink to /etc, say),
+		// and what is swept is removed.
+		var st syscall.Stat_t
+		if syscall.Lstat(dir, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFDIR || int(st.Uid) != os.Geteuid() {
 			continue
 		}
 		(&cells{dir: dir}).close()

@@ -142,3 +142,46 @@ func TestPickHostUserIsUnused(t *testing.T) {
 		}
 	}
 }
+
+// The sweep removes nothing through a name someone else planted in the
+// shared temporary folder: a symlink, or a folder that is not this user's.
+func TestSweepIgnoresPlantedNames(t *testing.T) {
+	parent := t.TempDir()
+	victim := t.TempDir()
+	os.WriteFile(filepath.Join(victim, "precious"), []byte("x"), 0o644)
+	pid := strconv.Itoa(deadPID(t))
+	if err := os.Symlink(victim, filepath.Join(parent, cellsPrefix+pid+"-link")); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(parent, cellsPrefix+pid+"-theirs")
+	os.Mkdir(other, 0o755)
+	os.WriteFile(filepath.Join(other, "theirs"), []byte("x"), 0o644)
+	if os.Geteuid() == 0 {
+		os.Chown(other, 12345, 12345)
+	}
+	sweepCells(parent)
+	if _, err := os.Stat(filepath.Join(victim, "precious")); err != nil {
+		t.Fatalf("the sweep removed a file through a planted symlink: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		if _, err := os.Stat(filepath.Join(other, "theirs")); err != nil {
+			t.Fatalf("the sweep emptied a folder owned by another user: %v", err)
+		}
+	}
+}
+
+// Two servers never take the same host user: the first holds its id.
+func TestPickHostUserReservesItsID(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("host users are picked as root")
+	}
+	old := reserveDir
+	reserveDir = t.TempDir()
+	defer func() { reserveDir = old }()
+	a, b := pickHostUser(), pickHostUser()
+	defer a.lock.Close()
+	defer b.lock.Close()
+	if a.uid == b.uid || a.lock == nil || b.lock == nil {
+		t.Fatalf("two servers got uids %d and %d", a.uid, b.uid)
+	}
+}

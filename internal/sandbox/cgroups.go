@@ -79,6 +79,7 @@ func (c *cgroups) create(name string, memBytes int64, pidsMax, shares int) error
 		if err := os.Mkdir(d, 0o755); err != nil {
 			return err
 		}
+		os.Chmod(d, 0o755) // whatever the umask
 		weight := max(1, min(10000, shares*100/1024))
 		for _, kv := range [][2]string{{"memory.max", mem}, {"memory.swap.max", "0"}, {"pids.max", strconv.Itoa(pidsMax)},
 			{"cpu.weight", strconv.Itoa(weight)}} {
@@ -100,6 +101,7 @@ func (c *cgroups) create(name string, memBytes int64, pidsMax, shares int) error
 			c.remove(name)
 			return err
 		}
+		os.Chmod(d, 0o755) // whatever the umask: the instance's user passes through
 		if err := write(d, st.file, st.value); err != nil {
 			c.remove(name)
 			return err

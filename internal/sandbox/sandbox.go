@@ -104,7 +104,12 @@ func (s *Sandbox) CodeInCell() bool { return s.bwrap != "" && s.user != nil }
 
 // Close releases what the sandbox holds on the host (the stem cells' mount
 // points). Instances must be gone first.
-func (s *Sandbox) Close() { s.cells.close() }
+func (s *Sandbox) Close() {
+	s.cells.close()
+	if s.user != nil && s.user.lock != nil {
+		s.user.lock.Close() // the host uid is free for another server
+	}
+}
 
 // Config describes one function's instances.
 type Config struct {
@@ -248,7 +253,7 @@ func (s *Sandbox) Wrap(cmd *exec.Cmd, cfg *Config, lim *Limits) error {
 		// points made in it beforehand.
 		for _, b := range cfg.Binds {
 			if rel, ok := strings.CutPrefix(b.At, RuntimeDir+"/"); ok {
-				if err := os.MkdirAll(filepath.Join(v, rel), 0o755); err != nil {
+				if err := mkdirAll(v, rel); err != nil {
 					return err
 				}
 			}
@@ -419,3 +424,22 @@ func (l *Limits) Close() error {
 }
 
 var errNoCgroups = errors.New("no usable cgroup hierarchy")
+
+// mkdirAll makes root/rel and the folders on its way, each 0755 whatever
+// the umask: the instances' user must pass through them.
+func mkdirAll(root, rel string) error {
+	p := root
+	for _, part := range strings.Split(filepath.Clean(rel), string(os.PathSeparator)) {
+		if part == "" || part == "." {
+			continue
+		}
+		p = filepath.Join(p, part)
+		if err := os.Mkdir(p, 0o755); err != nil && !os.IsExist(err) {
+			return err
+		}
+		if err := os.Chmod(p, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}

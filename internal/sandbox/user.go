@@ -14,16 +14,23 @@ import (
 // Cloudlet runs as root: inside their user namespace they are 993 (as on
 // Lambda), outside they are this, so the host's permission checks see an
 // ordinary user with no files of its own, never root.
-type hostUser struct{ uid, gid uint32 }
+type hostUser struct {
+	uid, gid uint32
+	lock     *os.File // held for the server's life: no other server takes the id
+}
 
 // firstHostID is where the search for an unused host uid/gid starts: above
 // the ranges distributions give to system services and people (below 60000,
 // per Debian's policy) and below nobody's 65534.
 const firstHostID = 60993
 
-// pickHostUser returns the first uid ≥ firstHostID that no account, group
-// or running process uses, so that instances never share a uid with another
-// service of the host (another Cloudlet server running instances included).
+// reserveDir holds a lock file per id in use by a Cloudlet server.
+var reserveDir = "/run/cloudlet"
+
+// pickHostUser returns the first uid ≥ firstHostID that no account, group,
+// running process or other Cloudlet server uses (a server holds a lock on
+// its id for its life), so that instances never share a uid with another
+// service of the host, another Cloudlet server's instances included.
 func pickHostUser() *hostUser {
 	taken := map[uint32]bool{}
 	for _, f := range []string{"/etc/passwd", "/etc/group"} {
@@ -34,11 +41,31 @@ func pickHostUser() *hostUser {
 	for _, id := range processUIDs() {
 		taken[id] = true
 	}
-	id := uint32(firstHostID)
-	for taken[id] && id < 65533 {
-		id++
+	dir := reserveDir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		dir = ""
 	}
-	return &hostUser{uid: id, gid: id}
+	for id := uint32(firstHostID); id < 65534; id++ {
+		if taken[id] {
+			continue
+		}
+		u := &hostUser{uid: id, gid: id}
+		if dir == "" {
+			return u
+		}
+		f, err := os.OpenFile(filepath.Join(dir, "uid-"+strconv.FormatUint(uint64(id), 10)+".lock"),
+			os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			f.Close() // another server's
+			continue
+		}
+		u.lock = f
+		return u
+	}
+	return &hostUser{uid: 65533, gid: 65533}
 }
 
 // idsIn reads the third field (the uid of passwd, the gid of group) of each

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -83,11 +85,13 @@ func NewCache(dir string, log *slog.Logger) *Cache {
 		dir = os.Getenv("CLOUDLET_CACHE_DIR")
 	}
 	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
+		// Never a shared temporary folder: what is found in the cache runs
+		// inside every function.
+		if base, err := os.UserCacheDir(); err == nil {
+			dir = filepath.Join(base, "cloudlet", "sdk")
+		} else if os.Geteuid() == 0 {
+			dir = "/var/cache/cloudlet/sdk"
 		}
-		dir = filepath.Join(base, "cloudlet", "sdk")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -129,9 +133,28 @@ func (c *Cache) Ensure(kit string) (string, error) {
 	return d, nil
 }
 
+// trusted checks that p is a folder of this process's user that nobody
+// else may write: a kit found there runs inside every function.
+func trusted(p string) error {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(p, &st); err != nil {
+		return err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR || int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
+		return fmt.Errorf("%s is not a folder of uid %d that only it may write: not trusted as the SDK cache (remove it, or set CLOUDLET_CACHE_DIR)", p, os.Geteuid())
+	}
+	return nil
+}
+
 // locked runs f holding the cache's lock for name, shared by every process.
 func (c *Cache) locked(name string, f func() error) error {
+	if c.dir == "" {
+		return errors.New("no cache folder: set HOME or CLOUDLET_CACHE_DIR")
+	}
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return err
+	}
+	if err := trusted(c.dir); err != nil {
 		return err
 	}
 	lf, err := os.OpenFile(filepath.Join(c.dir, ".lock-"+name), os.O_CREATE|os.O_RDWR, 0o644)
@@ -153,6 +176,11 @@ func (c *Cache) install(final string, fill func(tmp string) error) error {
 		if _, err := os.Stat(final); err == nil {
 			return nil
 		}
+		// What an install killed half-way left (the lock is ours).
+		stale, _ := filepath.Glob(filepath.Join(c.dir, ".tmp-"+filepath.Base(final)+"-*"))
+		for _, p := range stale {
+			os.RemoveAll(p)
+		}
 		tmp, err := os.MkdirTemp(c.dir, ".tmp-"+filepath.Base(final)+"-")
 		if err != nil {
 			return err
@@ -162,6 +190,19 @@ func (c *Cache) install(final string, fill func(tmp string) error) error {
 			os.RemoveAll(tmp)
 			return err
 		}
+		// Readable by the instances' user whatever the umask was.
+		filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type()&fs.ModeSymlink == 0 {
+				if st, err := d.Info(); err == nil {
+					mode := st.Mode().Perm() | 0o444
+					if d.IsDir() || mode&0o111 != 0 {
+						mode |= 0o111
+					}
+					os.Chmod(p, mode&^0o022)
+				}
+			}
+			return nil
+		})
 		if err := os.Rename(tmp, final); err != nil {
 			os.RemoveAll(tmp)
 			return err
@@ -186,7 +227,7 @@ func (c *Cache) node(kit string) (string, error) {
 	lock, _ := manifests.ReadFile(kit + "/package-lock.json")
 	final := filepath.Join(c.dir, kit+"-"+digest(pkg, lock))
 	if _, err := os.Stat(final); err == nil {
-		return final, nil
+		return final, trustedKit(c.dir, final)
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
@@ -223,12 +264,12 @@ var pythonPackages = []string{"boto3", "botocore", "s3transfer", "jmespath", "da
 func (c *Cache) python() (string, error) {
 	final := filepath.Join(c.dir, "python-boto3-"+PythonBoto3)
 	if _, err := os.Stat(final); err == nil {
-		return final, nil
+		return final, trustedKit(c.dir, final)
 	}
 	debian := c.debianBoto3()
 	if debian != "" {
 		if _, err := os.Stat(debian); err == nil {
-			return debian, nil
+			return debian, trustedKit(c.dir, debian)
 		}
 	}
 	var pipErr error
@@ -291,4 +332,12 @@ func lastLines(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// trustedKit checks the cache folder and a kit found in it.
+func trustedKit(dir, kit string) error {
+	if err := trusted(dir); err != nil {
+		return err
+	}
+	return trusted(kit)
 }

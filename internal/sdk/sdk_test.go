@@ -50,3 +50,22 @@ func TestPythonFallsBackToDebiansBoto3(t *testing.T) {
 		t.Fatalf("no npm: %v", err)
 	}
 }
+
+// A cache folder others may write is not trusted: what is in it would run
+// inside every function.
+func TestCacheMustBeTheServers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	os.MkdirAll(dir, 0o777)
+	os.Chmod(dir, 0o777)
+	c := NewCache(dir, nil)
+	deb := t.TempDir()
+	for _, p := range pythonPackages {
+		os.MkdirAll(filepath.Join(deb, p), 0o755)
+	}
+	os.MkdirAll(filepath.Join(deb, "boto3-1.26.27.egg-info"), 0o755)
+	c.DebianPackages = deb
+	t.Setenv("PATH", t.TempDir())
+	if _, err := c.Ensure(Python); err == nil || !strings.Contains(err.Error(), "not trusted") {
+		t.Fatalf("a world-writable cache: %v", err)
+	}
+}
