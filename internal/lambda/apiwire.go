@@ -37,6 +37,7 @@ type apiReader struct {
 	read func([]byte) (int, error)
 	buf  []byte
 	r, w int
+	cont func() // answers Expect: 100-continue (curl asks before large bodies)
 }
 
 func newAPIReader(read func([]byte) (int, error)) *apiReader {
@@ -123,7 +124,7 @@ func (b *apiReader) next() (*apiRequest, error) {
 	if i := bytes.IndexByte(target, '?'); i >= 0 {
 		req.path = string(target[:i])
 	}
-	length, chunked := -1, false
+	length, chunked, expect := -1, false, false
 	headerBytes := len(line)
 	for {
 		h, err := b.line(maxAPIHeaderBytes)
@@ -160,7 +161,12 @@ func (b *apiReader) next() (*apiRequest, error) {
 			req.close = bytes.EqualFold(v, []byte("close"))
 		case bytes.EqualFold(k, []byte("Lambda-Runtime-Function-Error-Type")):
 			req.errorType = string(v)
+		case bytes.EqualFold(k, []byte("Expect")):
+			expect = bytes.EqualFold(v, []byte("100-continue"))
 		}
+	}
+	if expect && (chunked || length > 0) && b.cont != nil && !b.buffered() {
+		b.cont()
 	}
 	switch {
 	case chunked:
@@ -223,6 +229,7 @@ func (b *apiReader) chunkedBody(req *apiRequest) error {
 // Answers to a runtime.
 var (
 	apiAccepted = []byte("HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}\n")
+	apiContinue = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 )
 
 func apiErrorAnswer(status int, errorType, msg string) []byte {

@@ -127,3 +127,144 @@ while True:
 		}
 	}
 }
+
+// runtimeScript deploys a custom runtime written in Python (bootstrap) and
+// returns a registry with it as function "rt".
+func runtimeScript(t *testing.T, script string, env ...string) *Registry {
+	t.Helper()
+	dir := t.TempDir()
+	boot := "#!/usr/bin/env python3\nimport http.client, os, socket, time\nhost = os.environ['AWS_LAMBDA_RUNTIME_API']\nhp, port = host.split(':')\n" + script
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte(boot), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := newRegistry(t, Options{})
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	if err := r.Deploy([]FunctionSpec{{Name: "rt", Runtime: "provided.al2023", Handler: "x", TaskRoot: dir, Timeout: 10, Environment: vars}}); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func expectEcho(t *testing.T, r *Registry, n int) {
+	t.Helper()
+	for i := range n {
+		res := invoke(t, r, "rt", `{"n":`+itoa(i)+`}`)
+		if res.FunctionError != "" || !strings.Contains(string(res.Payload), `{"n":`+itoa(i)+`}`) {
+			t.Fatalf("invocation %d: %s %s", i, res.FunctionError, res.Payload)
+		}
+	}
+}
+
+// A runtime whose HTTP client gives up on a long poll while the instance
+// is idle, and polls again on a new connection, gets the next event on the
+// new one.
+func TestRuntimeAPIAbandonedPoll(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "abandoned")
+	r := runtimeScript(t, `
+def serve(c):
+    c.request("GET", "/2018-06-01/runtime/invocation/next")
+    resp = c.getresponse()
+    rid = resp.getheader("Lambda-Runtime-Aws-Request-Id")
+    body = resp.read()
+    c.request("POST", "/2018-06-01/runtime/invocation/%s/response" % rid, body=b'{"echo":' + body + b'}')
+    c.getresponse().read()
+a = http.client.HTTPConnection(host)
+serve(a)
+# The next poll, given up on: sent, then the connection closed unread.
+a.putrequest("GET", "/2018-06-01/runtime/invocation/next")
+a.endheaders()
+a.sock.shutdown(socket.SHUT_RDWR)
+a.close()
+b = http.client.HTTPConnection(host)
+b.connect()
+open(os.environ["MARK"], "w").close()
+while True:
+    serve(b)
+`, "MARK="+mark)
+	expectEcho(t, r, 1)
+	waitFor(t, "the runtime to abandon its poll", func() bool { _, err := os.Stat(mark); return err == nil })
+	for i := 1; i < 3; i++ {
+		res := invoke(t, r, "rt", `{"n":`+itoa(i)+`}`)
+		if res.FunctionError != "" || !strings.Contains(string(res.Payload), `{"n":`+itoa(i)+`}`) {
+			t.Fatalf("invocation %d after the abandoned poll: %s %s", i, res.FunctionError, res.Payload)
+		}
+	}
+}
+
+// A runtime that keeps two connections and uses them in turn is served on
+// whichever its requests come on.
+func TestRuntimeAPITwoConnections(t *testing.T) {
+	r := runtimeScript(t, `
+conns = [http.client.HTTPConnection(host), http.client.HTTPConnection(host)]
+i = 0
+while True:
+    c = conns[i % 2]
+    c.request("GET", "/2018-06-01/runtime/invocation/next")
+    resp = c.getresponse()
+    rid = resp.getheader("Lambda-Runtime-Aws-Request-Id")
+    body = resp.read()
+    d = conns[(i + 1) % 2]
+    d.request("POST", "/2018-06-01/runtime/invocation/%s/response" % rid, body=b'{"echo":' + body + b'}')
+    d.getresponse().read()
+    i += 1
+`)
+	expectEcho(t, r, 4)
+}
+
+// A second answer to the same invocation is refused and never becomes the
+// next invocation's answer.
+func TestRuntimeAPISecondAnswerIsRefused(t *testing.T) {
+	r := runtimeScript(t, `
+a = http.client.HTTPConnection(host)
+b = http.client.HTTPConnection(host)
+while True:
+    a.request("GET", "/2018-06-01/runtime/invocation/next")
+    resp = a.getresponse()
+    rid = resp.getheader("Lambda-Runtime-Aws-Request-Id")
+    body = resp.read()
+    b.request("POST", "/2018-06-01/runtime/invocation/%s/response" % rid, body=b'{"echo":' + body + b'}')
+    b.getresponse().read()
+    a.request("POST", "/2018-06-01/runtime/invocation/%s/response" % rid, body=b'{"stale":true}')
+    st = a.getresponse()
+    st.read()
+    if st.status != 400:
+        raise SystemExit("a second answer was accepted: %d" % st.status)
+`)
+	expectEcho(t, r, 3)
+}
+
+// A runtime that asks Expect: 100-continue before a body (curl does, over
+// 1 MB) is told to go on.
+func TestRuntimeAPIExpectContinue(t *testing.T) {
+	r := runtimeScript(t, `
+s = socket.create_connection((hp, int(port)))
+f = s.makefile("rb")
+def request(head, body=b""):
+    s.sendall(head)
+    if body:
+        line = f.readline()
+        if not line.startswith(b"HTTP/1.1 100"):
+            raise SystemExit("no 100 Continue: %r" % line)
+        f.readline()
+        s.sendall(body)
+    status = f.readline()
+    headers = {}
+    while True:
+        h = f.readline().strip()
+        if not h:
+            break
+        k, _, v = h.partition(b":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, f.read(int(headers.get(b"content-length", b"0")))
+while True:
+    _, h, body = request(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+    rid = h[b"lambda-runtime-aws-request-id"].decode()
+    out = b'{"echo":' + body + b'}'
+    request(("POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % (rid, len(out))).encode(), out)
+`)
+	expectEcho(t, r, 2)
+}

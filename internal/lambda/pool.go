@@ -189,7 +189,9 @@ func (f *function) shouldScaleLocked(c *call) bool {
 		return false
 	}
 	// Fast calls: one more instance is a trial (tuner.go).
-	return f.tuner.allow(time.Now(), f.avgDur < f.reg.opts.ScaleDelay)
+	// (Not for processes that run several calls at once: their slots
+	// start together.)
+	return f.tuner.allow(time.Now(), f.avgDur < f.reg.opts.ScaleDelay && f.conc <= 1)
 }
 
 func (f *function) dequeue(c *call) bool {
@@ -407,7 +409,7 @@ func (f *function) run(in *instance, provisioned bool) {
 		// Decide once, under the lock: an instance that parks itself as idle
 		// may be handed a call at once, so it must not exit on its own after.
 		exit := !alive || f.retired
-		if !exit && f.tuner.surplus > 0 && !provisioned && in.mux == nil && f.slots.running > 1 {
+		if !exit && f.tuner.surplus > 0 && !provisioned && in.mux == nil && f.slots.running-f.slots.starting > 1 {
 			// A trial found this function served as well with one
 			// instance fewer: this one leaves.
 			f.tuner.surplus--

@@ -31,13 +31,21 @@ type runtimeAPI struct {
 	waiting chan *apiConn // connections whose GET next awaits an event
 	reply   chan apiReply // an answer that arrived on another connection
 	ready   chan struct{}
-	init    chan []byte // an init error document
+	init    chan []byte   // an init error document
+	done    chan struct{} // closed by stop
+	// wake's read end is polled by the instance's goroutine beside its
+	// connection; a byte on it says that waiting, reply or done changed.
+	// wakeMu keeps a write from meeting the descriptors' close (a number
+	// reused by another file would get the byte).
+	wakeR, wakeW int
+	wakeMu       sync.RWMutex
+	wakeClosed   bool
 
 	mu        sync.Mutex
 	readyOnce sync.Once
 	current   *call // the call the runtime holds, between next and its answer
 	conns     map[*apiConn]struct{}
-	closed    bool
+	stopped   bool
 
 	// Used by the instance's goroutine only.
 	owned *apiConn // the connection it reads and writes, or nil
@@ -48,7 +56,16 @@ type runtimeAPI struct {
 type apiConn struct {
 	c       net.Conn
 	r       *apiReader
+	fd      int  // while the instance's goroutine holds it (blocking mode)
+	held    bool // the instance's goroutine holds it: only it closes it
 	pending bool // its GET next was read and awaits an event
+}
+
+func newAPIConn(c net.Conn) *apiConn {
+	ac := &apiConn{c: c, fd: -1}
+	ac.r = newAPIReader(c.Read)
+	ac.r.cont = func() { c.Write(apiContinue) }
+	return ac
 }
 
 // block puts the connection in blocking mode: the instance's goroutine,
@@ -57,20 +74,42 @@ type apiConn struct {
 // pipe channel does; package doc).
 func (ac *apiConn) block() {
 	if rc, err := ac.c.(syscall.Conn).SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) { unix.SetNonblock(int(fd), false) })
+		rc.Control(func(fd uintptr) {
+			unix.SetNonblock(int(fd), false)
+			ac.fd = int(fd)
+		})
 	}
 }
 
-// shut ends the connection's reads and writes at once, also one blocked in
-// another thread (close alone would not wake it), then closes it.
-func (ac *apiConn) shut() {
+// unblock gives the connection back to the netpoller.
+func (ac *apiConn) unblock() {
+	if rc, err := ac.c.(syscall.Conn).SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.SetNonblock(int(fd), true) })
+	}
+	ac.fd = -1
+}
+
+// shutdown ends the connection's reads and writes at once, also one
+// blocked in another thread (close alone would not wake it).
+func (ac *apiConn) shutdown() {
 	if rc, err := ac.c.(syscall.Conn).SyscallConn(); err == nil {
 		rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RDWR) })
 	}
-	ac.c.Close()
+}
+
+// gone reports whether the runtime closed the connection (a client that
+// gave up on a long poll): a peek that finds the end of the stream.
+func (ac *apiConn) gone() bool {
+	if ac.r.buffered() || ac.fd < 0 {
+		return false
+	}
+	var b [1]byte
+	n, _, err := unix.Recvfrom(ac.fd, b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	return n == 0 && err == nil || err != nil && err != unix.EAGAIN && err != unix.EINTR
 }
 
 type apiReply struct {
+	id        string
 	body      []byte
 	errorType string // "" for a response
 }
@@ -80,14 +119,21 @@ const runtimeAPIPrefix = "/2018-06-01/runtime/"
 // newRuntimeAPI listens for the instance whose processes are in lim's cgroup
 // (nil: not isolated, any local connection is taken).
 func newRuntimeAPI(in *instance, lim *sandbox.Limits) (*runtimeAPI, error) {
+	var wake [2]int
+	if err := unix.Pipe2(wake[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		unix.Close(wake[0])
+		unix.Close(wake[1])
 		return nil, err
 	}
 	a := &runtimeAPI{
 		in: in, ln: ln, addr: ln.Addr().String(),
 		waiting: make(chan *apiConn, 16), reply: make(chan apiReply, 1),
-		ready: make(chan struct{}), init: make(chan []byte, 1),
+		ready: make(chan struct{}), init: make(chan []byte, 1), done: make(chan struct{}),
+		wakeR: wake[0], wakeW: wake[1],
 		conns: map[*apiConn]struct{}{},
 	}
 	own := ownListener{ln, func(c net.Conn) bool {
@@ -105,9 +151,9 @@ func newRuntimeAPI(in *instance, lim *sandbox.Limits) (*runtimeAPI, error) {
 			if tc, ok := c.(*net.TCPConn); ok {
 				tc.SetNoDelay(true)
 			}
-			ac := &apiConn{c: c, r: newAPIReader(c.Read)}
+			ac := newAPIConn(c)
 			a.mu.Lock()
-			if a.closed {
+			if a.stopped {
 				a.mu.Unlock()
 				c.Close()
 				return
@@ -117,32 +163,73 @@ func newRuntimeAPI(in *instance, lim *sandbox.Limits) (*runtimeAPI, error) {
 			go a.serveConn(ac)
 		}
 	}()
-	// A process that is gone leaves nothing to read: the connections close,
+	// A process that is gone leaves nothing to read: the connections shut,
 	// so that a read of the instance's goroutine returns, even when a child
 	// of the runtime holds a connection open.
 	go func() {
-		<-in.exited
-		a.close()
+		select {
+		case <-in.exited:
+			a.stop()
+		case <-a.done:
+		}
 	}()
 	return a, nil
 }
 
-func (a *runtimeAPI) close() {
+// notify wakes the instance's goroutine if it polls.
+func (a *runtimeAPI) notify() {
+	a.wakeMu.RLock()
+	if !a.wakeClosed {
+		unix.Write(a.wakeW, []byte{1})
+	}
+	a.wakeMu.RUnlock()
+}
+
+// stop refuses new connections and ends every read and write of the
+// runtime; the connections the instance's goroutine holds are shut, not
+// closed (it may be polling them: their numbers must not be reused).
+func (a *runtimeAPI) stop() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.closed {
+	if a.stopped {
 		return
 	}
-	a.closed = true
+	a.stopped = true
+	close(a.done)
 	a.ln.Close()
 	for ac := range a.conns {
-		ac.shut()
+		ac.shutdown()
+		if !ac.held {
+			ac.c.Close()
+		}
 	}
+	a.notify()
+}
+
+// close releases everything; called by the instance's goroutine, or once
+// the instance has no goroutine.
+func (a *runtimeAPI) close() {
+	a.stop()
+	a.mu.Lock()
+	for ac := range a.conns {
+		ac.c.Close()
+	}
+	a.conns = map[*apiConn]struct{}{}
+	a.mu.Unlock()
+	a.owned = nil
+	a.wakeMu.Lock()
+	if !a.wakeClosed {
+		a.wakeClosed = true
+		unix.Close(a.wakeR)
+		unix.Close(a.wakeW)
+	}
+	a.wakeMu.Unlock()
 }
 
 // drop closes a connection of the runtime.
 func (a *runtimeAPI) drop(ac *apiConn) {
-	ac.shut()
+	ac.shutdown()
+	ac.c.Close()
 	a.mu.Lock()
 	delete(a.conns, ac)
 	a.mu.Unlock()
@@ -153,6 +240,59 @@ func (a *runtimeAPI) drop(ac *apiConn) {
 func (a *runtimeAPI) dropOwned() {
 	a.drop(a.owned)
 	a.owned = nil
+}
+
+// take makes ac the connection the instance's goroutine holds.
+func (a *runtimeAPI) take(ac *apiConn) {
+	a.mu.Lock()
+	ac.held = true
+	stopped := a.stopped
+	a.mu.Unlock()
+	if stopped {
+		ac.shutdown()
+	}
+	ac.block()
+	a.owned = ac
+}
+
+// handBack gives the held connection to a goroutine of its own again,
+// which reads its next request and offers it if it is a GET next.
+func (a *runtimeAPI) handBack() {
+	ac := a.owned
+	a.owned = nil
+	ac.unblock()
+	a.mu.Lock()
+	ac.held = false
+	stopped := a.stopped
+	a.mu.Unlock()
+	if stopped {
+		ac.c.Close()
+		return
+	}
+	go a.serveConn(ac)
+}
+
+// await blocks the instance's goroutine until fd (if ≥ 0) is readable or
+// something is notified; it reports whether fd is.
+func (a *runtimeAPI) await(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(a.wakeR), Events: unix.POLLIN}}
+	if fd >= 0 {
+		fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP})
+	}
+	for {
+		if _, err := unix.Poll(fds, -1); err != unix.EINTR {
+			break
+		}
+	}
+	if fds[0].Revents != 0 {
+		var buf [64]byte
+		for {
+			if n, _ := unix.Read(a.wakeR, buf[:]); n < len(buf) {
+				break
+			}
+		}
+	}
+	return fd >= 0 && fds[1].Revents != 0
 }
 
 // waitReady waits for the runtime's first "next" (initialisation done), its
@@ -187,6 +327,7 @@ func (a *runtimeAPI) serveConn(ac *apiConn) {
 			ac.pending = true
 			select {
 			case a.waiting <- ac:
+				a.notify()
 			default:
 				a.drop(ac) // more connections waiting than a runtime needs
 			}
@@ -233,7 +374,8 @@ func (a *runtimeAPI) handle(ac *apiConn, req *apiRequest) {
 }
 
 // answer takes a runtime's answer that arrived outside the instance's
-// goroutine (a connection of its own) for the call it holds.
+// goroutine (a connection of its own) for the call it holds: one answer
+// per call, whichever connection it comes on.
 func (a *runtimeAPI) answer(ac *apiConn, req *apiRequest, id string, isError bool) {
 	a.mu.Lock()
 	c := a.current
@@ -245,7 +387,12 @@ func (a *runtimeAPI) answer(ac *apiConn, req *apiRequest, id string, isError boo
 	a.current = nil
 	a.mu.Unlock()
 	r, status := replyOf(req, isError)
-	a.reply <- r
+	r.id = id
+	select {
+	case a.reply <- r:
+		a.notify()
+	case <-a.done:
+	}
 	if status == 413 {
 		ac.c.Write(apiErrorAnswer(413, "RequestEntityTooLarge", "response payload too large"))
 		return
@@ -268,6 +415,13 @@ func replyOf(req *apiRequest, isError bool) (apiReply, int) {
 }
 
 // invokeAPI hands c to the runtime and waits for its answer.
+//
+// The event goes on a connection whose GET next is waiting: the held one
+// when its GET next was read (and the runtime has not closed it since),
+// else the first of waiting. While it waits for a GET next on the held
+// connection, or for the answer, the instance's goroutine polls that
+// connection and the wake pipe together, so a request on another
+// connection (a runtime that keeps several) is seen as soon as it comes.
 func (in *instance) invokeAPI(c *call) bool {
 	a := in.api
 	defer func() {
@@ -275,6 +429,9 @@ func (in *instance) invokeAPI(c *call) bool {
 		a.mu.Lock()
 		a.current = nil
 		a.mu.Unlock()
+		if cap(a.wbuf) > 1<<20 {
+			a.wbuf = nil // a 6 MB event need not stay
+		}
 	}()
 	fail := func() bool {
 		if !in.timedOut.Load() {
@@ -282,66 +439,115 @@ func (in *instance) invokeAPI(c *call) bool {
 		}
 		return false
 	}
-	// The connection whose GET next the event answers.
 	for {
-		if a.owned == nil {
+		// A connection whose GET next awaits the event.
+		for {
 			select {
-			case a.owned = <-a.waiting:
-				a.owned.block()
 			case <-in.exited:
 				return fail()
+			default:
+			}
+			if ac := a.owned; ac != nil && ac.pending {
+				if !ac.gone() {
+					break
+				}
+				a.dropOwned() // the runtime gave up on this poll
+				continue
+			}
+			// A GET next on another connection first: a wake-up that said
+			// so may have been drained by an earlier wait.
+			select {
+			case ac := <-a.waiting:
+				if a.owned != nil {
+					a.handBack()
+				}
+				a.take(ac)
+				continue
+			default:
+			}
+			if a.owned != nil && (a.owned.r.buffered() || a.await(a.owned.fd)) {
+				req, err := a.owned.r.next()
+				if err != nil {
+					a.refuse(a.owned, err)
+					a.dropOwned() // a runtime that connects per request; or it is gone
+					continue
+				}
+				if req.method == "GET" && req.path == runtimeAPIPrefix+"invocation/next" {
+					a.owned.pending = true
+				} else {
+					a.handle(a.owned, req)
+				}
+				continue
+			}
+			if a.owned == nil {
+				a.await(-1)
 			}
 		}
 		ac := a.owned
-		if ac.pending {
-			break
-		}
-		req, err := ac.r.next()
-		if err != nil {
-			a.refuse(ac, err)
-			a.dropOwned() // a runtime that connects per request; or it is gone
+		a.mu.Lock()
+		a.current = c
+		a.mu.Unlock()
+		a.wbuf = appendEvent(a.wbuf[:0], c, in.f.cfg.ARN)
+		ac.pending = false
+		if _, err := ac.c.Write(a.wbuf); err != nil {
+			// Not delivered: the runtime closed this connection. Another
+			// GET next will take the event.
+			a.mu.Lock()
+			a.current = nil
+			a.mu.Unlock()
+			a.dropOwned()
 			continue
 		}
-		if req.method == "GET" && req.path == runtimeAPIPrefix+"invocation/next" {
-			ac.pending = true
-			break
+		break
+	}
+	// The answer: on the held connection, unless the runtime uses another.
+	for {
+		select {
+		case r := <-a.reply:
+			if r.id == c.id {
+				in.takeReply(c, r)
+				return true
+			}
+			continue // a late answer to an earlier call
+		case <-in.exited:
+			return fail()
+		default:
 		}
-		a.handle(ac, req)
-	}
-	ac := a.owned
-	a.mu.Lock()
-	a.current = c
-	a.mu.Unlock()
-	a.wbuf = appendEvent(a.wbuf[:0], c, in.f.cfg.ARN)
-	ac.pending = false
-	if _, err := ac.c.Write(a.wbuf); err != nil {
-		a.dropOwned()
-	}
-	// The answer: on the same connection, unless the runtime uses another.
-	for a.owned == ac {
+		ac := a.owned
+		if ac == nil || ac.pending {
+			a.await(-1) // it asked for the next on the held connection; the answer comes on another
+			continue
+		}
+		if !ac.r.buffered() && !a.await(ac.fd) {
+			continue
+		}
 		req, err := ac.r.next()
 		if err != nil {
 			a.refuse(ac, err)
 			a.dropOwned()
-			break
+			continue
 		}
 		path, _ := strings.CutPrefix(req.path, runtimeAPIPrefix+"invocation/")
 		id, verb, _ := strings.Cut(path, "/")
 		if req.method != "POST" || verb != "response" && verb != "error" {
 			if req.method == "GET" && req.path == runtimeAPIPrefix+"invocation/next" {
-				ac.pending = true // asks for the next without answering this one here
-				break
+				ac.pending = true
+			} else {
+				a.handle(ac, req)
 			}
-			a.handle(ac, req)
-			continue
-		}
-		if id != c.id {
-			ac.c.Write(apiErrorAnswer(400, "InvalidRequestID", "Invalid request ID"))
 			continue
 		}
 		a.mu.Lock()
-		a.current = nil
+		mine := id == c.id && a.current == c
+		if mine {
+			a.current = nil
+		}
 		a.mu.Unlock()
+		if !mine {
+			// Not this call's, or answered already on another connection.
+			ac.c.Write(apiErrorAnswer(400, "InvalidRequestID", "Invalid request ID"))
+			continue
+		}
 		r, status := replyOf(req, verb == "error")
 		if status == 413 {
 			ac.c.Write(apiErrorAnswer(413, "RequestEntityTooLarge", "response payload too large"))
@@ -353,13 +559,6 @@ func (in *instance) invokeAPI(c *call) bool {
 		}
 		in.takeReply(c, r)
 		return true
-	}
-	select {
-	case r := <-a.reply:
-		in.takeReply(c, r)
-		return true
-	case <-in.exited:
-		return fail()
 	}
 }
 

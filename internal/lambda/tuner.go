@@ -52,6 +52,9 @@ func (t *tuner) completed(now time.Time) {
 // allow says whether a scale-up the pool's rule asks for may happen now;
 // when it may, and it is a trial, the trial begins.
 func (t *tuner) allow(now time.Time, fast bool) bool {
+	if !now.Before(t.hold) {
+		t.surplus = 0 // an instance to give back that none gave back by now: the load changed
+	}
 	if !fast {
 		return true
 	}
@@ -85,5 +88,10 @@ func (t *tuner) judge(now time.Time) (decided, keep bool) {
 	return true, false
 }
 
-// failed ends a trial whose instance did not start.
-func (t *tuner) failed() { t.trial = false }
+// failed ends a trial whose instance did not start (an instance that
+// failed while the trial's was still starting: it may have been that one).
+func (t *tuner) failed() {
+	if t.trial && t.trialFrom.IsZero() {
+		t.trial = false
+	}
+}

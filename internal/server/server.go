@@ -291,12 +291,6 @@ func (s *Server) Current() *Deployment { return s.current.Load() }
 // nothing changes. The health check reports the outcome.
 func (s *Server) Deploy(dir, stage string) (*Deployment, error) {
 	d, err := s.deploy(dir, stage)
-	if err != nil {
-		msg := err.Error()
-		s.deployErr.Store(&msg)
-	} else {
-		s.deployErr.Store(nil)
-	}
 	s.attempted.Store(true)
 	return d, err
 }
@@ -330,14 +324,23 @@ func (s *Server) health() (bool, []byte) {
 	return true, b
 }
 
-func (s *Server) deploy(dir, stage string) (*Deployment, error) {
+func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	s.deployMu.Lock()
 	defer s.deployMu.Unlock()
+	defer func() {
+		// Recorded under the lock: the health check shows the newest outcome.
+		if err != nil {
+			msg := err.Error()
+			s.deployErr.Store(&msg)
+		} else {
+			s.deployErr.Store(nil)
+		}
+	}()
 	proj, err := manifest.Load(dir, manifest.Options{Stage: stage, Region: s.opts.Region, AccountID: DefaultAccountID})
 	if err != nil {
 		return nil, err
 	}
-	d := &Deployment{Dir: proj.Dir, Service: proj.Service, Stage: proj.Provider.Stage, Warnings: proj.Warnings, At: time.Now()}
+	d = &Deployment{Dir: proj.Dir, Service: proj.Service, Stage: proj.Provider.Stage, Warnings: proj.Warnings, At: time.Now()}
 	specs := make([]lambda.FunctionSpec, 0, len(proj.Functions))
 	var routes []gateway.Route
 	for _, fn := range proj.Functions {

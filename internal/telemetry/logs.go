@@ -316,7 +316,10 @@ func (s *Stream) writeFile(buf []byte) {
 			n = bytes.LastIndexByte(buf[:max(room, 0)], '\n') + 1
 			if n == 0 {
 				if s.fileSize > 0 {
-					s.rotate()
+					if !s.rotate() {
+						s.openOrWrite(buf) // the file cannot be emptied: write on rather than spin
+						return
+					}
 					continue
 				}
 				n = bytes.IndexByte(buf, '\n') + 1
@@ -328,20 +331,38 @@ func (s *Stream) writeFile(buf []byte) {
 		w, _ := s.file.Write(buf[:n])
 		s.fileSize += int64(w)
 		buf = buf[n:]
-		if len(buf) > 0 {
-			s.rotate()
+		if len(buf) > 0 && !s.rotate() {
+			s.openOrWrite(buf) // the file cannot be emptied: write on rather than spin
+			return
 		}
 	}
 }
 
-// rotate moves the open file to <name>.log.1, replacing the older one.
-func (s *Stream) rotate() {
+// rotate moves the open file to <name>.log.1, replacing the older one;
+// when that cannot be done, the file starts again empty, so that it stays
+// bounded all the same.
+func (s *Stream) rotate() bool {
 	if s.file != nil {
 		s.file.Close()
 		s.file = nil
 	}
-	os.Rename(s.path(), s.path()+".1")
 	s.fileSize = 0
+	if os.Rename(s.path(), s.path()+".1") == nil {
+		return true
+	}
+	return os.Truncate(s.path(), 0) == nil
+}
+
+// openOrWrite appends buf to the file as it is, without rotating.
+func (s *Stream) openOrWrite(buf []byte) {
+	f, err := os.OpenFile(s.path(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return
+	}
+	st, _ := f.Stat()
+	s.file, s.fileSize, s.fileFrom = f, st.Size(), time.Now()
+	w, _ := f.Write(buf)
+	s.fileSize += int64(w)
 }
 
 // expire drops, per function with a retention, the lines older than it:

@@ -113,3 +113,23 @@ func TestLogsRetention(t *testing.T) {
 		t.Fatalf("the expired file is still there: %v", err)
 	}
 }
+
+// A rotation that cannot rename (the .1 name is taken by a folder) neither
+// spins nor lets the file grow without bound, and Close returns.
+func TestLogsRotationThatCannotRename(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "f.log.1", "x"), 0o755)
+	l, _ := NewLogs(dir)
+	l.FileBytes = 64 << 10
+	for i := range 3000 {
+		l.Append("f", strings.Repeat("y", 100)+strconv.Itoa(i))
+		if i%300 == 0 {
+			l.flush(false)
+		}
+	}
+	l.Close()
+	st, err := os.Stat(filepath.Join(dir, "f.log"))
+	if err != nil || st.Size() > 2*l.FileBytes {
+		t.Fatalf("f.log: %v, %d bytes (cap %d)", err, st.Size(), l.FileBytes)
+	}
+}
