@@ -262,8 +262,8 @@ func (s *Server) restore() {
 		s.log.Error("restore the last deployment", "err", err)
 		return
 	}
-	if !ok {
-		return
+	if !ok || st.Dir == "" {
+		return // nothing acknowledged yet (a pending deploy was never)
 	}
 	// Not Deploy: a restored version is not the deploy that cloudlet up
 	// awaits before it reports ready.
@@ -371,20 +371,25 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(proj.File), err)
 	}
-	// Recorded durably before it is applied, so that what is acknowledged
-	// is served again after a restart; a deploy that cannot be recorded
-	// fails, and one that fails to apply puts the old record back.
-	prev, hadPrev, _ := loadDeployed(s.opts.DataDir)
-	if err := saveDeployed(s.opts.DataDir, deployedState{Dir: d.Dir, Stage: stage}); err != nil {
+	// Recorded durably before it is acknowledged: first as pending beside
+	// the version a restart serves (a deploy that cannot even be recorded
+	// fails before anything changes), then, once applied, as that version.
+	prev, _, _ := loadDeployed(s.opts.DataDir)
+	prev.Pending = nil
+	next := deployedState{Dir: d.Dir, Stage: stage}
+	pending := prev
+	pending.Pending = &next
+	if err := saveDeployed(s.opts.DataDir, pending); err != nil {
 		return nil, fmt.Errorf("cannot record the deployment in the data directory %s: %w", s.opts.DataDir, err)
 	}
 	if err := s.registry.Deploy(specs); err != nil {
-		if hadPrev {
-			saveDeployed(s.opts.DataDir, prev)
-		} else {
-			removeDeployed(s.opts.DataDir)
-		}
+		saveDeployed(s.opts.DataDir, prev)
 		return nil, err
+	}
+	if err := saveDeployed(s.opts.DataDir, next); err != nil {
+		// Applied, but a restart would serve the version before.
+		s.log.Error("record the deployment", "err", err)
+		return nil, fmt.Errorf("the deployment is applied but cannot be recorded in the data directory %s (a restart would serve the previous version): %w", s.opts.DataDir, err)
 	}
 	s.gateway.Swap(table)
 	for _, fn := range proj.Functions {

@@ -348,3 +348,28 @@ func TestBogusSessionTokenIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A restart serves the deploy last acknowledged, never one that was being
+// applied when the server died (it was never acknowledged).
+func TestRestartServesTheAcknowledgedDeploy(t *testing.T) {
+	data := t.TempDir()
+	hello, _ := filepath.Abs("../../examples/hello")
+	state := `{"dir":"` + hello + `","pending":{"dir":"` + filepath.Join(t.TempDir(), "half-deployed") + `"}}`
+	if err := os.WriteFile(filepath.Join(data, "deployed.json"), []byte(state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(server.Options{DataDir: data, GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if d := s.Current(); d == nil || d.Dir != hello {
+		t.Fatalf("restored: %+v", d)
+	}
+	if code, body, _ := get(t, s.GatewayURL()+"/hello"); code != 200 || !strings.Contains(body, "Hello") {
+		t.Fatalf("GET /hello after the restart: %d %s", code, body)
+	}
+}

@@ -11,9 +11,13 @@ import (
 // restarted on the same data directory (even after kill -9) serves it again.
 const deployedFile = "deployed.json"
 
+// deployedState is the deploy last acknowledged (Dir, Stage: what a
+// restart serves) and, while one is being applied, the next (Pending: never
+// served by a restart, as it was never acknowledged).
 type deployedState struct {
-	Dir   string `json:"dir"`
-	Stage string `json:"stage,omitempty"`
+	Dir     string         `json:"dir,omitempty"`
+	Stage   string         `json:"stage,omitempty"`
+	Pending *deployedState `json:"pending,omitempty"`
 }
 
 // saveDeployed writes the state durably: a temporary file, fsynced, renamed
@@ -63,13 +67,4 @@ func loadDeployed(dataDir string) (deployedState, bool, error) {
 		return st, false, fmt.Errorf("%s is damaged: %v", filepath.Join(dataDir, deployedFile), err)
 	}
 	return st, true, nil
-}
-
-// removeDeployed forgets the recorded deployment.
-func removeDeployed(dataDir string) error {
-	err := os.Remove(filepath.Join(dataDir, deployedFile))
-	if os.IsNotExist(err) {
-		return nil
-	}
-	return err
 }
