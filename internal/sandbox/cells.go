@@ -286,11 +286,12 @@ func (c *Cell) Attach(taskRoot string, hide []string) error {
 		c.Close()
 		return err
 	}
-	realCell, err := filepath.EvalSymlinks(c.path)
+	cell, err := unix.Open(c.path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		c.Close()
 		return err
 	}
+	defer unix.Close(cell)
 	for _, h := range hide {
 		realH, err := filepath.EvalSymlinks(h)
 		if err != nil {
@@ -300,12 +301,21 @@ func (c *Cell) Attach(taskRoot string, hide []string) error {
 		if !ok {
 			continue // outside the code: the instance cannot reach it
 		}
-		target := filepath.Join(realCell, rel)
-		if t, err := filepath.EvalSymlinks(target); err != nil || t != target {
+		// The folder is opened beneath the cell with no symlink on the way,
+		// and the tmpfs mounted onto that open folder: a symlink swapped in
+		// by whoever owns the code between a check and the mount cannot
+		// take the mount elsewhere on the host.
+		fd, err := unix.Openat2(cell, rel, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		if err != nil {
 			c.Close()
-			return fmt.Errorf("hide %s: %s is not a folder of the code tree", h, target)
+			return fmt.Errorf("hide %s: %s is not a folder of the code tree: %w", h, rel, err)
 		}
-		if err := unix.Mount("tmpfs", target, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=000"); err != nil {
+		err = unix.Mount("tmpfs", "/proc/self/fd/"+strconv.Itoa(fd), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=000")
+		unix.Close(fd)
+		if err != nil {
 			c.Close()
 			return fmt.Errorf("hide %s: %w", h, err)
 		}
