@@ -10,7 +10,8 @@
 //
 // Host user: when Cloudlet runs as root, function code never does. Instances
 // run as an unprivileged host uid/gid of their own (the first id from 60993
-// up that no account, group or running process has): bubblewrap is started
+// up that no account, group, running process or other Cloudlet server has;
+// a server holds a lock on its id in /run/cloudlet): bubblewrap is started
 // as that user, so uid 993 inside maps to it outside, and every check the
 // host makes (files, /proc, signals) sees an ordinary user with no files of
 // its own. A file of the code that only root may read is unreadable, as on

@@ -197,6 +197,9 @@ func (s *Server) Start() error {
 		box = sandbox.New(parent, filepath.Join(s.opts.DataDir, "cells"))
 	}
 	s.box = box
+	if uid := box.UID(); uid >= 0 {
+		s.log.Info("function code runs as an unprivileged host user of its own, never as root", "uid", uid)
+	}
 	if ok, why := box.Isolated(); !ok {
 		s.log.Warn("instances are NOT isolated: they run as plain processes that can see this machine, other functions and the data directory", "reason", why)
 	}
