@@ -50,6 +50,7 @@ type runtimeAPI struct {
 	// Used by the instance's goroutine only.
 	owned *apiConn // the connection it reads and writes, or nil
 	wbuf  []byte
+	pfds  [2]unix.PollFd // await's, kept: no allocation per wait
 }
 
 // apiConn is one connection of the runtime.
@@ -275,9 +276,11 @@ func (a *runtimeAPI) handBack() {
 // await blocks the instance's goroutine until fd (if ≥ 0) is readable or
 // something is notified; it reports whether fd is.
 func (a *runtimeAPI) await(fd int) bool {
-	fds := []unix.PollFd{{Fd: int32(a.wakeR), Events: unix.POLLIN}}
+	a.pfds[0] = unix.PollFd{Fd: int32(a.wakeR), Events: unix.POLLIN}
+	fds := a.pfds[:1]
 	if fd >= 0 {
-		fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP})
+		a.pfds[1] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}
+		fds = a.pfds[:2]
 	}
 	for {
 		if _, err := unix.Poll(fds, -1); err != unix.EINTR {
