@@ -22,8 +22,10 @@ import (
 // instance is one running process of a function.
 type instance struct {
 	f         *function
-	work      chan *call // buffered 1: a caller that popped this instance from the idle stack
-	stream    string     // log stream name
+	work      chan *call  // buffered 1: a caller that popped this instance from the idle stack
+	idle      *time.Timer // idles the instance out; reset under f.mu
+	leaving   bool        // its goroutine waits in leave for a borrower (under f.mu)
+	stream    string      // log stream name
 	cmd       *exec.Cmd
 	pid       int
 	startedAt time.Time
