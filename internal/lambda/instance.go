@@ -55,6 +55,8 @@ type instance struct {
 	logTail *tailBuffer
 	status  *os.File // /proc/<pid>/status, for VmHWM when there is no cgroup
 	limits  *sandbox.Limits
+	peakMB  int64         // the last reading of maxMemoryMB
+	peakAt  time.Time     // when it was taken
 	cell    *sandbox.Cell // a stem cell's mount point, or nil
 	mux     *mux          // several invocations at once: the process shared by slots (multi.go)
 }

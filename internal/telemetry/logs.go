@@ -65,6 +65,8 @@ type Stream struct {
 	nextSeq uint64
 	pending []byte        // formatted lines the flusher has yet to write
 	dropped int           // lines lost because pending was full
+	stampMs int64         // the millisecond stamp formats (UTC, as on disk)
+	stamp   []byte        // the formatted time of stampMs, reused within it
 	changed chan struct{} // closed and replaced on an append when watched
 	watched bool          // someone holds changed (Since was called since the last append)
 	// retention drops lines older than it (0: keep them), in memory and,
@@ -177,7 +179,13 @@ func (s *Stream) appendLocked(now time.Time, text string) {
 		s.dropped++
 		return
 	}
-	s.pending = now.UTC().AppendFormat(s.pending, "2006-01-02T15:04:05.000Z")
+	// Lines come in bursts (START, output, END, REPORT): format each
+	// millisecond once.
+	if ms := now.UnixMilli(); ms != s.stampMs || s.stamp == nil {
+		s.stampMs = ms
+		s.stamp = now.UTC().AppendFormat(s.stamp[:0], "2006-01-02T15:04:05.000Z")
+	}
+	s.pending = append(s.pending, s.stamp...)
 	s.pending = append(s.pending, '\t')
 	s.pending = append(s.pending, text...)
 	s.pending = append(s.pending, '\n')
