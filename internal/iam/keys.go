@@ -2,69 +2,239 @@ package iam
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"sync"
+	"time"
 )
 
-// Key is one access key pair and whom it belongs to.
+// DefaultAccount is the account of every principal (one account per server).
+const DefaultAccount = "000000000000"
+
+// SessionTTL is how long role-session credentials are valid.
+const SessionTTL = 12 * time.Hour
+
+// Key is one access key: its secret, the session token it must be used
+// with (role sessions), when it expires and whom it belongs to.
 type Key struct {
 	ID        string
 	Secret    string
-	Principal string // "admin" or "function:<name>"
-	Token     string // the session token it must be used with, if any
+	Token     string    // "" for the admin's long-term key
+	Expires   time.Time // zero for the admin's key
+	Principal *Principal
 	Admin     bool
+	// Function is the function whose instance holds the key, or "".
+	Function string
 }
 
-// Keys is the set of valid access keys. It is safe for concurrent use.
+// Role is an IAM role: its identity policies and who may assume it.
+type Role struct {
+	Name     string
+	ARN      string
+	RoleID   string // AROA...
+	Policies []*Policy
+	// Trust names who may assume it (sts:AssumeRole), as a resource
+	// policy; nil trusts only the Lambda service.
+	Trust *Policy
+}
+
+// Keys holds the admin key, the roles, and the role sessions issued to
+// function instances and by AssumeRole. It is safe for concurrent use.
 type Keys struct {
-	mu    sync.RWMutex
-	byID  map[string]Key
-	byFor map[string]string // principal → key ID
+	mu      sync.RWMutex
+	account string
+	now     func() time.Time
+	byID    map[string]*Key
+	admin   *Principal
+	roles   map[string]*Role  // by name
+	fnRole  map[string]string // function → role name
+	byFn    map[string][]*Key // function → its instances' keys
 }
 
 // NewKeys returns a store holding the admin key pair.
 func NewKeys(adminID, adminSecret string) *Keys {
-	k := &Keys{byID: map[string]Key{}, byFor: map[string]string{}}
-	k.byID[adminID] = Key{ID: adminID, Secret: adminSecret, Principal: "admin", Admin: true}
-	k.byFor["admin"] = adminID
+	k := &Keys{account: DefaultAccount, now: time.Now, byID: map[string]*Key{}, roles: map[string]*Role{},
+		fnRole: map[string]string{}, byFn: map[string][]*Key{}}
+	k.admin = &Principal{ARN: "arn:aws:iam::" + k.account + ":root", Account: k.account, UserID: k.account, Admin: true}
+	k.byID[adminID] = &Key{ID: adminID, Secret: adminSecret, Principal: k.admin, Admin: true}
 	return k
 }
 
-// Secret returns the secret of an access key ID (the SigV4 verifier's lookup).
+// Account is the account ID of every principal.
+func (k *Keys) Account() string { return k.account }
+
+// Secret returns the secret of a valid access key (the SigV4 verifier's
+// lookup). Expired keys are still found: Expired tells them apart.
 func (k *Keys) Secret(id string) (string, bool) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	key, ok := k.byID[id]
-	return key.Secret, ok
+	if !ok {
+		return "", false
+	}
+	return key.Secret, true
 }
 
-// SessionToken is the session token a key must be used with: none, for
-// every key issued so far (they are long-term keys).
+// SessionToken is the session token a key must be used with ("" for the
+// admin's long-term key).
 func (k *Keys) SessionToken(id string) string {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return k.byID[id].Token
+	if key, ok := k.byID[id]; ok {
+		return key.Token
+	}
+	return ""
 }
 
-// Lookup returns the whole key.
-func (k *Keys) Lookup(id string) (Key, bool) {
+// Expired reports whether a key's session has expired.
+func (k *Keys) Expired(id string) bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	key, ok := k.byID[id]
+	return ok && !key.Expires.IsZero() && !k.now().Before(key.Expires)
+}
+
+// Lookup returns the key with id.
+func (k *Keys) Lookup(id string) (*Key, bool) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	key, ok := k.byID[id]
 	return key, ok
 }
 
-// Issue returns the key pair of principal, creating it the first time.
-func (k *Keys) Issue(principal string) Key {
+// Role returns the role called name.
+func (k *Keys) Role(name string) (*Role, bool) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	r, ok := k.roles[name]
+	return r, ok
+}
+
+// Roles returns every role, by name.
+func (k *Keys) Roles() map[string]*Role {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	out := make(map[string]*Role, len(k.roles))
+	for n, r := range k.roles {
+		out[n] = r
+	}
+	return out
+}
+
+// Deploy replaces the roles and which function uses which. The sessions
+// of a function that is gone, or whose role changed, are revoked at once;
+// sessions of a role that is gone (also AssumeRole's) too. Sessions of a
+// role that stays see its new policies from now on, as on AWS.
+func (k *Keys) Deploy(roles []*Role, functionRoles map[string]string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if id, ok := k.byFor[principal]; ok {
-		return k.byID[id]
+	k.roles = make(map[string]*Role, len(roles))
+	for _, r := range roles {
+		k.roles[r.Name] = r
 	}
-	key := Key{ID: "ASIA" + randomString(16, upperAlnum), Secret: randomString(40, secretAlphabet), Principal: principal}
-	k.byID[key.ID] = key
-	k.byFor[principal] = key.ID
-	return key
+	for fn, keys := range k.byFn {
+		if role, ok := functionRoles[fn]; !ok || role != k.fnRole[fn] {
+			for _, key := range keys {
+				delete(k.byID, key.ID)
+			}
+			delete(k.byFn, fn)
+		}
+	}
+	for id, key := range k.byID {
+		if p := key.Principal; !key.Admin && k.roles[p.RoleName] == nil {
+			delete(k.byID, id)
+		}
+	}
+	k.fnRole = make(map[string]string, len(functionRoles))
+	for fn, r := range functionRoles {
+		k.fnRole[fn] = r
+	}
 }
+
+// IssueFunction issues the credentials of one new instance of function: a
+// session of its role named after the function, as Lambda's are. release
+// revokes them (the instance is gone). ok is false for an unknown
+// function.
+func (k *Keys) IssueFunction(function string) (key Key, release func(), ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r, ok := k.roles[k.fnRole[function]]
+	if !ok {
+		return Key{}, nil, false
+	}
+	nk := k.sessionLocked(r, function, SessionTTL)
+	nk.Function = function
+	k.byFn[function] = append(k.byFn[function], nk)
+	return *nk, func() { k.revoke(nk) }, true
+}
+
+// AssumeRole issues a session of role called session, valid for ttl.
+func (k *Keys) AssumeRole(role *Role, session string, ttl time.Duration) Key {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return *k.sessionLocked(role, session, ttl)
+}
+
+func (k *Keys) sessionLocked(r *Role, session string, ttl time.Duration) *Key {
+	k.pruneLocked()
+	p := &Principal{
+		ARN:      "arn:aws:sts::" + k.account + ":assumed-role/" + r.Name + "/" + session,
+		Account:  k.account,
+		UserID:   r.RoleID + ":" + session,
+		RoleARN:  r.ARN,
+		RoleName: r.Name,
+		Session:  session,
+	}
+	nk := &Key{ID: "ASIA" + randomString(16, upperAlnum), Secret: randomString(40, secretAlphabet),
+		Token: sessionToken(), Expires: k.now().Add(ttl).Truncate(time.Second), Principal: p}
+	k.byID[nk.ID] = nk
+	return nk
+}
+
+// pruneLocked forgets expired sessions (at most every issue).
+func (k *Keys) pruneLocked() {
+	now := k.now()
+	for id, key := range k.byID {
+		if !key.Expires.IsZero() && now.After(key.Expires.Add(time.Hour)) {
+			delete(k.byID, id)
+		}
+	}
+}
+
+func (k *Keys) revoke(key *Key) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.byID, key.ID)
+	keys := k.byFn[key.Function]
+	for i, x := range keys {
+		if x == key {
+			k.byFn[key.Function] = append(keys[:i:i], keys[i+1:]...)
+			break
+		}
+	}
+	if len(k.byFn[key.Function]) == 0 {
+		delete(k.byFn, key.Function)
+	}
+}
+
+// Policies returns the current identity policies of a principal: none for
+// the admin (who is allowed everything), its role's for a session, and
+// ok false when its role is gone.
+func (k *Keys) Policies(p *Principal) ([]*Policy, bool) {
+	if p.Admin {
+		return nil, true
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	r, ok := k.roles[p.RoleName]
+	if !ok {
+		return nil, false
+	}
+	return r.Policies, true
+}
+
+// RoleID makes the unique ID of a role (AROA + 17 characters), as IAM
+// gives one to every role.
+func RoleID() string { return "AROA" + randomString(17, upperAlnum) }
 
 const (
 	upperAlnum     = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -78,4 +248,10 @@ func randomString(n int, alphabet string) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+func sessionToken() string {
+	b := make([]byte, 96)
+	rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
 }

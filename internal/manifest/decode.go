@@ -20,6 +20,9 @@ type decoder struct {
 	// badRuntime: provider.runtime was given but is not one Cloudlet runs
 	// (already reported; functions without their own are not "missing" one).
 	badRuntime bool
+	// IAM declarations: the provider's, and each function's own (iam.go).
+	provIAM iamDecl
+	fnIAM   map[string]*iamDecl
 }
 
 func (d *decoder) fail(err error) {
@@ -180,6 +183,7 @@ func (d *decoder) project(root *node) *Project {
 	p.Service = d.service(service, root)
 	p.Provider = d.provider(provider, root)
 	p.Functions = d.functions(functions, p)
+	p.Roles = d.roles(p, d.provIAM, d.fnIAM)
 	return p
 }
 
@@ -267,6 +271,16 @@ func (d *decoder) provider(f *field, root *node) Provider {
 			p.LogRetentionInDays, _ = d.retention(g.val, path)
 		case "environment":
 			maps.Copy(p.Environment, d.environment(g.val, path))
+		case "iam":
+			d.providerIAM(g.val, path, &d.provIAM)
+		case "iamRoleStatements": // the Framework's older form
+			d.provIAM.statements = append(d.provIAM.statements, d.statements(g.val, path)...)
+			d.provIAM.set = true
+		case "iamManagedPolicies":
+			d.provIAM.managed = append(d.provIAM.managed, d.managedPolicies(g.val, path)...)
+			d.provIAM.set = true
+		case "role":
+			d.roleDecl(g, path, &d.provIAM)
 		default:
 			d.unknown(g, path, providerFields, providerIgnored)
 		}
@@ -460,6 +474,8 @@ func (d *decoder) function(f field, p *Project) *Function {
 			check(ok)
 		case "environment":
 			maps.Copy(fn.Environment, d.environment(g.val, gp))
+		case "iam", "iamRoleStatements", "iamRoleStatementsInherit", "iamRoleStatementsName", "role":
+			d.functionIAM(f.key, g, gp)
 		case "events":
 			fn.Events = d.events(g.val, gp)
 		case "ephemeralStorageSize":

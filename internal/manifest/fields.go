@@ -45,7 +45,7 @@ var (
 		"variablesResolutionMode":             "",
 	}
 
-	providerFields  = []string{"name", "runtime", "stage", "region", "memorySize", "timeout", "environment", "logRetentionInDays"}
+	providerFields  = []string{"name", "runtime", "stage", "region", "memorySize", "timeout", "environment", "logRetentionInDays", "iam", "iamRoleStatements", "iamManagedPolicies", "role"}
 	providerIgnored = ignored{
 		"alb":                                   "",
 		"apiGateway":                            "API Gateway settings are " + notSupported,
@@ -63,9 +63,6 @@ var (
 		"ephemeralStorage":                      "",
 		"eventBridge":                           "",
 		"httpApi":                               "HTTP API settings (cors, authorizers, payload) are " + notSupported,
-		"iam":                                   "",
-		"iamManagedPolicies":                    "",
-		"iamRoleStatements":                     "",
 		"kmsKeyArn":                             "",
 		"lambdaHashingVersion":                  "",
 		"layers":                                "layers are " + notSupported,
@@ -94,34 +91,30 @@ var (
 
 	functionFields = []string{"handler", "runtime", "memorySize", "timeout", "environment",
 		"events", "reservedConcurrency", "provisionedConcurrency", "instanceConcurrency", "name", "description", "ephemeralStorageSize",
-		"logRetentionInDays"}
+		"logRetentionInDays", "iam", "iamRoleStatements", "iamRoleStatementsInherit", "iamRoleStatementsName", "role"}
 	functionIgnored = ignored{
-		"architecture":             "",
-		"condition":                "",
-		"dependsOn":                "",
-		"destinations":             "destinations are " + notSupported,
-		"disableLogs":              "",
-		"ephemeralStorage":         "",
-		"fileSystemConfig":         "file systems are " + notSupported,
-		"iamRoleStatements":        "",
-		"iamRoleStatementsInherit": "",
-		"iamRoleStatementsName":    "",
-		"image":                    "container images are " + notSupported,
-		"kmsKeyArn":                "",
-		"layers":                   "layers are " + notSupported,
-		"maximumEventAge":          "",
-		"maximumRetryAttempts":     "",
-		"onError":                  "",
-		"package":                  "",
-		"provisionedConcurrency":   "",
-		"role":                     "",
-		"runtimeManagement":        "",
-		"snapStart":                "",
-		"tags":                     "",
-		"tracing":                  "",
-		"url":                      "function URLs are " + notSupported,
-		"versionFunction":          "",
-		"vpc":                      "",
+		"architecture":           "",
+		"condition":              "",
+		"dependsOn":              "",
+		"destinations":           "destinations are " + notSupported,
+		"disableLogs":            "",
+		"ephemeralStorage":       "",
+		"fileSystemConfig":       "file systems are " + notSupported,
+		"image":                  "container images are " + notSupported,
+		"kmsKeyArn":              "",
+		"layers":                 "layers are " + notSupported,
+		"maximumEventAge":        "",
+		"maximumRetryAttempts":   "",
+		"onError":                "",
+		"package":                "",
+		"provisionedConcurrency": "",
+		"runtimeManagement":      "",
+		"snapStart":              "",
+		"tags":                   "",
+		"tracing":                "",
+		"url":                    "function URLs are " + notSupported,
+		"versionFunction":        "",
+		"vpc":                    "",
 	}
 
 	httpFields  = []string{"method", "path", "cors"}

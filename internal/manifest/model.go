@@ -9,6 +9,9 @@ type Project struct {
 	Provider Provider
 	// Functions in the order they appear in the file.
 	Functions []*Function
+	// Roles are the IAM roles the functions run with: the provider's
+	// shared role first, then the functions' own.
+	Roles []*Role
 	// Warnings name settings that were accepted but have no effect in
 	// Cloudlet (plugins, resources, s3 events, ...), one message each,
 	// formatted like errors: "serverless.yml:12: plugins: ...".
@@ -52,7 +55,9 @@ type Function struct {
 	// once (Cloudlet's extension; 0 when not set: one, as on Lambda).
 	InstanceConcurrency int
 	Events              []Event
-	Line                int // line of the function's key in serverless.yml, for errors
+	// Role is the name of the function's IAM role (one of Project.Roles).
+	Role string
+	Line int // line of the function's key in serverless.yml, for errors
 }
 
 // Event is one entry of a function's events list. Exactly one field is set;
