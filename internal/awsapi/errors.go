@@ -20,6 +20,10 @@ const (
 	ErrIncompleteSignature
 	ErrInvalidSignature
 	ErrUnrecognizedClient
+	ErrExpiredToken
+
+	// Authorization (internal/iam).
+	ErrAccessDenied
 
 	// Routing.
 	ErrUnknownOperation
@@ -59,6 +63,11 @@ var errorTable = map[ErrorCode]errorInfo{
 			"Check your AWS Secret Access Key and signing method. Consult the service documentation for details.", "User"},
 	ErrUnrecognizedClient: {"UnrecognizedClientException", http.StatusForbidden,
 		"The security token included in the request is invalid.", "User"},
+
+	ErrExpiredToken: {"ExpiredTokenException", http.StatusForbidden,
+		"The security token included in the request is expired", "User"},
+	ErrAccessDenied: {"AccessDeniedException", http.StatusForbidden,
+		"User is not authorized to perform this action.", "User"},
 
 	ErrUnknownOperation: {"UnknownOperationException", http.StatusNotFound,
 		"The action or operation requested is invalid. Verify that the action is typed correctly.", "User"},

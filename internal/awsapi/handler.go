@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/lambda"
 )
 
@@ -45,6 +46,14 @@ type Call struct {
 	Service     string // service of the credential scope
 	Body        []byte // the whole request body
 	Logger      *slog.Logger
+	// Key is the caller's key with its principal (nil when the Handler
+	// has no Authorizer).
+	Key  *iam.Key
+	Time time.Time // when the call arrived (aws:CurrentTime)
+
+	auth     *iam.Authorizer
+	sourceIP string
+	secure   bool
 }
 
 // Options configure a Handler.
@@ -66,6 +75,10 @@ type Options struct {
 	Services map[string]Service
 	// Now is the clock signatures are checked against (time.Now when nil).
 	Now func() time.Time
+	// Authorizer decides every call of a caller that is not the admin;
+	// its Keys are then the Credentials. Without one, every verified
+	// call is allowed (tests and embedding).
+	Authorizer *iam.Authorizer
 }
 
 // Handler is the AWS front door: it authenticates every call with SigV4 and
@@ -77,6 +90,8 @@ type Handler struct {
 	log      *slog.Logger
 	healthOf func() (bool, []byte)
 	services map[string]Service
+	auth     *iam.Authorizer
+	now      func() time.Time
 }
 
 // New returns a Handler for opts.
@@ -88,7 +103,14 @@ func New(opts Options) *Handler {
 		healthOf: opts.Health,
 		services: make(map[string]Service, len(opts.Services)),
 	}
+	h.auth, h.now = opts.Authorizer, opts.Now
+	if h.now == nil {
+		h.now = time.Now
+	}
 	creds := opts.Credentials
+	if h.auth != nil {
+		creds = h.auth.Keys
+	}
 	if creds == nil {
 		creds = DefaultCredentials
 	}
@@ -144,9 +166,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, id, svc, err, log)
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	w.Header().Set("x-amzn-RequestId", id)
-	svc.ServeAWS(w, r, &Call{
+	call := &Call{
 		RequestID:   id,
 		AccessKeyID: a.AccessKeyID,
 		AccountID:   h.account,
@@ -154,7 +174,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Service:     a.Service,
 		Body:        body,
 		Logger:      log.With("service", a.Service, "access_key", a.AccessKeyID),
-	})
+		Time:        h.now(),
+		auth:        h.auth,
+		sourceIP:    sourceIP(r),
+		secure:      r.TLS != nil,
+	}
+	if h.auth != nil {
+		key, ok := h.auth.Keys.Lookup(a.AccessKeyID)
+		if !ok { // revoked between the signature check and now
+			h.reject(w, r, id, svc, ErrUnrecognizedClient.Err(), log)
+			return
+		}
+		if h.auth.Keys.Expired(a.AccessKeyID) {
+			h.reject(w, r, id, svc, ErrExpiredToken.Err(), log)
+			return
+		}
+		call.Key = key
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	w.Header().Set("x-amzn-RequestId", id)
+	svc.ServeAWS(w, r, call)
 }
 
 func (h *Handler) health(w http.ResponseWriter, id string) {

@@ -117,6 +117,9 @@ func lambdaRoute(path string) (name, op string, ok bool) {
 
 // invoke serves Invoke: POST /2015-03-31/functions/{FunctionName}/invocations.
 func (l *LambdaService) invoke(w http.ResponseWriter, r *http.Request, call *Call, name string) {
+	if !l.authorize(w, call, "Invoke", name, r.URL.Query().Get("Qualifier")) {
+		return
+	}
 	cfg, qualifier, e := l.resolve(name, r.URL.Query().Get("Qualifier"))
 	if e != nil {
 		writeJSONError(w, call.RequestID, e)
@@ -255,6 +258,28 @@ func (l *LambdaService) invokeError(err error, cfg lambda.Config, qualifier stri
 	default:
 		return ErrServiceFailure.Err()
 	}
+}
+
+// authorize checks op on the function a path names (before looking it up:
+// a caller that may not act on it learns nothing of whether it exists, as
+// on AWS). It answers the denial and reports false when refused.
+func (l *LambdaService) authorize(w http.ResponseWriter, call *Call, op, name, queryQualifier string) bool {
+	resource := "*"
+	if name != "" {
+		base, qualifier := splitQualifier(name)
+		if qualifier == "" {
+			qualifier = queryQualifier
+		}
+		resource = l.functionARN(base)
+		if qualifier != "" {
+			resource += ":" + qualifier
+		}
+	}
+	if e := call.Authorize(lambdaOps.Op(op), resource, nil, nil); e != nil {
+		writeJSONError(w, call.RequestID, e)
+		return false
+	}
+	return true
 }
 
 // resolve finds the function a path names, with its qualifier from the name

@@ -116,6 +116,9 @@ func revisionID(c lambda.Config) string {
 
 // listFunctions serves ListFunctions: GET /2015-03-31/functions/.
 func (l *LambdaService) listFunctions(w http.ResponseWriter, r *http.Request, call *Call) {
+	if !l.authorize(w, call, "ListFunctions", "", "") {
+		return
+	}
 	q := r.URL.Query()
 	maxItems := defaultMaxItems
 	if s := q.Get("MaxItems"); s != "" {
@@ -158,6 +161,9 @@ func (l *LambdaService) listFunctions(w http.ResponseWriter, r *http.Request, ca
 
 // getFunction serves GetFunction: GET /2015-03-31/functions/{FunctionName}.
 func (l *LambdaService) getFunction(w http.ResponseWriter, r *http.Request, call *Call, name string) {
+	if !l.authorize(w, call, "GetFunction", name, r.URL.Query().Get("Qualifier")) {
+		return
+	}
 	c, qualifier, e := l.resolve(name, r.URL.Query().Get("Qualifier"))
 	if e != nil {
 		writeJSONError(w, call.RequestID, e)
@@ -193,6 +199,9 @@ func (l *LambdaService) getFunction(w http.ResponseWriter, r *http.Request, call
 // getFunctionConfiguration serves GetFunctionConfiguration:
 // GET /2015-03-31/functions/{FunctionName}/configuration.
 func (l *LambdaService) getFunctionConfiguration(w http.ResponseWriter, r *http.Request, call *Call, name string) {
+	if !l.authorize(w, call, "GetFunctionConfiguration", name, r.URL.Query().Get("Qualifier")) {
+		return
+	}
 	c, qualifier, e := l.resolve(name, r.URL.Query().Get("Qualifier"))
 	if e != nil {
 		writeJSONError(w, call.RequestID, e)

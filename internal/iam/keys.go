@@ -2,6 +2,7 @@ package iam
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"sync"
 	"time"
@@ -120,33 +121,58 @@ func (k *Keys) Roles() map[string]*Role {
 	return out
 }
 
-// Deploy replaces the roles and which function uses which. The sessions
-// of a function that is gone, or whose role changed, are revoked at once;
-// sessions of a role that is gone (also AssumeRole's) too. Sessions of a
-// role that stays see its new policies from now on, as on AWS.
-func (k *Keys) Deploy(roles []*Role, functionRoles map[string]string) {
+// Stage makes roles and functionRoles available before a deploy is
+// applied (its provisioned instances start during it): they are added to
+// the current ones, nothing is revoked. Commit or a Commit of the previous
+// set follows.
+func (k *Keys) Stage(roles []*Role, functionRoles map[string]string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, r := range roles {
+		k.roles[r.Name] = r
+	}
+	for fn, r := range functionRoles {
+		k.fnRole[fn] = r
+	}
+}
+
+// Commit makes roles and functionRoles exactly the current set. Every
+// session whose role is gone is revoked, and every function instance's
+// session whose function is gone or now uses another role: credentials die
+// with their function. Sessions of a role that stays see its new policies
+// from now on, as on AWS.
+func (k *Keys) Commit(roles []*Role, functionRoles map[string]string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.roles = make(map[string]*Role, len(roles))
 	for _, r := range roles {
 		k.roles[r.Name] = r
 	}
-	for fn, keys := range k.byFn {
-		if role, ok := functionRoles[fn]; !ok || role != k.fnRole[fn] {
-			for _, key := range keys {
-				delete(k.byID, key.ID)
-			}
-			delete(k.byFn, fn)
-		}
-	}
-	for id, key := range k.byID {
-		if p := key.Principal; !key.Admin && k.roles[p.RoleName] == nil {
-			delete(k.byID, id)
-		}
-	}
 	k.fnRole = make(map[string]string, len(functionRoles))
 	for fn, r := range functionRoles {
 		k.fnRole[fn] = r
+	}
+	for id, key := range k.byID {
+		if key.Admin {
+			continue
+		}
+		role := key.Principal.RoleName
+		if k.roles[role] == nil || key.Function != "" && k.fnRole[key.Function] != role {
+			delete(k.byID, id)
+		}
+	}
+	for fn, keys := range k.byFn {
+		kept := keys[:0]
+		for _, key := range keys {
+			if _, ok := k.byID[key.ID]; ok {
+				kept = append(kept, key)
+			}
+		}
+		if len(kept) == 0 {
+			delete(k.byFn, fn)
+		} else {
+			k.byFn[fn] = kept
+		}
 	}
 }
 
@@ -232,9 +258,16 @@ func (k *Keys) Policies(p *Principal) ([]*Policy, bool) {
 	return r.Policies, true
 }
 
-// RoleID makes the unique ID of a role (AROA + 17 characters), as IAM
-// gives one to every role.
-func RoleID() string { return "AROA" + randomString(17, upperAlnum) }
+// RoleID is the unique ID of the role called name (AROA + 17
+// characters, as IAM gives every role), the same on every deploy.
+func RoleID(name string) string {
+	sum := sha256.Sum256([]byte("role:" + name))
+	b := make([]byte, 17)
+	for i := range b {
+		b[i] = upperAlnum[int(sum[i])%len(upperAlnum)]
+	}
+	return "AROA" + string(b)
+}
 
 const (
 	upperAlnum     = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"

@@ -59,6 +59,7 @@ type instance struct {
 	peakAt  time.Time     // when it was taken
 	cell    *sandbox.Cell // a stem cell's mount point, or nil
 	mux     *mux          // several invocations at once: the process shared by slots (multi.go)
+	release func()        // revokes the instance's credentials, or nil
 }
 
 // fdReader reads a blocking file descriptor with plain system calls.
@@ -157,9 +158,7 @@ func (f *function) launchInstance(cpu int, provisioned bool) (*instance, error) 
 	f.counts.processStarts.Add(1)
 	in := newInstance(f)
 	in.stream = newStream()
-	env := make([]string, 0, len(f.env)+3)
-	env = append(env, f.env...)
-	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream, initType(provisioned))
+	env := f.instanceEnv(in, provisioned)
 	limits, err := f.reg.opts.Sandbox.Limit("i-"+NewRequestID(), f.box)
 	if err != nil {
 		// Without its limits the instance must not run.
@@ -414,6 +413,9 @@ func (in *instance) close() {
 }
 
 func (in *instance) closeProcess() {
+	if in.release != nil {
+		defer in.release()
+	}
 	if in.cmd != nil {
 		// Closing the event pipe asks our bootstraps to exit; the kill makes sure.
 		in.kill()

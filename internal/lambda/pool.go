@@ -447,6 +447,9 @@ func (f *function) runOne(in *instance, c *call) (next *call, exit, leaving bool
 	// Decide once, under the lock: an instance that parks itself as idle
 	// may be handed a call at once, so it must not exit on its own after.
 	exit = !alive || f.retired
+	if age := f.reg.opts.MaxInstanceAge; age > 0 && time.Since(in.startedAt) > age {
+		exit = true // its credentials would expire under it
+	}
 	if !exit && f.tuner.surplus > 0 && !in.provisioned && in.mux == nil && f.slots.running-f.slots.starting > 1 {
 		// A trial found this function served as well with one
 		// instance fewer: this one leaves.

@@ -48,11 +48,16 @@ type Options struct {
 	// starts another one (a function with no instance starts one at once).
 	// Default 5 ms.
 	ScaleDelay time.Duration
-	// Credentials returns the credentials a function's instances get
-	// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). Nil gives none.
-	Credentials func(function string) (keyID, secret, token string)
-	Logs        *telemetry.Logs
-	Logger      *slog.Logger
+	// Credentials issues the credentials one new instance of a function
+	// gets (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN);
+	// release, called when the instance is gone, revokes them. Nil gives
+	// none.
+	Credentials func(function string) (c InstanceCredentials, release func())
+	// MaxInstanceAge retires an instance after the call that finds it
+	// older, so that its credentials never expire under it (0: never).
+	MaxInstanceAge time.Duration
+	Logs           *telemetry.Logs
+	Logger         *slog.Logger
 	// Sandbox isolates instances; nil runs them as plain processes.
 	Sandbox *sandbox.Sandbox
 	// PidsMax bounds the processes and threads of one instance (default 1024).
@@ -438,8 +443,32 @@ func interpreterPrefix(path, taskRoot string) string {
 	return filepath.Dir(filepath.Dir(path)) // <prefix>/bin/python3.x → <prefix>
 }
 
-// baseEnv is every variable an instance of f gets, but its log stream and
-// Runtime API address, which are per instance.
+// InstanceCredentials are the AWS credentials of one instance.
+type InstanceCredentials struct {
+	KeyID, Secret, Token string
+}
+
+// instanceEnv is what one new instance of f gets beyond f.env: its log
+// stream, how it initialises and its own credentials.
+func (f *function) instanceEnv(in *instance, provisioned bool) []string {
+	env := make([]string, 0, len(f.env)+5)
+	env = append(env, f.env...)
+	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream, initType(provisioned))
+	if issue := f.reg.opts.Credentials; issue != nil {
+		c, release := issue(f.cfg.Name)
+		if c.KeyID != "" {
+			env = append(env, "AWS_ACCESS_KEY_ID="+c.KeyID, "AWS_SECRET_ACCESS_KEY="+c.Secret)
+			if c.Token != "" {
+				env = append(env, "AWS_SESSION_TOKEN="+c.Token)
+			}
+		}
+		in.release = release
+	}
+	return env
+}
+
+// baseEnv is every variable an instance of f gets, but its log stream,
+// Runtime API address and credentials, which are per instance.
 func (r *Registry) baseEnv(f *function, s FunctionSpec) []string {
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
@@ -457,15 +486,6 @@ func (r *Registry) baseEnv(f *function, s FunctionSpec) []string {
 	}
 	if r.opts.Endpoint != "" {
 		env = append(env, "AWS_ENDPOINT_URL="+r.opts.Endpoint)
-	}
-	if r.opts.Credentials != nil {
-		id, secret, token := r.opts.Credentials(s.Name)
-		if id != "" {
-			env = append(env, "AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+secret)
-			if token != "" {
-				env = append(env, "AWS_SESSION_TOKEN="+token)
-			}
-		}
 	}
 	env = append(env, f.launch.Env...)
 	keys := make([]string, 0, len(s.Environment))

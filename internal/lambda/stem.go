@@ -287,9 +287,7 @@ func (f *function) specialise(in *instance, cpu int, provisioned bool) (fallback
 	if cpu >= 0 {
 		in.pin(cpu)
 	}
-	env := make([]string, 0, len(f.env)+3)
-	env = append(env, f.env...)
-	env = append(env, "AWS_LAMBDA_LOG_STREAM_NAME="+in.stream, initType(provisioned))
+	env := f.instanceEnv(in, provisioned)
 	if f.launch.Protocol == runtimes.Pipe {
 		in.wbuf = runtimes.AppendSpecialise(in.wbuf[:0], env)
 	} else {

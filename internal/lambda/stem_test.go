@@ -15,7 +15,9 @@ import (
 func TestStemCellsBecomeInstances(t *testing.T) {
 	logs, _ := telemetry.NewLogs("")
 	r := newRegistry(t, Options{StemCells: 1, Logs: logs,
-		Credentials: func(fn string) (string, string, string) { return "ASIA" + strings.ToUpper(fn), "secret-" + fn, "" }})
+		Credentials: func(fn string) (InstanceCredentials, func()) {
+			return InstanceCredentials{KeyID: "ASIA" + strings.ToUpper(fn), Secret: "secret-" + fn}, nil
+		}})
 	f := nodeSpec(t, "f")
 	f.Environment = map[string]string{"CUSTOM": "yes"}
 	h := nodeSpec(t, "h")

@@ -64,7 +64,10 @@ type Options struct {
 	// CgroupParent names the cgroup under which instances' groups are made
 	// (default "cloudlet"): servers sharing a machine may keep theirs apart.
 	CgroupParent string
-	Logger       *slog.Logger
+	// IAM says what a denied AWS call does: iam.Enforce (the default)
+	// refuses it, iam.Soft logs it and lets it through.
+	IAM    iam.Mode
+	Logger *slog.Logger
 }
 
 // DefaultStemCells is the number of stem cells kept per runtime in use.
@@ -75,6 +78,9 @@ type Server struct {
 	opts      Options
 	log       *slog.Logger
 	keys      *iam.Keys
+	authz     *iam.Authorizer
+	roles     []*iam.Role       // the deployed roles (under deployMu)
+	fnRoles   map[string]string // function → role name (under deployMu)
 	logs      *telemetry.Logs
 	registry  *lambda.Registry
 	box       *sandbox.Sandbox
@@ -152,6 +158,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	s := &Server{opts: opts, log: opts.Logger, keys: iam.NewKeys(opts.AccessKey, opts.SecretKey), stopping: make(chan struct{})}
+	s.authz = iam.NewAuthorizer(s.keys, opts.IAM)
 	if s.logs, err = telemetry.NewLogs(filepath.Join(dataDir, "logs")); err != nil {
 		return nil, err
 	}
@@ -214,10 +221,15 @@ func (s *Server) Start() error {
 		MaxConcurrency: s.opts.MaxConcurrency,
 		IdleTimeout:    s.opts.IdleTimeout,
 		StemCells:      max(0, s.opts.StemCells),
-		Credentials: func(fn string) (string, string, string) {
-			k := s.keys.Issue("function:" + fn)
-			return k.ID, k.Secret, ""
+		Credentials: func(fn string) (lambda.InstanceCredentials, func()) {
+			k, release, ok := s.keys.IssueFunction(fn)
+			if !ok {
+				return lambda.InstanceCredentials{}, nil
+			}
+			return lambda.InstanceCredentials{KeyID: k.ID, Secret: k.Secret, Token: k.Token}, release
 		},
+		// An instance leaves before its credentials expire.
+		MaxInstanceAge: iam.SessionTTL - 30*time.Minute,
 		Logs:   s.logs,
 		Logger: s.log,
 	})
@@ -229,7 +241,7 @@ func (s *Server) Start() error {
 	s.gateway = gateway.New(s.registry, s.log)
 	s.lambdaAPI = awsapi.NewLambda(s.registry, s.registry, s.opts.Region, DefaultAccountID, s.log)
 	api := awsapi.New(awsapi.Options{
-		Credentials: s.keys,
+		Authorizer:  s.authz,
 		Region:      s.opts.Region,
 		AccountID:   DefaultAccountID,
 		Logger:      s.log,
@@ -385,10 +397,20 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	if err := saveDeployed(s.opts.DataDir, pending); err != nil {
 		return nil, fmt.Errorf("cannot record the deployment in the data directory %s: %w", s.opts.DataDir, err)
 	}
-	if err := s.registry.Deploy(specs); err != nil {
+	roles, fnRoles, err := projectRoles(proj)
+	if err != nil {
 		saveDeployed(s.opts.DataDir, prev)
 		return nil, err
 	}
+	prevRoles, prevFnRoles := s.roles, s.fnRoles
+	s.keys.Stage(roles, fnRoles) // provisioned instances start during the deploy
+	if err := s.registry.Deploy(specs); err != nil {
+		s.keys.Commit(prevRoles, prevFnRoles)
+		saveDeployed(s.opts.DataDir, prev)
+		return nil, err
+	}
+	s.keys.Commit(roles, fnRoles)
+	s.roles, s.fnRoles = roles, fnRoles
 	if err := saveDeployed(s.opts.DataDir, next); err != nil {
 		// Applied, but a restart would serve the version before.
 		s.log.Error("record the deployment", "err", err)

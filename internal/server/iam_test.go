@@ -1,0 +1,103 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go"
+)
+
+type callerResult struct {
+	OK      bool
+	Code    string
+	Status  int
+	Message string
+	Payload string
+	Env     any
+	Creds   struct{ ID, Secret, Token string }
+}
+
+func callAs(t *testing.T, c *lambda.Client, event string) callerResult {
+	t.Helper()
+	out, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("iam-dev-caller"), Payload: []byte(event)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r callerResult
+	if out.FunctionError != nil || json.Unmarshal(out.Payload, &r) != nil {
+		t.Fatalf("caller %s: %s", event, out.Payload)
+	}
+	return r
+}
+
+// A function allowed only lambda:InvokeFunction on one function, calling
+// through the JS SDK v3 with the credentials Cloudlet gave it, may invoke
+// that function and is refused, with AWS's message, everything else: other
+// functions, their configuration (and so their secrets), the list. Its
+// credentials die with it.
+func TestFunctionHasOnlyItsRolesPermissions(t *testing.T) {
+	s := start(t)
+	dir := copyDir(t, "testdata/iam")
+	if _, err := s.Deploy(dir, ""); err != nil {
+		t.Fatal(err)
+	}
+	admin := lambdaClient(s, "test")
+	r := callAs(t, admin, `{"op":"invoke","name":"iam-dev-target"}`)
+	if !r.OK || !strings.Contains(r.Payload, `"from":"iam-dev-target"`) {
+		t.Fatalf("invoke the allowed function: %+v", r)
+	}
+	if !strings.HasPrefix(r.Creds.ID, "ASIA") || len(r.Creds.Token) < 100 {
+		t.Fatalf("instance credentials %+v: want a temporary key with a session token", r.Creds)
+	}
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:iam-dev-secret"
+	who := "arn:aws:sts::000000000000:assumed-role/iam-dev-caller-us-east-1-lambdaRole/iam-dev-caller"
+	for _, c := range []struct{ event, action, resource string }{
+		{`{"op":"invoke","name":"iam-dev-secret"}`, "lambda:InvokeFunction", arn},
+		{`{"op":"config","name":"iam-dev-secret"}`, "lambda:GetFunctionConfiguration", arn},
+		{`{"op":"config","name":"iam-dev-no-such-function"}`, "lambda:GetFunctionConfiguration", "arn:aws:lambda:us-east-1:000000000000:function:iam-dev-no-such-function"},
+		{`{"op":"list"}`, "lambda:ListFunctions", "*"},
+	} {
+		r := callAs(t, admin, c.event)
+		want := "User: " + who + " is not authorized to perform: " + c.action + " on resource: " + c.resource +
+			" because no identity-based policy allows the " + c.action + " action"
+		if r.OK || r.Code != "AccessDeniedException" || r.Status != 403 || r.Message != want {
+			t.Errorf("%s: %+v\nwant AccessDeniedException %q", c.event, r, want)
+		}
+	}
+	// The admin still reads everything.
+	if _, err := admin.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("iam-dev-secret")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The caller's credentials, used from here with the Go SDK, carry the
+	// same permissions; once the caller is removed they are refused.
+	creds := r.Creds
+	as := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.APIURL()),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: creds.ID, SecretAccessKey: creds.Secret, SessionToken: creds.Token}, nil
+		})})
+	if _, err := as.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("iam-dev-target")}); err != nil {
+		t.Fatalf("the caller's credentials from outside: %v", err)
+	}
+	yml, _ := os.ReadFile(filepath.Join(dir, "serverless.yml"))
+	i := strings.Index(string(yml), "  caller:")
+	j := strings.Index(string(yml), "  target:")
+	if err := os.WriteFile(filepath.Join(dir, "serverless.yml"), []byte(string(yml[:i])+string(yml[j:])), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Deploy(dir, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := as.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("iam-dev-target")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "UnrecognizedClientException" {
+		t.Fatalf("a removed function's credentials: err = %v, want UnrecognizedClientException", err)
+	}
+}
