@@ -383,7 +383,9 @@ func TestHugeOutputDoesNotBlock(t *testing.T) {
 
 func TestInstanceEnvironmentIsMinimal(t *testing.T) {
 	t.Setenv("SERVER_SECRET", "do-not-leak")
-	r := newRegistry(t, Options{Credentials: func(string) (InstanceCredentials, func()) { return InstanceCredentials{KeyID: "ASIAFN", Secret: "fnsecret"}, nil }})
+	r := newRegistry(t, Options{Credentials: func(string) (InstanceCredentials, func()) {
+		return InstanceCredentials{KeyID: "ASIAFN", Secret: "fnsecret"}, nil
+	}})
 	s := nodeSpec(t, "f")
 	s.Environment = map[string]string{"CUSTOM": "yes"}
 	if err := r.Deploy([]FunctionSpec{s}); err != nil {

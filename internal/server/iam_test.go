@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
 
@@ -22,6 +24,9 @@ type callerResult struct {
 	Payload string
 	Env     any
 	Creds   struct{ ID, Secret, Token string }
+	Arn     string
+	UserID  string
+	Account string
 }
 
 func callAs(t *testing.T, c *lambda.Client, event string) callerResult {
@@ -99,5 +104,68 @@ func TestFunctionHasOnlyItsRolesPermissions(t *testing.T) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "UnrecognizedClientException" {
 		t.Fatalf("a removed function's credentials: err = %v, want UnrecognizedClientException", err)
+	}
+}
+
+// STS answers who a caller is, from inside a function (JS SDK v3) and from
+// outside (Go SDK v2); the admin may assume a project's role and gets
+// exactly its permissions; a function may not take another's role.
+func TestSTSCallerIdentityAndAssumeRole(t *testing.T) {
+	s := start(t)
+	if _, err := s.Deploy(copyDir(t, "testdata/iam"), ""); err != nil {
+		t.Fatal(err)
+	}
+	admin := lambdaClient(s, "test")
+	r := callAs(t, admin, `{"op":"whoami"}`)
+	if !r.OK || r.Arn != "arn:aws:sts::000000000000:assumed-role/iam-dev-caller-us-east-1-lambdaRole/iam-dev-caller" ||
+		r.Account != "000000000000" || !strings.HasPrefix(r.UserID, "AROA") || !strings.HasSuffix(r.UserID, ":iam-dev-caller") {
+		t.Fatalf("GetCallerIdentity from the function: %+v", r)
+	}
+	role := "arn:aws:iam::000000000000:role/iam-dev-us-east-1-lambdaRole"
+	r = callAs(t, admin, `{"op":"assume","role":"`+role+`"}`)
+	want := "User: arn:aws:sts::000000000000:assumed-role/iam-dev-caller-us-east-1-lambdaRole/iam-dev-caller is not authorized to perform: sts:AssumeRole on resource: " + role
+	if r.OK || r.Code != "AccessDenied" || r.Status != 403 || r.Message != want {
+		t.Fatalf("a function assuming another role: %+v", r)
+	}
+
+	ctx := context.Background()
+	c := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.APIURL()),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		})})
+	id, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || *id.Arn != "arn:aws:iam::000000000000:root" || *id.Account != "000000000000" {
+		t.Fatalf("admin identity: %v %v", id, err)
+	}
+	callerRole := "arn:aws:iam::000000000000:role/iam-dev-caller-us-east-1-lambdaRole"
+	out, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(callerRole), RoleSessionName: aws.String("dev-test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *out.AssumedRoleUser.Arn != "arn:aws:sts::000000000000:assumed-role/iam-dev-caller-us-east-1-lambdaRole/dev-test" ||
+		out.Credentials.Expiration.Before(time.Now().Add(50*time.Minute)) {
+		t.Fatalf("AssumeRole: %+v %+v", out.AssumedRoleUser, out.Credentials)
+	}
+	as := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.APIURL()),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey,
+				SessionToken: *out.Credentials.SessionToken}, nil
+		})})
+	if _, err := as.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("iam-dev-target")}); err != nil {
+		t.Fatalf("the role allows invoking target: %v", err)
+	}
+	_, err = as.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" ||
+		!strings.Contains(ae.ErrorMessage(), "assumed-role/iam-dev-caller-us-east-1-lambdaRole/dev-test is not authorized to perform: lambda:ListFunctions") {
+		t.Fatalf("ListFunctions with the assumed role: %v", err)
+	}
+	_, err = c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/nope"), RoleSessionName: aws.String("x")})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationError" {
+		t.Fatalf("a one-letter session name: %v", err)
+	}
+	_, err = c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/nope"), RoleSessionName: aws.String("xy")})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+		t.Fatalf("an unknown role: %v", err)
 	}
 }

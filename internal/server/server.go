@@ -230,8 +230,8 @@ func (s *Server) Start() error {
 		},
 		// An instance leaves before its credentials expire.
 		MaxInstanceAge: iam.SessionTTL - 30*time.Minute,
-		Logs:   s.logs,
-		Logger: s.log,
+		Logs:           s.logs,
+		Logger:         s.log,
 	})
 	if err != nil {
 		s.apiLn.Close()
@@ -241,13 +241,14 @@ func (s *Server) Start() error {
 	s.gateway = gateway.New(s.registry, s.log)
 	s.lambdaAPI = awsapi.NewLambda(s.registry, s.registry, s.opts.Region, DefaultAccountID, s.log)
 	api := awsapi.New(awsapi.Options{
-		Authorizer:  s.authz,
-		Region:      s.opts.Region,
-		AccountID:   DefaultAccountID,
-		Logger:      s.log,
-		Health:      s.health,
+		Authorizer: s.authz,
+		Region:     s.opts.Region,
+		AccountID:  DefaultAccountID,
+		Logger:     s.log,
+		Health:     s.health,
 		Services: map[string]awsapi.Service{
 			"lambda":   s.lambdaAPI,
+			"sts":      awsapi.NewSTS(s.keys),
 			"cloudlet": s.newAdminService(),
 		},
 	})

