@@ -71,7 +71,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
-		newUp(), newServer(), newDeploy(), newInvoke(), newLogs(), newInfo(), newSDK(),
+		newUp(), newServer(), newDeploy(), newInvoke(), newLogs(), newInfo(), newSDK(), newIAM(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

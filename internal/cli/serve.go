@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/server"
 	"github.com/cloudlet/cloudlet/internal/watch"
 )
@@ -28,6 +29,7 @@ type serverFlags struct {
 	logLevel       string
 	noSandbox      bool
 	stemCells      int
+	iamMode        string
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -42,6 +44,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.maxConcurrency, "max-concurrency", 0, "instances across all functions (default: as many 128 MB instances as 3/4 of memory holds, 10 per CPU to 1000)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "platform log level: debug, info, warn, error")
 	fl.BoolVar(&f.noSandbox, "no-sandbox", false, "run instances as plain processes, not isolated")
+	fl.StringVar(&f.iamMode, "iam", "enforce", "what a call its caller's policies do not allow gets: enforce (refused, AccessDenied) or soft (logged, let through)")
 	fl.IntVar(&f.stemCells, "stem-cells", server.DefaultStemCells, "pre-started runtimes kept ready per runtime in use, so cold starts skip the process start (0: none)")
 }
 
@@ -51,11 +54,19 @@ func (f *serverFlags) start(stderr io.Writer, dataDir string, awaitDeploy bool) 
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var mode iam.Mode
+	switch f.iamMode {
+	case "enforce":
+	case "soft":
+		mode = iam.Soft
+	default:
+		return nil, fmt.Errorf("--iam %q: want enforce or soft", f.iamMode)
+	}
 	s, err := server.New(server.Options{
 		DataDir: dataDir, GatewayAddr: f.gatewayAddr, APIAddr: f.apiAddr, Region: f.region,
 		AccessKey: f.accessKey, SecretKey: f.secretKey, IdleTimeout: f.idleTimeout,
 		MaxConcurrency: f.maxConcurrency, NoSandbox: f.noSandbox, Logger: logger,
-		StemCells: stemCellsOption(f.stemCells), AwaitDeploy: awaitDeploy,
+		StemCells: stemCellsOption(f.stemCells), AwaitDeploy: awaitDeploy, IAM: mode,
 	})
 	if err != nil {
 		return nil, err
@@ -82,7 +93,7 @@ func newServer() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			fmt.Fprintf(cmd.OutOrStdout(), "Cloudlet is running\n  gateway: %s\n  AWS API: %s\n", s.GatewayURL(), s.APIURL())
+			fmt.Fprintf(cmd.OutOrStdout(), "Cloudlet is running\n  gateway: %s\n  AWS API: %s\n  IAM:     %s\n", s.GatewayURL(), s.APIURL(), iamBanner(f.iamMode))
 			<-cmd.Context().Done()
 			return nil
 		},
@@ -118,7 +129,7 @@ func newUp() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			fmt.Fprintf(out, "Cloudlet is running\n  gateway: %s\n  AWS API: %s\n", s.GatewayURL(), s.APIURL())
+			fmt.Fprintf(out, "Cloudlet is running\n  gateway: %s\n  AWS API: %s\n  IAM:     %s\n", s.GatewayURL(), s.APIURL(), iamBanner(f.iamMode))
 			deploy := func() {
 				start := time.Now()
 				d, err := s.Deploy(abs, stage)
@@ -181,4 +192,11 @@ func stemCellsOption(n int) int {
 		return -1
 	}
 	return n
+}
+
+func iamBanner(mode string) string {
+	if mode == "soft" {
+		return "soft (calls the caller's role does not allow are logged and let through; see `cloudlet iam report`)"
+	}
+	return "enforce (functions get only what their role allows; see `cloudlet iam report`)"
 }

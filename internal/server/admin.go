@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/telemetry"
 )
 
@@ -18,7 +19,33 @@ const (
 	AdminDeployPath = "/_cloudlet/admin/deploy" // POST {"dir": "...", "stage": "..."}
 	AdminInfoPath   = "/_cloudlet/admin/info"   // GET
 	AdminLogsPath   = "/_cloudlet/admin/logs"   // GET ?function=NAME&tail=N&follow=1
+	AdminIAMPath    = "/_cloudlet/admin/iam"    // GET ?function=NAME
 )
+
+// IAMReport is what the iam call returns: the recorded decisions of role
+// sessions (of one function, if asked) and the statements that would
+// allow exactly what they did.
+type IAMReport struct {
+	Mode        string           `json:"mode"`
+	Allowed     uint64           `json:"allowed"`
+	Denied      uint64           `json:"denied"`
+	SoftDenied  uint64           `json:"softDenied"`
+	Decisions   []IAMDecision    `json:"decisions"`
+	Suggestions []iam.Suggestion `json:"suggestions"`
+}
+
+// IAMDecision is one recorded decision.
+type IAMDecision struct {
+	Time      time.Time `json:"time"`
+	Principal string    `json:"principal"`
+	Function  string    `json:"function,omitempty"`
+	Action    string    `json:"action"`
+	Resource  string    `json:"resource"`
+	Allowed   bool      `json:"allowed"`
+	Explicit  bool      `json:"explicitDeny,omitempty"`
+	Soft      bool      `json:"soft,omitempty"`
+	Statement string    `json:"statement,omitempty"` // where the deciding statement was written
+}
 
 // DeployRequest is the body of a deploy call.
 type DeployRequest struct {
@@ -53,6 +80,7 @@ func (s *Server) newAdminService() *adminService {
 	mux.HandleFunc("POST "+AdminDeployPath, s.handleDeploy)
 	mux.HandleFunc("GET "+AdminInfoPath, s.handleInfo)
 	mux.HandleFunc("GET "+AdminLogsPath, s.handleLogs)
+	mux.HandleFunc("GET "+AdminIAMPath, s.handleIAM)
 	return &adminService{s: s, mux: mux}
 }
 
@@ -159,4 +187,26 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
+}
+
+func (s *Server) handleIAM(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(s.IAMReport(r.URL.Query().Get("function")))
+}
+
+// IAMReport returns the recorded decisions of role sessions (of function
+// fn, or all when fn is empty) and the statements they suggest.
+func (s *Server) IAMReport(fn string) *IAMReport {
+	entries := s.authz.Audit(func(e *iam.Entry) bool { return fn == "" || e.Function == fn })
+	rep := IAMReport{Mode: s.authz.Mode.String(), Decisions: []IAMDecision{}, Suggestions: iam.Suggest(entries)}
+	rep.Allowed, rep.Denied, rep.SoftDenied = s.authz.Counts()
+	for _, e := range entries {
+		d := IAMDecision{Time: e.Time, Principal: e.Principal, Function: e.Function, Action: e.Action, Resource: e.Resource,
+			Allowed: e.Decision.Allowed, Explicit: e.Decision.Explicit, Soft: e.Soft}
+		if e.Decision.Statement != nil {
+			d.Statement = e.Decision.Statement.Origin
+		}
+		rep.Decisions = append(rep.Decisions, d)
+	}
+	return &rep
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/cloudlet/cloudlet/internal/iam"
+	"github.com/cloudlet/cloudlet/internal/server"
 )
 
 type callerResult struct {
@@ -167,5 +171,29 @@ func TestSTSCallerIdentityAndAssumeRole(t *testing.T) {
 	_, err = c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/nope"), RoleSessionName: aws.String("xy")})
 	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
 		t.Fatalf("an unknown role: %v", err)
+	}
+}
+
+// --iam=soft lets a denied call through and records it as a would-be
+// denial.
+func TestSoftModeLogsButAllows(t *testing.T) {
+	s, err := server.New(server.Options{DataDir: t.TempDir(), GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", IAM: iam.Soft})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Deploy(copyDir(t, "testdata/iam"), ""); err != nil {
+		t.Fatal(err)
+	}
+	r := callAs(t, lambdaClient(s, "test"), `{"op":"config","name":"iam-dev-secret"}`)
+	if !r.OK || !strings.Contains(fmt.Sprint(r.Env), "hunter2") {
+		t.Fatalf("soft mode refused the call: %+v", r)
+	}
+	rep := s.IAMReport("iam-dev-caller")
+	if rep.SoftDenied != 1 || rep.Denied != 0 || len(rep.Decisions) != 1 || !rep.Decisions[0].Soft || rep.Decisions[0].Allowed {
+		t.Fatalf("report: %+v", rep)
 	}
 }
