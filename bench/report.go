@@ -22,6 +22,7 @@ type report struct {
 	coldPlats []string
 	burst     *burstPart
 	io        *ioPart
+	iam       *iamPart
 	elapsed   time.Duration
 	loadAfter string
 }
@@ -94,6 +95,9 @@ func (r *report) markdown() string {
 	}
 	if r.io != nil {
 		r.ioTables(&b)
+	}
+	if r.iam != nil {
+		r.iamTables(w)
 	}
 	if notes := r.notes(); len(notes) > 0 {
 		w("## Notes\n\n")

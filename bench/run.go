@@ -167,6 +167,14 @@ func run(ctx context.Context, cfg config) error {
 		}
 		rep.io = part
 	}
+	if cfg.parts["h"] {
+		progress("(h) authorization")
+		part, err := runIAM(ctx, p, benchDir, cfg.rounds)
+		if err != nil {
+			return err
+		}
+		rep.iam = part
+	}
 	rep.elapsed = time.Since(began)
 	rep.loadAfter = loadAverage()
 

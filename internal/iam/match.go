@@ -8,12 +8,16 @@ import (
 // glob reports whether s matches pattern, where * matches any run of
 // characters (also none) and ? exactly one. It runs in O(len(s)·len(p)) at
 // worst, without recursion, whatever the pattern.
-func glob(pattern, s string) bool {
+func glob(pattern, s string) bool { return globFold(pattern, s, false) }
+
+// globFold is glob; with fold, s is compared as if lower-cased (ASCII), for
+// lower-case patterns.
+func globFold(pattern, s string, fold bool) bool {
 	p, i := 0, 0
 	star, mark := -1, 0
 	for i < len(s) {
 		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i] || fold && pattern[p] == lower(s[i])):
 			if pattern[p] == '?' {
 				// ? is one character, which may be several bytes.
 				_, size := utf8.DecodeRuneInString(s[i:])
@@ -46,7 +50,14 @@ func matchAction(pattern, action string) bool {
 	if pattern == "*" {
 		return true
 	}
-	return glob(pattern, strings.ToLower(action))
+	return globFold(pattern, action, true)
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // matchARN matches a Resource pattern (or an ArnLike value) against an ARN.
