@@ -18,6 +18,11 @@ type Source interface {
 	Stats() lambda.Stats
 }
 
+// IAMCounts gives the authorizer's decision counts (iam.Authorizer).
+type IAMCounts interface {
+	Counts() (allowed, denied, softDenied uint64)
+}
+
 var (
 	fnLabel = []string{"function"}
 
@@ -45,7 +50,23 @@ var (
 		"Instances allowed across all functions.", nil, nil)
 	stemReady = prometheus.NewDesc("cloudlet_stem_cells_ready",
 		"Pre-started runtimes waiting to become instances.", nil, nil)
+	iamDecisions = prometheus.NewDesc("cloudlet_iam_decisions_total",
+		"AWS API calls decided by IAM: allowed, denied (refused), soft_denied (denied, let through by --iam=soft).", []string{"decision"}, nil)
 )
+
+type iamCollector struct{ src IAMCounts }
+
+func (c iamCollector) Describe(ch chan<- *prometheus.Desc) { ch <- iamDecisions }
+
+func (c iamCollector) Collect(ch chan<- prometheus.Metric) {
+	a, d, s := c.src.Counts()
+	for _, v := range []struct {
+		label string
+		n     uint64
+	}{{"allowed", a}, {"denied", d}, {"soft_denied", s}} {
+		ch <- prometheus.MustNewConstMetric(iamDecisions, prometheus.CounterValue, float64(v.n), v.label)
+	}
+}
 
 type collector struct{ src Source }
 
@@ -79,9 +100,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// Handler serves the metrics of src, and of the Go process itself.
-func Handler(src Source) http.Handler {
+// Handler serves the metrics of src and authz (nil: none), and of the Go
+// process itself.
+func Handler(src Source, authz IAMCounts) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector{src}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if authz != nil {
+		reg.MustRegister(iamCollector{authz})
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

@@ -13,6 +13,10 @@ type fixed lambda.Stats
 
 func (f fixed) Stats() lambda.Stats { return lambda.Stats(f) }
 
+type counts [3]uint64
+
+func (c counts) Counts() (uint64, uint64, uint64) { return c[0], c[1], c[2] }
+
 func TestExposition(t *testing.T) {
 	src := fixed{MaxConcurrency: 144, StemCellsReady: 2, Functions: []lambda.FunctionStats{
 		{Name: "svc-dev-hello", Instances: 3, Busy: 2, Starting: 1, Queued: 4, ReservedConcurrency: -1,
@@ -20,7 +24,7 @@ func TestExposition(t *testing.T) {
 		{Name: "svc-dev-limited", ReservedConcurrency: 2},
 	}}
 	w := httptest.NewRecorder()
-	Handler(src).ServeHTTP(w, httptest.NewRequest("GET", Path, nil))
+	Handler(src, counts{10, 3, 1}).ServeHTTP(w, httptest.NewRequest("GET", Path, nil))
 	body, _ := io.ReadAll(w.Result().Body)
 	text := string(body)
 	for _, want := range []string{
@@ -37,6 +41,9 @@ func TestExposition(t *testing.T) {
 		`cloudlet_function_provisioned_concurrency{function="svc-dev-hello"} 2`,
 		`cloudlet_function_provisioned_invocations_total{function="svc-dev-hello"} 60`,
 		`cloudlet_function_reserved_concurrency{function="svc-dev-limited"} 2`,
+		`cloudlet_iam_decisions_total{decision="allowed"} 10`,
+		`cloudlet_iam_decisions_total{decision="denied"} 3`,
+		`cloudlet_iam_decisions_total{decision="soft_denied"} 1`,
 		"go_goroutines ",
 	} {
 		if !strings.Contains(text, want) {

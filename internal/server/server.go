@@ -253,7 +253,7 @@ func (s *Server) Start() error {
 		},
 	})
 	mux := http.NewServeMux()
-	mux.Handle(metrics.Path, metrics.Handler(s.registry))
+	mux.Handle(metrics.Path, metrics.Handler(s.registry, s.authz))
 	mux.Handle("/", api)
 	lim := s.opts.Conns.withDefaults(raiseFileLimit())
 	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: lim.ReadHeader, ReadTimeout: lim.APIRead, IdleTimeout: lim.Idle,
