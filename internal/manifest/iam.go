@@ -110,6 +110,9 @@ func (d *decoder) statements(raw *node, path string) []*iam.Statement {
 		if !ok {
 			continue
 		}
+		if doc, ok = d.unresolvedIn(doc, item, p); !ok {
+			continue
+		}
 		origin := fmt.Sprintf("%s:%d %s", item.file, item.line, p)
 		st, err := iam.ParseStatement(doc, origin)
 		if err != nil {
@@ -124,6 +127,76 @@ func (d *decoder) statements(raw *node, path string) []*iam.Statement {
 		out = append(out, st)
 	}
 	return out
+}
+
+// unresolvedIn handles the values of a statement Cloudlet could not
+// evaluate, with a warning each. In Resource or NotResource: an Allow
+// loses that resource (and is dropped when none is left), a Deny denies
+// every resource instead (never less than written). Anywhere else the
+// statement is dropped. ok is false when it is.
+func (d *decoder) unresolvedIn(doc any, item *node, path string) (any, bool) {
+	m, isMap := doc.(map[string]any)
+	if !isMap {
+		return doc, true
+	}
+	deny := m["Effect"] == "Deny"
+	warn := func(msg string) {
+		d.warnings = append(d.warnings, (&Error{File: item.file, Line: item.line, Path: path, Msg: msg}).Error())
+	}
+	for _, k := range []string{"Resource", "NotResource"} {
+		var list []any
+		switch t := m[k].(type) {
+		case unresolved:
+			list = []any{t}
+		case []any:
+			list = t
+		default:
+			continue
+		}
+		kept := []any{}
+		for _, r := range list {
+			u, isU := r.(unresolved)
+			switch {
+			case !isU:
+				kept = append(kept, r)
+			case deny && k == "Resource":
+				warn(string(u) + "; this Deny applies to every resource instead")
+				kept = append(kept, "*")
+			default:
+				warn(string(u) + "; the statement leaves that resource out")
+			}
+		}
+		if len(kept) == 0 {
+			warn("no resource of this statement can be evaluated; the statement is left out")
+			return nil, false
+		}
+		m[k] = kept
+	}
+	if u, found := findUnresolved(m); found {
+		warn(string(u) + "; the statement is left out")
+		return nil, false
+	}
+	return m, true
+}
+
+func findUnresolved(v any) (unresolved, bool) {
+	switch t := v.(type) {
+	case unresolved:
+		return t, true
+	case map[string]any:
+		for _, x := range t {
+			if u, ok := findUnresolved(x); ok {
+				return u, true
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if u, ok := findUnresolved(x); ok {
+				return u, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (d *decoder) managedPolicies(raw *node, path string) []string {
@@ -204,6 +277,9 @@ func (d *decoder) policyValue(raw *node, path string, depth int) (any, bool) {
 	if fn := intrinsic(v); fn != "" {
 		s, err := d.cfn(v, path, depth)
 		if err != "" {
+			if strings.Contains(err, "cloudlet does not evaluate") || strings.Contains(err, "cannot be evaluated by cloudlet") {
+				return unresolved(err), true
+			}
 			d.errorf(v, path, "%s", err)
 			return nil, false
 		}
@@ -334,6 +410,11 @@ func (d *decoder) plainString(raw *node, path string) (string, bool) {
 	return v.s, true
 }
 
+// unresolved stands for the value of a CloudFormation function Cloudlet
+// cannot evaluate (an attribute of a resource type it does not know,
+// Fn::ImportValue, ...): statements drop it with a warning (unresolvedIn).
+type unresolved string
+
 // resource is one entry of resources.Resources.
 type resource struct {
 	typ   string
@@ -450,6 +531,13 @@ func (d *decoder) getAtt(id, attr string) (any, string) {
 		return "arn:aws:sns:" + region + ":" + acct + ":" + d.physicalName(id, r, "TopicName"), ""
 	case "AWS::IAM::Role.Arn":
 		return "arn:aws:iam::" + acct + ":role/" + d.physicalName(id, r, "RoleName"), ""
+	case "AWS::Kinesis::Stream.Arn":
+		return "arn:aws:kinesis:" + region + ":" + acct + ":stream/" + d.physicalName(id, r, "Name"), ""
+	case "AWS::Events::EventBus.Arn":
+		return "arn:aws:events:" + region + ":" + acct + ":event-bus/" + d.physicalName(id, r, "Name"), ""
+	case "AWS::Elasticsearch::Domain.Arn", "AWS::Elasticsearch::Domain.DomainArn",
+		"AWS::OpenSearchService::Domain.Arn", "AWS::OpenSearchService::Domain.DomainArn":
+		return "arn:aws:es:" + region + ":" + acct + ":domain/" + strings.ToLower(d.physicalName(id, r, "DomainName")), ""
 	}
 	return nil, fmt.Sprintf("Fn::GetAtt %s.%s: cloudlet does not evaluate the attribute %s of %s resources", id, attr, attr, r.typ)
 }

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cloudlet/cloudlet/internal/iam"
 )
 
 const iamDoc = `service: shop
@@ -121,8 +123,6 @@ func TestIAMErrors(t *testing.T) {
 			"provider.iamRoleStatements[0]: Action \"GetItem\" is not an action"},
 		{"provider:\n  iam:\n    role:\n      managedPolicies: [arn:aws:iam::aws:policy/NoSuchPolicy]\n",
 			"cloudlet does not know the managed policy \"arn:aws:iam::aws:policy/NoSuchPolicy\""},
-		{"provider:\n  iam:\n    role:\n      statements:\n        - Effect: Allow\n          Action: s3:*\n          Resource:\n            Fn::ImportValue: x\n",
-			"CloudFormation Fn::ImportValue cannot be evaluated"},
 		{"provider:\n  iam:\n    role:\n      statements:\n        - Effect: Allow\n          Principal: '*'\n          Action: s3:*\n          Resource: '*'\n",
 			"a role's statement has no Principal"},
 	}
@@ -131,6 +131,57 @@ func TestIAMErrors(t *testing.T) {
 		_, err := parse(t, "", doc, Options{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: err = %v, want %q", tt.doc, err, tt.want)
+		}
+	}
+}
+
+// A value Cloudlet cannot evaluate never widens what a role allows: an
+// Allow loses that resource, a Deny denies every resource; both warn.
+func TestUnresolvableResources(t *testing.T) {
+	doc := head[:strings.Index(head, "functions:")] + `  iam:
+    role:
+      statements:
+        - Effect: Allow
+          Action: s3:*
+          Resource:
+            - Fn::ImportValue: shared-bucket-arn
+        - Effect: Allow
+          Action: es:ESHttpPost
+          Resource:
+            - arn:aws:es:us-east-1:000000000000:domain/known/*
+            - Fn::GetAtt: [Thing, Arn]
+        - Effect: Deny
+          Action: s3:DeleteObject
+          Resource:
+            Fn::ImportValue: other
+functions:
+  f:
+    handler: h.f
+resources:
+  Resources:
+    Thing:
+      Type: AWS::Custom::Thing
+`
+	p := mustParse(t, doc, Options{})
+	sts := p.Roles[0].Statements
+	if len(sts) != 2+2 {
+		t.Fatalf("%d statements, want the two that keep a resource and the two defaults", len(sts))
+	}
+	if !reflect.DeepEqual(sts[0].Resources, []string{"arn:aws:es:us-east-1:000000000000:domain/known/*"}) {
+		t.Errorf("allow kept %v", sts[0].Resources)
+	}
+	if sts[1].Effect != iam.Deny || !reflect.DeepEqual(sts[1].Resources, []string{"*"}) {
+		t.Errorf("deny became %v %v", sts[1].Effect, sts[1].Resources)
+	}
+	w := strings.Join(p.Warnings, "\n")
+	for _, want := range []string{
+		"serverless.yml:8: provider.iam.role.statements[0]: CloudFormation Fn::ImportValue cannot be evaluated by cloudlet",
+		"no resource of this statement can be evaluated; the statement is left out",
+		"Fn::GetAtt Thing.Arn: cloudlet does not evaluate the attribute Arn of AWS::Custom::Thing resources; the statement leaves that resource out",
+		"this Deny applies to every resource instead",
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings lack %q:\n%s", want, w)
 		}
 	}
 }
