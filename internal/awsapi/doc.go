@@ -2,10 +2,13 @@
 // (127.0.0.1:4566 by default), reached by unmodified AWS SDKs and the aws CLI.
 //
 // A Handler authenticates each call with SigV4, picks the Service named in the
-// credential scope ("lambda"; later "s3", "dynamodb", "sqs") and hands it a
-// Call: the request ID, the verified access key, the region and the body.
+// credential scope ("lambda", "sts"; later "s3", "dynamodb", "sqs") and hands
+// it a Call: the request ID, the verified key and its principal, the region
+// and the body. Services authorize each operation with Call.Authorize
+// against their operation table (authz.go, sts.go; internal/iam says how).
 // LambdaService serves the Lambda API (Invoke, ListFunctions, GetFunction,
-// GetFunctionConfiguration) over a lambda.Invoker and a lambda.Catalog.
+// GetFunctionConfiguration) over a lambda.Invoker and a lambda.Catalog;
+// STSService serves GetCallerIdentity and AssumeRole (Query protocol).
 //
 // Guarantees:
 //   - Every request except GET /_cloudlet/health is SigV4-verified before any
@@ -16,6 +19,12 @@
 //     constant time. Header and presigned-query authentication are accepted;
 //     a signature dated more than 15 minutes from the server's clock, or for
 //     another region than the server's, is refused.
+//   - With an Authorizer, every call of a caller other than the admin is
+//     decided by internal/iam before the service acts on it; an expired
+//     session gets ExpiredTokenException, a revoked one
+//     UnrecognizedClientException, a denied call the service's
+//     AccessDenied error with AWS's message. Lambda authorizes before it
+//     looks the function up.
 //   - Every error reaches the client in AWS's shape, with AWS's code, HTTP
 //     status and, where AWS has a fixed one, its message: for REST-JSON
 //     services {"Type":"User","message":"..."} with x-amzn-ErrorType and

@@ -13,9 +13,16 @@
 //     and ordered by line; each message is a single line.
 //   - Decoding is strict: an unknown field, a wrong type or a value out of
 //     range is an error. Fields the Serverless Framework knows but Cloudlet
-//     does not use (plugins, resources, provider.iam, s3 events, ...) are
-//     accepted; those that would change behaviour add a line to
-//     Project.Warnings.
+//     does not use (plugins, resources, s3 events, ...) are accepted; those
+//     that would change behaviour add a line to Project.Warnings.
+//   - IAM (iam.go): provider.iam.role, provider.iamRoleStatements and
+//     iamManagedPolicies, and functions' own iamRoleStatements or iam.role
+//     become Project.Roles, each statement checked by internal/iam with its
+//     line. Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and Fn::Split
+//     are evaluated against resources.Resources; a value that cannot be
+//     (an unknown type or attribute, Fn::ImportValue) never widens a role:
+//     an Allow loses it, a Deny covers every resource instead, with a
+//     warning.
 //   - Functions keep the order of the file. Function names follow the
 //     Framework: <service>-<stage>-<key> unless name: is set.
 //   - Variables (${self:...}, ${opt:...}, ${sls:stage}, ${env:...},
