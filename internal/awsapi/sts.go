@@ -121,14 +121,9 @@ func (s *STSService) assumeRole(w http.ResponseWriter, call *Call, form url.Valu
 		return
 	}
 	p := s.caller(call)
-	name := strings.TrimPrefix(arn, "arn:aws:iam::"+call.AccountID+":role/")
-	if i := strings.LastIndexByte(name, '/'); i >= 0 {
-		name = name[i+1:] // a role path
-	}
+	name := arn[strings.LastIndexByte(arn, '/')+1:]
 	role, ok := s.keys.Role(name)
-	if ok && role.ARN != arn && !strings.HasSuffix(arn, "/"+name) {
-		ok = false
-	}
+	ok = ok && role.ARN == arn // this account's role, by its exact ARN
 	denied := func() {
 		s.WriteError(w, call.RequestID, stsError(403, "AccessDenied",
 			"User: "+p.ARN+" is not authorized to perform: sts:AssumeRole on resource: "+arn))
