@@ -168,9 +168,11 @@ func TestSTSCallerIdentityAndAssumeRole(t *testing.T) {
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationError" {
 		t.Fatalf("a one-letter session name: %v", err)
 	}
-	_, err = c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/nope"), RoleSessionName: aws.String("xy")})
-	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
-		t.Fatalf("an unknown role: %v", err)
+	for _, arn := range []string{"arn:aws:iam::000000000000:role/nope", "arn:aws:iam::999999999999:role/iam-dev-caller-us-east-1-lambdaRole"} {
+		_, err = c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String("xy")})
+		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+			t.Fatalf("AssumeRole %s: %v", arn, err)
+		}
 	}
 }
 
