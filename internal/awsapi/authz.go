@@ -14,6 +14,9 @@ var lambdaOps = iam.Register("lambda",
 	iam.Operation{Name: "ListFunctions", Action: "lambda:ListFunctions", ResourceType: "*"},
 	iam.Operation{Name: "GetFunction", Action: "lambda:GetFunction", ResourceType: "function"},
 	iam.Operation{Name: "GetFunctionConfiguration", Action: "lambda:GetFunctionConfiguration", ResourceType: "function"},
+	iam.Operation{Name: "AddPermission", Action: "lambda:AddPermission", ResourceType: "function"},
+	iam.Operation{Name: "GetPolicy", Action: "lambda:GetPolicy", ResourceType: "function"},
+	iam.Operation{Name: "RemovePermission", Action: "lambda:RemovePermission", ResourceType: "function"},
 )
 
 // Authorize decides op on resource (an ARN, or "*") for the call's caller,

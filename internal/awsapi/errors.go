@@ -38,6 +38,7 @@ const (
 	ErrServiceFailure
 	ErrValidation
 	ErrInvalidParameterValue
+	ErrPreconditionFailed
 )
 
 // errorInfo is one row of the table: what a client sees for a code.
@@ -92,6 +93,8 @@ var errorTable = map[ErrorCode]errorInfo{
 		"The input fails to satisfy the constraints specified by the service.", "User"},
 	ErrInvalidParameterValue: {"InvalidParameterValueException", http.StatusBadRequest,
 		"One of the parameters in the request is not valid.", "User"},
+	ErrPreconditionFailed: {"PreconditionFailedException", http.StatusPreconditionFailed,
+		"The RevisionId provided does not match the latest RevisionId for the Lambda function.", "User"},
 }
 
 // Error is a wire error: the code, status and message a client receives.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/lambda"
 )
 
@@ -30,7 +31,14 @@ type LambdaService struct {
 
 	async chan struct{} // one token per background invocation
 	wg    sync.WaitGroup
+
+	policies FunctionPolicies // resource-based policies; nil: none can be added
 }
+
+// SetPolicies makes l serve AddPermission, GetPolicy and RemovePermission
+// over p, and evaluate the policies it keeps on every call. Call it before
+// serving.
+func (l *LambdaService) SetPolicies(p FunctionPolicies) { l.policies = p }
 
 // NewLambda returns the Lambda API over inv and cat. Region and account make
 // the ARNs it reports.
@@ -68,8 +76,14 @@ func (l *LambdaService) Drain(ctx context.Context) error {
 
 // ServeAWS implements Service.
 func (l *LambdaService) ServeAWS(w http.ResponseWriter, r *http.Request, call *Call) {
-	name, op, ok := lambdaRoute(wirePath(r))
+	name, op, sid, ok := lambdaRoute(wirePath(r))
 	switch {
+	case ok && op == "policy" && sid == "" && r.Method == http.MethodPost && l.policies != nil:
+		l.addPermission(w, r, call, name)
+	case ok && op == "policy" && sid == "" && r.Method == http.MethodGet && l.policies != nil:
+		l.getPolicy(w, r, call, name)
+	case ok && op == "policy" && sid != "" && r.Method == http.MethodDelete && l.policies != nil:
+		l.removePermission(w, r, call, name, sid)
 	case ok && op == "" && name == "" && r.Method == http.MethodGet:
 		l.listFunctions(w, r, call)
 	case ok && op == "" && name != "" && r.Method == http.MethodGet:
@@ -80,39 +94,48 @@ func (l *LambdaService) ServeAWS(w http.ResponseWriter, r *http.Request, call *C
 		l.invoke(w, r, call, name)
 	default:
 		writeJSONError(w, call.RequestID, ErrUnknownOperation.Errorf(
-			"Cloudlet's Lambda API has no operation %s %s; it serves Invoke, ListFunctions, GetFunction and GetFunctionConfiguration.",
+			"Cloudlet's Lambda API has no operation %s %s; it serves Invoke, ListFunctions, GetFunction, GetFunctionConfiguration, AddPermission, GetPolicy and RemovePermission.",
 			r.Method, r.URL.Path))
 	}
 }
 
 // lambdaRoute splits a wire path under /2015-03-31/functions into the
-// (unescaped) function name and the operation segment after it.
-func lambdaRoute(path string) (name, op string, ok bool) {
+// (unescaped) function name, the operation segment after it and, for
+// policy/{sid}, the statement ID.
+func lambdaRoute(path string) (name, op, sid string, ok bool) {
 	rest, found := strings.CutPrefix(path, lambdaPrefix)
 	if !found {
-		return "", "", false
+		return "", "", "", false
 	}
 	if rest == "" || rest == "/" {
-		return "", "", true
+		return "", "", "", true
 	}
 	if rest[0] != '/' {
-		return "", "", false
+		return "", "", "", false
 	}
 	segs := strings.Split(rest[1:], "/")
-	if len(segs) > 2 || segs[0] == "" {
-		return "", "", false
+	if len(segs) > 3 || segs[0] == "" {
+		return "", "", "", false
 	}
 	name, err := url.PathUnescape(segs[0])
 	if err != nil {
-		return "", "", false
+		return "", "", "", false
 	}
-	if len(segs) == 2 {
+	if len(segs) >= 2 {
 		op = segs[1]
-		if op != "configuration" && op != "invocations" {
-			return "", "", false
+		if op != "configuration" && op != "invocations" && op != "policy" {
+			return "", "", "", false
 		}
 	}
-	return name, op, true
+	if len(segs) == 3 {
+		if op != "policy" || segs[2] == "" {
+			return "", "", "", false
+		}
+		if sid, err = url.PathUnescape(segs[2]); err != nil {
+			return "", "", "", false
+		}
+	}
+	return name, op, sid, true
 }
 
 // invoke serves Invoke: POST /2015-03-31/functions/{FunctionName}/invocations.
@@ -275,7 +298,13 @@ func (l *LambdaService) authorize(w http.ResponseWriter, call *Call, op, name, q
 			resource += ":" + qualifier
 		}
 	}
-	if e := call.Authorize(lambdaOps.Op(op), resource, nil, nil); e != nil {
+	var rp *iam.Policy // the function's own policy: another principal's grant
+	if l.policies != nil && name != "" {
+		if fn, ok := l.cat.Function(resource); ok {
+			_, rp, _, _ = l.policies.Policy(fn.Name)
+		}
+	}
+	if e := call.Authorize(lambdaOps.Op(op), resource, rp, nil); e != nil {
 		writeJSONError(w, call.RequestID, e)
 		return false
 	}

@@ -76,3 +76,42 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCondition checks each operator against its negation: for a key that
+// is present with one value, exactly one of the pair holds.
+func FuzzCondition(f *testing.F) {
+	f.Add("String", "abc", "a*c")
+	f.Add("Numeric", "10", "9.5")
+	f.Add("Date", "2026-12-01T00:00:00Z", "1700000000")
+	f.Add("Arn", "arn:aws:s3:::b/k", "arn:aws:s3:::b/*")
+	f.Add("Ip", "10.1.2.3", "10.0.0.0/8")
+	pairs := map[string][][2]string{
+		"String":  {{"StringEquals", "StringNotEquals"}, {"StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"}, {"StringLike", "StringNotLike"}},
+		"Numeric": {{"NumericEquals", "NumericNotEquals"}},
+		"Date":    {{"DateEquals", "DateNotEquals"}},
+		"Arn":     {{"ArnEquals", "ArnNotEquals"}, {"ArnLike", "ArnNotLike"}},
+		"Ip":      {{"IpAddress", "NotIpAddress"}},
+	}
+	f.Fuzz(func(t *testing.T, family, requestValue, policyValue string) {
+		for _, pair := range pairs[family] {
+			var holds [2]bool
+			for i, op := range pair {
+				conds, err := parseConditions(map[string]any{op: map[string]any{"k:v": policyValue}})
+				if err != nil {
+					return // a value the operator cannot compare: refused at parse time
+				}
+				var ctx Context
+				ctx.Set("k:v", requestValue)
+				holds[i] = conds[0].eval(&ctx)
+			}
+			if holds[0] == holds[1] {
+				// Values that do not parse (a number that is not one) match
+				// neither way for Numeric and Date; every other pair is exact.
+				if family == "Numeric" || family == "Date" || family == "Ip" {
+					continue
+				}
+				t.Fatalf("%s and %s both %v for %q against %q", pair[0], pair[1], holds[0], requestValue, policyValue)
+			}
+		}
+	})
+}

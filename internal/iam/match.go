@@ -17,6 +17,9 @@ func globFold(pattern, s string, fold bool) bool {
 	star, mark := -1, 0
 	for i < len(s) {
 		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
 		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i] || fold && pattern[p] == lower(s[i])):
 			if pattern[p] == '?' {
 				// ? is one character, which may be several bytes.
@@ -25,9 +28,6 @@ func globFold(pattern, s string, fold bool) bool {
 			} else {
 				i++
 			}
-			p++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
 			p++
 		case star >= 0:
 			p = star + 1

@@ -199,3 +199,83 @@ func TestSoftModeLogsButAllows(t *testing.T) {
 		t.Fatalf("report: %+v", rep)
 	}
 }
+
+// A function's resource policy (AddPermission) lets another function's role
+// invoke it; it survives a restart, and RemovePermission takes it back.
+func TestResourcePolicyAllowsCrossFunctionInvoke(t *testing.T) {
+	data := t.TempDir()
+	startAt := func() *server.Server {
+		s, err := server.New(server.Options{DataDir: data, GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := startAt()
+	if _, err := s.Deploy(copyDir(t, "testdata/iam"), ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	admin := lambdaClient(s, "test")
+	secret := aws.String("iam-dev-secret")
+	if r := callAs(t, admin, `{"op":"invoke","name":"iam-dev-secret"}`); r.OK {
+		t.Fatal("invoked without a grant")
+	}
+	cfg, err := admin.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("iam-dev-caller")})
+	if err != nil || *cfg.Role != "arn:aws:iam::000000000000:role/iam-dev-caller-us-east-1-lambdaRole" {
+		t.Fatalf("the caller's role: %v %v", cfg, err)
+	}
+	out, err := admin.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: secret, StatementId: aws.String("allow-caller"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: cfg.Role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if json.Unmarshal([]byte(*out.Statement), &st) != nil || st["Sid"] != "allow-caller" ||
+		fmt.Sprint(st["Principal"]) != "map[AWS:arn:aws:iam::000000000000:role/iam-dev-caller-us-east-1-lambdaRole]" ||
+		st["Resource"] != "arn:aws:lambda:us-east-1:000000000000:function:iam-dev-secret" {
+		t.Fatalf("statement %s", *out.Statement)
+	}
+	_, err = admin.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: secret, StatementId: aws.String("allow-caller"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("*")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ResourceConflictException" {
+		t.Fatalf("the same statement id again: %v", err)
+	}
+	if r := callAs(t, admin, `{"op":"invoke","name":"iam-dev-secret"}`); !r.OK {
+		t.Fatalf("invoke with the resource policy's grant: %+v", r)
+	}
+	// The function's own calls still cannot change policies.
+	if r := callAs(t, admin, `{"op":"config","name":"iam-dev-secret"}`); r.OK {
+		t.Fatal("the grant to invoke gave more")
+	}
+
+	s.Close()
+	s = startAt()
+	t.Cleanup(func() { s.Close() })
+	admin = lambdaClient(s, "test")
+	pol, err := admin.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: secret})
+	if err != nil || !strings.Contains(*pol.Policy, `"Sid":"allow-caller"`) || !strings.Contains(*pol.Policy, `"Id":"default"`) {
+		t.Fatalf("GetPolicy after a restart: %v %v", pol, err)
+	}
+	if r := callAs(t, admin, `{"op":"invoke","name":"iam-dev-secret"}`); !r.OK {
+		t.Fatalf("invoke after a restart: %+v", r)
+	}
+	if _, err := admin.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: secret, StatementId: aws.String("allow-caller")}); err != nil {
+		t.Fatal(err)
+	}
+	if r := callAs(t, admin, `{"op":"invoke","name":"iam-dev-secret"}`); r.OK || r.Code != "AccessDeniedException" {
+		t.Fatalf("invoke after RemovePermission: %+v", r)
+	}
+	_, err = admin.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: secret, StatementId: aws.String("allow-caller")})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ResourceNotFoundException" || ae.ErrorMessage() != "Statement allow-caller is not found in resource policy." {
+		t.Fatalf("RemovePermission of a removed statement: %v", err)
+	}
+	_, err = admin.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: secret})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ResourceNotFoundException" {
+		t.Fatalf("GetPolicy with no policy: %v", err)
+	}
+}

@@ -79,6 +79,7 @@ type Server struct {
 	log       *slog.Logger
 	keys      *iam.Keys
 	authz     *iam.Authorizer
+	policies  *functionPolicies // the functions' resource-based policies
 	roles     []*iam.Role       // the deployed roles (under deployMu)
 	fnRoles   map[string]string // function → role name (under deployMu)
 	logs      *telemetry.Logs
@@ -240,6 +241,12 @@ func (s *Server) Start() error {
 	}
 	s.gateway = gateway.New(s.registry, s.log)
 	s.lambdaAPI = awsapi.NewLambda(s.registry, s.registry, s.opts.Region, DefaultAccountID, s.log)
+	if s.policies, err = loadPolicies(s.opts.DataDir); err != nil {
+		s.apiLn.Close()
+		s.gwLn.Close()
+		return err
+	}
+	s.lambdaAPI.SetPolicies(s.policies)
 	api := awsapi.New(awsapi.Options{
 		Authorizer: s.authz,
 		Region:     s.opts.Region,
@@ -365,6 +372,7 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 			MemorySize: fn.MemorySize, Timeout: fn.Timeout, Environment: fn.Environment, EphemeralStorage: fn.EphemeralStorageSize,
 			ReservedConcurrency: fn.ReservedConcurrency, ProvisionedConcurrency: fn.ProvisionedConcurrency,
 			InstanceConcurrency: fn.InstanceConcurrency,
+			Role:                "arn:aws:iam::" + DefaultAccountID + ":role/" + fn.Role,
 		})
 		df := DeployedFunction{Key: fn.Key, Name: fn.Name}
 		for _, ev := range fn.Events {
@@ -412,6 +420,13 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	}
 	s.keys.Commit(roles, fnRoles)
 	s.roles, s.fnRoles = roles, fnRoles
+	deployedFns := map[string]bool{}
+	for _, fn := range proj.Functions {
+		deployedFns[fn.Name] = true
+	}
+	if err := s.policies.forget(deployedFns); err != nil {
+		s.log.Error("drop the resource policies of removed functions", "err", err)
+	}
 	if err := saveDeployed(s.opts.DataDir, next); err != nil {
 		// Applied, but a restart would serve the version before.
 		s.log.Error("record the deployment", "err", err)

@@ -20,14 +20,20 @@ type deployedState struct {
 	Pending *deployedState `json:"pending,omitempty"`
 }
 
-// saveDeployed writes the state durably: a temporary file, fsynced, renamed
-// over the old one, and the directory fsynced.
+// saveDeployed writes the state durably (writeFileDurably).
 func saveDeployed(dataDir string, st deployedState) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dataDir, deployedFile+".*")
+	return writeFileDurably(dataDir, deployedFile, b)
+}
+
+// writeFileDurably replaces dir/name with b so that a crash leaves the old
+// or the new content, never a mix: a temporary file, fsynced, renamed over
+// the old one, and the directory fsynced.
+func writeFileDurably(dir, name string, b []byte) error {
+	tmp, err := os.CreateTemp(dir, name+".*")
 	if err != nil {
 		return err
 	}
@@ -43,10 +49,10 @@ func saveDeployed(dataDir string, st deployedState) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dataDir, deployedFile)); err != nil {
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		return err
 	}
-	d, err := os.Open(dataDir)
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
