@@ -7,7 +7,7 @@ import (
 )
 
 func TestErrorTable(t *testing.T) {
-	for c := ErrInternalFailure; c <= ErrInvalidParameterValue; c++ {
+	for c := ErrInternalFailure; c <= ErrPreconditionFailed; c++ {
 		info, ok := errorTable[c]
 		if !ok {
 			t.Errorf("ErrorCode %d has no row in errorTable", c)
@@ -18,8 +18,8 @@ func TestErrorTable(t *testing.T) {
 			t.Errorf("ErrorCode %d: bad row %+v", c, info)
 		}
 	}
-	if len(errorTable) != int(ErrInvalidParameterValue) {
-		t.Errorf("errorTable has %d rows for %d codes", len(errorTable), ErrInvalidParameterValue)
+	if len(errorTable) != int(ErrPreconditionFailed) {
+		t.Errorf("errorTable has %d rows for %d codes", len(errorTable), ErrPreconditionFailed)
 	}
 
 	for _, tc := range []struct {
@@ -28,6 +28,9 @@ func TestErrorTable(t *testing.T) {
 		status int
 	}{
 		{ErrMissingAuthenticationToken, "MissingAuthenticationTokenException", 403},
+		{ErrExpiredToken, "ExpiredTokenException", 403},
+		{ErrAccessDenied, "AccessDeniedException", 403},
+		{ErrPreconditionFailed, "PreconditionFailedException", 412},
 		{ErrUnrecognizedClient, "UnrecognizedClientException", 403},
 		{ErrInvalidSignature, "InvalidSignatureException", 403},
 		{ErrIncompleteSignature, "IncompleteSignatureException", 400},
