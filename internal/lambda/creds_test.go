@@ -38,3 +38,21 @@ func TestInstancesGetTheirOwnCredentials(t *testing.T) {
 	waitFor(t, "scale to zero", func() bool { return r.Instances() == 0 })
 	waitFor(t, "credentials released", func() bool { return released.Load() == 2 })
 }
+
+// An instance that fails to initialise gives its credentials back.
+func TestFailedStartReleasesCredentials(t *testing.T) {
+	var issued, released atomic.Int32
+	r := newRegistry(t, Options{Credentials: func(fn string) (InstanceCredentials, func()) {
+		issued.Add(1)
+		return InstanceCredentials{KeyID: "ASIAX", Secret: "s", Token: "t"}, func() { released.Add(1) }
+	}})
+	s := nodeSpec(t, "f")
+	s.Handler = "handler.missing"
+	if err := r.Deploy([]FunctionSpec{s}); err != nil {
+		t.Fatal(err)
+	}
+	if res := invoke(t, r, "f", `{}`); res.ErrorType != "Runtime.HandlerNotFound" {
+		t.Fatalf("result = %+v", res)
+	}
+	waitFor(t, "every issued credential released", func() bool { return issued.Load() > 0 && released.Load() == issued.Load() })
+}

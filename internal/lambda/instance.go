@@ -159,6 +159,13 @@ func (f *function) launchInstance(cpu int, provisioned bool) (*instance, error) 
 	in := newInstance(f)
 	in.stream = newStream()
 	env := f.instanceEnv(in, provisioned)
+	started := false
+	defer func() {
+		if !started && in.release != nil { // its credentials die with the attempt
+			in.release()
+			in.release = nil
+		}
+	}()
 	limits, err := f.reg.opts.Sandbox.Limit("i-"+NewRequestID(), f.box)
 	if err != nil {
 		// Without its limits the instance must not run.
@@ -199,6 +206,7 @@ func (f *function) launchInstance(cpu int, provisioned bool) (*instance, error) 
 		return nil, err
 	}
 	in.initDur = time.Since(in.startedAt)
+	started = true
 	return in, nil
 }
 
@@ -413,8 +421,9 @@ func (in *instance) close() {
 }
 
 func (in *instance) closeProcess() {
-	if in.release != nil {
-		defer in.release()
+	if release := in.release; release != nil {
+		in.release = nil
+		defer release()
 	}
 	if in.cmd != nil {
 		// Closing the event pipe asks our bootstraps to exit; the kill makes sure.

@@ -436,7 +436,9 @@ func (f *function) runOne(in *instance, c *call) (next *call, exit, leaving bool
 	leaving, in.leaving = in.leaving, false
 	f.lastDone = time.Now()
 	f.tuner.completed(f.lastDone)
-	f.tuner.judge(f.lastDone)
+	if _, _, restore := f.tuner.judge(f.lastDone); restore {
+		f.startLocked(false) // one fewer served worse: the instance comes back
+	}
 	switch {
 	case first || !alive: // a cold call, a timeout or a crash says nothing of the steady state
 	case f.avgDur == 0:
@@ -454,7 +456,12 @@ func (f *function) runOne(in *instance, c *call) (next *call, exit, leaving bool
 		// A trial found this function served as well with one
 		// instance fewer: this one leaves.
 		f.tuner.surplus--
+		f.tuner.left(f.lastDone)
 		exit = true
+	}
+	if !exit && !in.provisioned && in.mux == nil {
+		fast := f.avgDur > 0 && f.avgDur < f.reg.opts.ScaleDelay && f.conc <= 1
+		f.tuner.maybeShrink(f.lastDone, fast, f.slots.running-f.slots.starting)
 	}
 	if exit {
 		f.slots.release(1) // before the replacement asks for a place
