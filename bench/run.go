@@ -169,7 +169,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	if cfg.parts["h"] {
 		progress("(h) authorization")
-		part, err := runIAM(ctx, p, benchDir, cfg.rounds)
+		part, err := runIAM(ctx, p, root, benchDir, cfg.rounds)
 		if err != nil {
 			return err
 		}

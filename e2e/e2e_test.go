@@ -12,7 +12,11 @@ import (
 	"github.com/cloudlet/cloudlet/internal/server"
 )
 
-func start(t *testing.T) *server.Server {
+func start(t *testing.T) *server.Server { return startProject(t, "../examples/hello") }
+
+// startProject runs a real server in-process on random loopback ports,
+// with the project in dir deployed.
+func startProject(t *testing.T, dir string) *server.Server {
 	t.Helper()
 	s, err := server.New(server.Options{DataDir: t.TempDir(), GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
 	if err != nil {
@@ -22,7 +26,7 @@ func start(t *testing.T) *server.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := s.Deploy("../examples/hello", ""); err != nil {
+	if _, err := s.Deploy(dir, ""); err != nil {
 		t.Fatal(err)
 	}
 	return s

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/cloudlet/cloudlet/internal/cli"
-	"github.com/cloudlet/cloudlet/internal/server"
 )
 
 // Least privilege with the aws CLI v2: the admin assumes a function's role;
@@ -22,17 +21,7 @@ func TestLeastPrivilegeWithAWSCLI(t *testing.T) {
 	if _, err := os.Stat(aws); err != nil {
 		t.Fatal("the aws CLI v2 is not installed at /usr/bin/aws: run `make deps` (scripts/deps.sh)")
 	}
-	s, err := server.New(server.Options{DataDir: t.TempDir(), GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Deploy("../internal/server/testdata/iam", ""); err != nil {
-		t.Fatal(err)
-	}
+	s := startProject(t, "../internal/server/testdata/iam")
 	run := func(env []string, args ...string) (string, error) {
 		t.Helper()
 		cmd := exec.Command(aws, append([]string{"--endpoint-url", s.APIURL()}, args...)...)

@@ -140,12 +140,8 @@ func lambdaRoute(path string) (name, op, sid string, ok bool) {
 
 // invoke serves Invoke: POST /2015-03-31/functions/{FunctionName}/invocations.
 func (l *LambdaService) invoke(w http.ResponseWriter, r *http.Request, call *Call, name string) {
-	if !l.authorize(w, call, "Invoke", name, r.URL.Query().Get("Qualifier")) {
-		return
-	}
-	cfg, qualifier, e := l.resolve(name, r.URL.Query().Get("Qualifier"))
-	if e != nil {
-		writeJSONError(w, call.RequestID, e)
+	cfg, qualifier, ok := l.target(w, r, call, "Invoke", name)
+	if !ok {
 		return
 	}
 	invType := r.Header.Get("X-Amz-Invocation-Type")
@@ -281,6 +277,21 @@ func (l *LambdaService) invokeError(err error, cfg lambda.Config, qualifier stri
 	default:
 		return ErrServiceFailure.Err()
 	}
+}
+
+// target authorizes op on the function a path names and looks it up. It
+// answers the error itself and reports false when the call cannot go on.
+func (l *LambdaService) target(w http.ResponseWriter, r *http.Request, call *Call, op, name string) (lambda.Config, string, bool) {
+	q := r.URL.Query().Get("Qualifier")
+	if !l.authorize(w, call, op, name, q) {
+		return lambda.Config{}, "", false
+	}
+	cfg, qualifier, e := l.resolve(name, q)
+	if e != nil {
+		writeJSONError(w, call.RequestID, e)
+		return lambda.Config{}, "", false
+	}
+	return cfg, qualifier, true
 }
 
 // authorize checks op on the function a path names (before looking it up:

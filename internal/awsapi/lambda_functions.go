@@ -161,12 +161,8 @@ func (l *LambdaService) listFunctions(w http.ResponseWriter, r *http.Request, ca
 
 // getFunction serves GetFunction: GET /2015-03-31/functions/{FunctionName}.
 func (l *LambdaService) getFunction(w http.ResponseWriter, r *http.Request, call *Call, name string) {
-	if !l.authorize(w, call, "GetFunction", name, r.URL.Query().Get("Qualifier")) {
-		return
-	}
-	c, qualifier, e := l.resolve(name, r.URL.Query().Get("Qualifier"))
-	if e != nil {
-		writeJSONError(w, call.RequestID, e)
+	c, qualifier, ok := l.target(w, r, call, "GetFunction", name)
+	if !ok {
 		return
 	}
 	type concurrency struct {
@@ -199,12 +195,8 @@ func (l *LambdaService) getFunction(w http.ResponseWriter, r *http.Request, call
 // getFunctionConfiguration serves GetFunctionConfiguration:
 // GET /2015-03-31/functions/{FunctionName}/configuration.
 func (l *LambdaService) getFunctionConfiguration(w http.ResponseWriter, r *http.Request, call *Call, name string) {
-	if !l.authorize(w, call, "GetFunctionConfiguration", name, r.URL.Query().Get("Qualifier")) {
-		return
-	}
-	c, qualifier, e := l.resolve(name, r.URL.Query().Get("Qualifier"))
-	if e != nil {
-		writeJSONError(w, call.RequestID, e)
+	c, qualifier, ok := l.target(w, r, call, "GetFunctionConfiguration", name)
+	if !ok {
 		return
 	}
 	writeJSON(w, call, l.configuration(c, qualifier))

@@ -35,12 +35,8 @@ var (
 
 // addPermission serves AddPermission: POST .../functions/{name}/policy.
 func (l *LambdaService) addPermission(w http.ResponseWriter, r *http.Request, call *Call, name string) {
-	if !l.authorize(w, call, "AddPermission", name, r.URL.Query().Get("Qualifier")) {
-		return
-	}
-	cfg, qualifier, e := l.resolve(name, r.URL.Query().Get("Qualifier"))
-	if e != nil {
-		writeJSONError(w, call.RequestID, e)
+	cfg, qualifier, ok := l.target(w, r, call, "AddPermission", name)
+	if !ok {
 		return
 	}
 	var in struct {
@@ -143,12 +139,8 @@ func policyPrincipal(p string) any {
 
 // getPolicy serves GetPolicy: GET .../functions/{name}/policy.
 func (l *LambdaService) getPolicy(w http.ResponseWriter, r *http.Request, call *Call, name string) {
-	if !l.authorize(w, call, "GetPolicy", name, r.URL.Query().Get("Qualifier")) {
-		return
-	}
-	cfg, _, e := l.resolve(name, r.URL.Query().Get("Qualifier"))
-	if e != nil {
-		writeJSONError(w, call.RequestID, e)
+	cfg, _, ok := l.target(w, r, call, "GetPolicy", name)
+	if !ok {
 		return
 	}
 	doc, _, rev, ok := l.policies.Policy(cfg.Name)
@@ -161,12 +153,8 @@ func (l *LambdaService) getPolicy(w http.ResponseWriter, r *http.Request, call *
 
 // removePermission serves RemovePermission: DELETE .../functions/{name}/policy/{sid}.
 func (l *LambdaService) removePermission(w http.ResponseWriter, r *http.Request, call *Call, name, sid string) {
-	if !l.authorize(w, call, "RemovePermission", name, r.URL.Query().Get("Qualifier")) {
-		return
-	}
-	cfg, _, e := l.resolve(name, r.URL.Query().Get("Qualifier"))
-	if e != nil {
-		writeJSONError(w, call.RequestID, e)
+	cfg, _, ok := l.target(w, r, call, "RemovePermission", name)
+	if !ok {
 		return
 	}
 	if err := l.policies.Remove(cfg.Name, sid); err != nil {
@@ -189,4 +177,3 @@ func validationErrors(problems []string) *Error {
 	}
 	return ErrValidation.Errorf("%s%s", msg, strings.Join(problems, "; "))
 }
-

@@ -30,8 +30,9 @@ import "time"
 type tuner struct {
 	winStart time.Time
 	winCount int
-	rate     float64 // completions per second of the last whole window; 0: none yet
-	avgRate  float64 // running average of the windows' rates (the baseline)
+	rate     float64   // completions per second of the last whole window; 0: none yet
+	avgRate  float64   // running average of the windows' rates (the baseline)
+	last     time.Time // the last completion
 
 	trial      bool
 	shrink     bool      // the trial is of one instance fewer
@@ -56,6 +57,15 @@ func (t *tuner) completed(now time.Time) {
 	if t.winStart.IsZero() {
 		t.winStart = now
 	}
+	if gap := now.Sub(t.last); !t.last.IsZero() && gap > tuneWindow {
+		// The function was idle: a window spanning that says nothing of
+		// how fast it is served; start afresh (a trial too).
+		t.winStart, t.winCount = now, 0
+		if t.trial && !t.trialFrom.IsZero() {
+			t.trialFrom, t.trialCount = now, 0
+		}
+	}
+	t.last = now
 	t.winCount++
 	if t.trial && !t.trialFrom.IsZero() {
 		t.trialCount++

@@ -2,9 +2,13 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -94,6 +99,31 @@ func TestFunctionHasOnlyItsRolesPermissions(t *testing.T) {
 		})})
 	if _, err := as.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("iam-dev-target")}); err != nil {
 		t.Fatalf("the caller's credentials from outside: %v", err)
+	}
+	// They cannot reach the admin endpoints (deploy, info, logs, iam).
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", server.AdminInfoPath, ""},
+		{"GET", server.AdminLogsPath + "?function=iam-dev-secret", ""},
+		{"GET", server.AdminIAMPath, ""},
+		{"POST", server.AdminDeployPath, `{"dir":"` + dir + `"}`},
+	} {
+		req, _ := http.NewRequest(c.method, s.APIURL()+c.path, strings.NewReader(c.body))
+		sum := sha256.Sum256([]byte(c.body))
+		hash := hex.EncodeToString(sum[:])
+		req.Header.Set("X-Amz-Content-Sha256", hash)
+		awsCreds := aws.Credentials{AccessKeyID: creds.ID, SecretAccessKey: creds.Secret, SessionToken: creds.Token}
+		if err := v4.NewSigner().SignHTTP(context.Background(), awsCreds, req, hash, "cloudlet", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "AccessDeniedException") {
+			t.Errorf("%s %s with a function's credentials: %d %s", c.method, c.path, resp.StatusCode, body)
+		}
 	}
 	yml, _ := os.ReadFile(filepath.Join(dir, "serverless.yml"))
 	i := strings.Index(string(yml), "  caller:")
