@@ -1,0 +1,57 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+)
+
+// migrations are the schema's versions: migrations[i] takes a database
+// from version i to i+1. Append only; never edit a released one.
+var migrations = []string{
+	// 1: what is deployed (internal/server), one JSON document per key.
+	`CREATE TABLE deployed (
+		name  TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	)`,
+}
+
+// Version is the schema version this build writes.
+func Version() int { return len(migrations) }
+
+func migrate(db *sql.DB, path string) error {
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: %s: %w", path, err)
+	}
+	var v int
+	err := db.QueryRow(`SELECT version FROM schema_version`).Scan(&v)
+	switch {
+	case err == sql.ErrNoRows:
+		if _, err := db.Exec(`INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			return fmt.Errorf("store: %s: %w", path, err)
+		}
+	case err != nil:
+		return fmt.Errorf("store: %s: %w", path, err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("store: %s was written by a newer Cloudlet (schema version %d; this one knows up to %d): "+
+			"run that version, or start this one with another --data-dir", path, v, len(migrations))
+	}
+	for ; v < len(migrations); v++ {
+		tx, err := db.Begin()
+		if err != nil {
+			return fmt.Errorf("store: %s: %w", path, err)
+		}
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: %s: migration %d: %w", path, v+1, err)
+		}
+		if _, err := tx.Exec(`UPDATE schema_version SET version = ?`, v+1); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: %s: migration %d: %w", path, v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: %s: migration %d: %w", path, v+1, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+)
+
+// File is the database's name in the data directory.
+const File = "cloudlet.db"
+
+// maxBatch bounds the closures one group commit runs.
+const maxBatch = 512
+
+// ErrClosed is returned by calls on a closed store.
+var ErrClosed = errors.New("store: closed")
+
+// Store is the embedded database every service keeps its state in.
+type Store struct {
+	w    *sql.DB // the one writing connection, driven by the committer
+	r    *sql.DB // readers (query_only), as many as want
+	reqs chan *request
+
+	mu     sync.RWMutex // held for reading by Update callers while they enqueue
+	closed bool
+	done   chan struct{} // the committer has exited
+
+	commits atomic.Int64 // transactions committed (for tests and metrics)
+}
+
+// Tx is a transaction: a write one (Update) or a read-only one (View).
+// Queries take ? placeholders.
+type Tx struct {
+	tx *sql.Tx
+}
+
+// Exec runs a statement and returns the rows it affected.
+func (t *Tx) Exec(query string, args ...any) (int64, error) {
+	res, err := t.tx.Exec(query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Query runs a query; the caller closes the rows before its closure returns.
+func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) { return t.tx.Query(query, args...) }
+
+// QueryRow runs a query expected to return at most one row.
+func (t *Tx) QueryRow(query string, args ...any) *sql.Row { return t.tx.QueryRow(query, args...) }
+
+type request struct {
+	fn   func(*Tx) error
+	err  error
+	pan  any // a panic of fn, re-raised in the caller
+	done chan struct{}
+}
+
+// Open opens (creating it if needed) the store in dir and brings its schema
+// up to date. A database written by a newer Cloudlet is refused.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	path := filepath.Join(dir, File)
+	// FULL in WAL mode syncs the log on every commit: a commit that
+	// returned is on disk. busy_timeout lets readers wait out a checkpoint.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := migrate(w, path); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(ON)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{w: w, r: r, reqs: make(chan *request, maxBatch), done: make(chan struct{})}
+	go s.commit()
+	return s, nil
+}
+
+// Close waits for the writes in progress and closes the database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.reqs)
+	s.mu.Unlock()
+	<-s.done
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Update runs fn in a write transaction and returns once its changes are
+// durable, or with fn's error (its changes undone) or the commit's. fn must
+// not keep tx. Concurrent calls share one commit (group commit): each fn
+// runs in a savepoint of the same transaction, so that one fn's error
+// undoes only its own changes, and the one fsync covers them all. fn runs
+// on the store's goroutine: it must not call Update or View.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{fn: fn, done: make(chan struct{})}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	s.reqs <- r
+	s.mu.RUnlock()
+	<-r.done // once taken, a write is not abandoned: it may already be on disk
+	if r.pan != nil {
+		panic(r.pan)
+	}
+	return r.err
+}
+
+// View runs fn in a read-only transaction that sees one consistent
+// snapshot of the committed state.
+func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(&Tx{tx: tx})
+}
+
+// commit is the one writer: it takes every request waiting (up to
+// maxBatch), runs them in one transaction and commits once.
+func (s *Store) commit() {
+	defer close(s.done)
+	for r := range s.reqs {
+		batch := []*request{r}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case r2, ok := <-s.reqs:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r2)
+			default:
+				break more
+			}
+		}
+		s.run(batch)
+		for _, b := range batch {
+			close(b.done)
+		}
+	}
+}
+
+func (s *Store) run(batch []*request) {
+	fail := func(err error) {
+		for _, b := range batch {
+			if b.err == nil && b.pan == nil {
+				b.err = err
+			}
+		}
+	}
+	tx, err := s.w.Begin()
+	if err != nil {
+		fail(fmt.Errorf("store: begin: %w", err))
+		return
+	}
+	t := &Tx{tx: tx}
+	applied := 0
+	for _, b := range batch {
+		if _, err := tx.Exec("SAVEPOINT closure"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("store: savepoint: %w", err))
+			return
+		}
+		b.err, b.pan = call(b.fn, t)
+		if b.err == nil && b.pan == nil {
+			if _, err := tx.Exec("RELEASE closure"); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("store: release: %w", err))
+				return
+			}
+			applied++
+			continue
+		}
+		// Undo this closure's changes only. If SQLite cannot, the whole
+		// transaction goes, and every closure of the batch fails with it.
+		if _, err := tx.Exec("ROLLBACK TO closure"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("store: the transaction was aborted: %w", err))
+			return
+		}
+		if _, err := tx.Exec("RELEASE closure"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("store: release: %w", err))
+			return
+		}
+	}
+	if applied == 0 {
+		tx.Rollback()
+		return
+	}
+	err = tx.Commit()
+	if err == nil {
+		s.commits.Add(1)
+	}
+	if err != nil {
+		for _, b := range batch {
+			if b.err == nil && b.pan == nil {
+				b.err = fmt.Errorf("store: commit: %w", err)
+			}
+		}
+	}
+}
+
+func call(fn func(*Tx) error, t *Tx) (err error, pan any) {
+	defer func() {
+		if p := recover(); p != nil {
+			pan = p
+		}
+	}()
+	return fn(t), nil
+}
