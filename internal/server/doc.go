@@ -7,10 +7,14 @@
 //     function prepared before anything changes; a failed deploy leaves the
 //     previous version serving and returns an error that names file, line and
 //     field where it can.
-//   - Deploys are serialised. A successful deploy is recorded durably
-//     (fsynced, renamed into place) in the data directory before it is
+//   - Deploys are serialised. A successful deploy is recorded durably in the
+//     store (internal/store, the data directory's cloudlet.db) before it is
 //     acknowledged, and a server started on that data directory deploys it
-//     again, so an acknowledged deploy survives kill -9.
+//     again, so an acknowledged deploy survives kill -9. A data directory
+//     from before the store (deployed.json) is moved into it at start.
+//   - The functions' resource policies (AddPermission) are kept in
+//     lambda-policies.json (written atomically, fsynced) before they are
+//     acknowledged; they move into the store next.
 //   - Listeners bind to the addresses given (loopback by default); a listener
 //     beyond loopback with the default admin credentials is refused.
 //   - Addresses with port 0 get a random free port (for tests), reported by

@@ -22,6 +22,7 @@ import (
 	"github.com/cloudlet/cloudlet/internal/metrics"
 	"github.com/cloudlet/cloudlet/internal/sandbox"
 	"github.com/cloudlet/cloudlet/internal/sdk"
+	"github.com/cloudlet/cloudlet/internal/store"
 	"github.com/cloudlet/cloudlet/internal/telemetry"
 )
 
@@ -75,18 +76,21 @@ const DefaultStemCells = 2
 
 // Server is a running Cloudlet.
 type Server struct {
-	opts      Options
-	log       *slog.Logger
-	keys      *iam.Keys
-	authz     *iam.Authorizer
-	policies  *functionPolicies // the functions' resource-based policies
-	roles     []*iam.Role       // the deployed roles (under deployMu)
-	fnRoles   map[string]string // function → role name (under deployMu)
-	logs      *telemetry.Logs
-	registry  *lambda.Registry
-	box       *sandbox.Sandbox
-	gateway   *gateway.Gateway
-	lambdaAPI *awsapi.LambdaService
+	opts     Options
+	log      *slog.Logger
+	keys     *iam.Keys
+	authz    *iam.Authorizer
+	policies *functionPolicies // the functions' resource-based policies
+	store    *store.Store      // service state (internal/store)
+	// recordFailure, when set (tests), makes recording a deploy fail.
+	recordFailure error
+	roles         []*iam.Role       // the deployed roles (under deployMu)
+	fnRoles       map[string]string // function → role name (under deployMu)
+	logs          *telemetry.Logs
+	registry      *lambda.Registry
+	box           *sandbox.Sandbox
+	gateway       *gateway.Gateway
+	lambdaAPI     *awsapi.LambdaService
 
 	gwLn, apiLn   net.Listener
 	gwSrv, apiSrv *http.Server
@@ -240,6 +244,19 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.gateway = gateway.New(s.registry, s.log)
+	if s.store, err = store.Open(s.opts.DataDir); err != nil {
+		s.registry.Close()
+		s.apiLn.Close()
+		s.gwLn.Close()
+		return err
+	}
+	if err := s.migrateDeployedFile(); err != nil {
+		s.store.Close()
+		s.registry.Close()
+		s.apiLn.Close()
+		s.gwLn.Close()
+		return fmt.Errorf("move the deployed state into the store: %w", err)
+	}
 	s.lambdaAPI = awsapi.NewLambda(s.registry, s.registry, s.opts.Region, DefaultAccountID, s.log)
 	if s.policies, err = loadPolicies(s.opts.DataDir); err != nil {
 		s.apiLn.Close()
@@ -280,7 +297,7 @@ func (s *Server) Start() error {
 
 // restore redeploys what this data directory served last, if anything.
 func (s *Server) restore() {
-	st, ok, err := loadDeployed(s.opts.DataDir)
+	st, ok, err := s.loadDeployed()
 	if err != nil {
 		s.log.Error("restore the last deployment", "err", err)
 		return
@@ -398,24 +415,24 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	// Recorded durably before it is acknowledged: first as pending beside
 	// the version a restart serves (a deploy that cannot even be recorded
 	// fails before anything changes), then, once applied, as that version.
-	prev, _, _ := loadDeployed(s.opts.DataDir)
+	prev, _, _ := s.loadDeployed()
 	prev.Pending = nil
 	next := deployedState{Dir: d.Dir, Stage: stage}
 	pending := prev
 	pending.Pending = &next
-	if err := saveDeployed(s.opts.DataDir, pending); err != nil {
+	if err := s.saveDeployed(pending); err != nil {
 		return nil, fmt.Errorf("cannot record the deployment in the data directory %s: %w", s.opts.DataDir, err)
 	}
 	roles, fnRoles, err := projectRoles(proj)
 	if err != nil {
-		saveDeployed(s.opts.DataDir, prev)
+		s.saveDeployed(prev)
 		return nil, err
 	}
 	prevRoles, prevFnRoles := s.roles, s.fnRoles
 	s.keys.Stage(roles, fnRoles) // provisioned instances start during the deploy
 	if err := s.registry.Deploy(specs); err != nil {
 		s.keys.Commit(prevRoles, prevFnRoles)
-		saveDeployed(s.opts.DataDir, prev)
+		s.saveDeployed(prev)
 		return nil, err
 	}
 	s.keys.Commit(roles, fnRoles)
@@ -427,7 +444,7 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	if err := s.policies.forget(deployedFns); err != nil {
 		s.log.Error("drop the resource policies of removed functions", "err", err)
 	}
-	if err := saveDeployed(s.opts.DataDir, next); err != nil {
+	if err := s.saveDeployed(next); err != nil {
 		// Applied, but a restart would serve the version before.
 		s.log.Error("record the deployment", "err", err)
 		return nil, fmt.Errorf("the deployment is applied but cannot be recorded in the data directory %s (a restart would serve the previous version): %w", s.opts.DataDir, err)
@@ -463,5 +480,9 @@ func (s *Server) Close() error {
 	if s.box != nil {
 		s.box.Close()
 	}
-	return s.logs.Close()
+	var err error
+	if s.store != nil {
+		err = s.store.Close()
+	}
+	return errors.Join(err, s.logs.Close())
 }

@@ -312,10 +312,7 @@ func TestDeployThatCannotBeRecordedFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	// The record's place is taken by a folder: the rename onto it fails.
-	if err := os.MkdirAll(filepath.Join(data, "deployed.json", "x"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	server.FailRecording(s, errors.New("no space left on device"))
 	_, err = s.Deploy("../../examples/hello", "")
 	if err == nil || !strings.Contains(err.Error(), "cannot record the deployment") {
 		t.Fatalf("deploy = %v", err)
@@ -350,7 +347,8 @@ func TestBogusSessionTokenIsRefused(t *testing.T) {
 }
 
 // A restart serves the deploy last acknowledged, never one that was being
-// applied when the server died (it was never acknowledged).
+// applied when the server died (it was never acknowledged). The state of a
+// data directory from before the store (deployed.json) moves into it.
 func TestRestartServesTheAcknowledgedDeploy(t *testing.T) {
 	data := t.TempDir()
 	hello, _ := filepath.Abs("../../examples/hello")
@@ -371,5 +369,22 @@ func TestRestartServesTheAcknowledgedDeploy(t *testing.T) {
 	}
 	if code, body, _ := get(t, s.GatewayURL()+"/hello"); code != 200 || !strings.Contains(body, "Hello") {
 		t.Fatalf("GET /hello after the restart: %d %s", code, body)
+	}
+	// The old file's state now lives in the store: the file is gone, and a
+	// second restart serves the same.
+	if _, err := os.Stat(filepath.Join(data, "deployed.json")); !os.IsNotExist(err) {
+		t.Fatalf("deployed.json after the move into the store: %v", err)
+	}
+	s.Close()
+	s2, err := server.New(server.Options{DataDir: data, GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if d := s2.Current(); d == nil || d.Dir != hello {
+		t.Fatalf("restored from the store: %+v", d)
 	}
 }
