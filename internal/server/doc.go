@@ -12,9 +12,9 @@
 //     acknowledged, and a server started on that data directory deploys it
 //     again, so an acknowledged deploy survives kill -9. A data directory
 //     from before the store (deployed.json) is moved into it at start.
-//   - The functions' resource policies (AddPermission) are kept in
-//     lambda-policies.json (written atomically, fsynced) before they are
-//     acknowledged; they move into the store next.
+//   - The functions' resource policies (AddPermission) are in the store
+//     before they are acknowledged (a lambda-policies.json from before the
+//     store moves into it at start).
 //   - Listeners bind to the addresses given (loopback by default); a listener
 //     beyond loopback with the default admin credentials is refused.
 //   - Addresses with port 0 get a random free port (for tests), reported by

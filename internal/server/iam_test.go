@@ -309,3 +309,29 @@ func TestResourcePolicyAllowsCrossFunctionInvoke(t *testing.T) {
 		t.Fatalf("GetPolicy with no policy: %v", err)
 	}
 }
+
+// A lambda-policies.json from before the store moves into it at start.
+func TestPoliciesFileMovesIntoTheStore(t *testing.T) {
+	data := t.TempDir()
+	doc := `{"iam-dev-secret":[{"Sid":"old","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/iam-dev-caller-us-east-1-lambdaRole"},"Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:us-east-1:000000000000:function:iam-dev-secret"}]}`
+	if err := os.WriteFile(filepath.Join(data, "lambda-policies.json"), []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(server.Options{DataDir: data, GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Deploy(copyDir(t, "testdata/iam"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "lambda-policies.json")); !os.IsNotExist(err) {
+		t.Fatalf("lambda-policies.json after the move: %v", err)
+	}
+	if r := callAs(t, lambdaClient(s, "test"), `{"op":"invoke","name":"iam-dev-secret"}`); !r.OK {
+		t.Fatalf("the moved grant does not allow the invoke: %+v", r)
+	}
+}

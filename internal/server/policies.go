@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,40 +12,93 @@ import (
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/iam"
+	"github.com/cloudlet/cloudlet/internal/store"
 )
 
-// policiesFile keeps the functions' resource-based policies (AddPermission)
-// in the data directory until the store (a later issue) holds them.
+// policiesFile is where a data directory kept the functions' resource
+// policies before the store: loadPolicies moves it into the store.
 const policiesFile = "lambda-policies.json"
 
-// functionPolicies is awsapi.FunctionPolicies over a JSON file written
-// atomically and fsynced before a change is acknowledged.
+// functionPolicies is awsapi.FunctionPolicies over the store's
+// lambda_policies table (one row per statement, in the order added), with
+// the parsed policies cached. A change is durable before it returns.
 type functionPolicies struct {
-	dir string
-	mu  sync.Mutex
+	st *store.Store
+	mu sync.Mutex // serialises changes and guards the cache
 	// by function: statements in the order they were added
 	docs   map[string][]map[string]any
 	parsed map[string]*iam.Policy
 }
 
-func loadPolicies(dir string) (*functionPolicies, error) {
-	p := &functionPolicies{dir: dir, docs: map[string][]map[string]any{}, parsed: map[string]*iam.Policy{}}
-	b, err := os.ReadFile(filepath.Join(dir, policiesFile))
-	if os.IsNotExist(err) {
-		return p, nil
-	}
-	if err != nil {
+func loadPolicies(st *store.Store, dir string) (*functionPolicies, error) {
+	p := &functionPolicies{st: st, docs: map[string][]map[string]any{}, parsed: map[string]*iam.Policy{}}
+	if err := p.migrateFile(dir); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(b, &p.docs); err != nil {
-		return nil, fmt.Errorf("%s is damaged: %v", filepath.Join(dir, policiesFile), err)
+	err := st.View(context.Background(), func(tx *store.Tx) error {
+		rows, err := tx.Query(`SELECT function, statement FROM lambda_policies ORDER BY function, seq`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var fn, doc string
+			if err := rows.Scan(&fn, &doc); err != nil {
+				return err
+			}
+			var stmt map[string]any
+			if err := json.Unmarshal([]byte(doc), &stmt); err != nil {
+				return fmt.Errorf("function %s: a damaged statement: %v", fn, err)
+			}
+			p.docs[fn] = append(p.docs[fn], stmt)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the functions' resource policies: %w", err)
 	}
 	for fn := range p.docs {
 		if err := p.parseLocked(fn); err != nil {
-			return nil, fmt.Errorf("%s: function %s: %v", filepath.Join(dir, policiesFile), fn, err)
+			return nil, fmt.Errorf("the resource policy of %s: %v", fn, err)
 		}
 	}
 	return p, nil
+}
+
+// migrateFile moves a lambda-policies.json from before the store into it.
+func (p *functionPolicies) migrateFile(dir string) error {
+	path := filepath.Join(dir, policiesFile)
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var docs map[string][]map[string]any
+	if err := json.Unmarshal(b, &docs); err != nil {
+		return fmt.Errorf("%s is damaged: %v", path, err)
+	}
+	err = p.st.Update(context.Background(), func(tx *store.Tx) error {
+		var n int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM lambda_policies`).Scan(&n); err != nil || n > 0 {
+			return err // the store's own record wins
+		}
+		for fn, sts := range docs {
+			for i, stmt := range sts {
+				doc, _ := json.Marshal(stmt)
+				sid, _ := stmt["Sid"].(string)
+				if _, err := tx.Exec(`INSERT INTO lambda_policies (function, sid, seq, statement) VALUES (?, ?, ?, ?)`, fn, sid, i, string(doc)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("move %s into the store: %w", path, err)
+	}
+	return os.Remove(path)
 }
 
 func (p *functionPolicies) parseLocked(fn string) error {
@@ -86,7 +140,7 @@ func (p *functionPolicies) Policy(fn string) ([]byte, *iam.Policy, string, bool)
 }
 
 // Add implements awsapi.FunctionPolicies.
-func (p *functionPolicies) Add(fn, sid string, st map[string]any) error {
+func (p *functionPolicies) Add(fn, sid string, stmt map[string]any) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, x := range p.docs[fn] {
@@ -94,15 +148,19 @@ func (p *functionPolicies) Add(fn, sid string, st map[string]any) error {
 			return awsapi.ErrStatementExists
 		}
 	}
-	prev := p.docs[fn]
-	p.docs[fn] = append(prev[:len(prev):len(prev)], st)
-	if err := p.saveLocked(); err != nil {
-		p.docs[fn] = prev
-		if len(prev) == 0 {
-			delete(p.docs, fn)
-		}
+	doc, err := json.Marshal(stmt)
+	if err != nil {
 		return err
 	}
+	err = p.st.Update(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.Exec(`INSERT INTO lambda_policies (function, sid, seq, statement)
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM lambda_policies WHERE function = ?), ?)`, fn, sid, fn, string(doc))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	p.docs[fn] = append(p.docs[fn], stmt)
 	return p.parseLocked(fn)
 }
 
@@ -112,15 +170,17 @@ func (p *functionPolicies) Remove(fn, sid string) error {
 	defer p.mu.Unlock()
 	prev := p.docs[fn]
 	for i, x := range prev {
-		if x["Sid"] == sid {
-			next := append(append([]map[string]any(nil), prev[:i]...), prev[i+1:]...)
-			p.docs[fn] = next
-			if err := p.saveLocked(); err != nil {
-				p.docs[fn] = prev
-				return err
-			}
-			return p.parseLocked(fn)
+		if x["Sid"] != sid {
+			continue
 		}
+		if err := p.st.Update(context.Background(), func(tx *store.Tx) error {
+			_, err := tx.Exec(`DELETE FROM lambda_policies WHERE function = ? AND sid = ?`, fn, sid)
+			return err
+		}); err != nil {
+			return err
+		}
+		p.docs[fn] = append(append([]map[string]any(nil), prev[:i]...), prev[i+1:]...)
+		return p.parseLocked(fn)
 	}
 	return awsapi.ErrStatementNotFound
 }
@@ -130,24 +190,28 @@ func (p *functionPolicies) Remove(fn, sid string) error {
 func (p *functionPolicies) forget(deployed map[string]bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	changed := false
+	var gone []string
 	for fn := range p.docs {
 		if !deployed[fn] {
-			delete(p.docs, fn)
-			delete(p.parsed, fn)
-			changed = true
+			gone = append(gone, fn)
 		}
 	}
-	if !changed {
+	if len(gone) == 0 {
 		return nil
 	}
-	return p.saveLocked()
-}
-
-func (p *functionPolicies) saveLocked() error {
-	b, err := json.Marshal(p.docs)
-	if err != nil {
+	if err := p.st.Update(context.Background(), func(tx *store.Tx) error {
+		for _, fn := range gone {
+			if _, err := tx.Exec(`DELETE FROM lambda_policies WHERE function = ?`, fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
-	return writeFileDurably(p.dir, policiesFile, b)
+	for _, fn := range gone {
+		delete(p.docs, fn)
+		delete(p.parsed, fn)
+	}
+	return nil
 }

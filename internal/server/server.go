@@ -258,7 +258,9 @@ func (s *Server) Start() error {
 		return fmt.Errorf("move the deployed state into the store: %w", err)
 	}
 	s.lambdaAPI = awsapi.NewLambda(s.registry, s.registry, s.opts.Region, DefaultAccountID, s.log)
-	if s.policies, err = loadPolicies(s.opts.DataDir); err != nil {
+	if s.policies, err = loadPolicies(s.store, s.opts.DataDir); err != nil {
+		s.store.Close()
+		s.registry.Close()
 		s.apiLn.Close()
 		s.gwLn.Close()
 		return err

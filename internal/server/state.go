@@ -90,34 +90,3 @@ func (s *Server) migrateDeployedFile() error {
 	}
 	return os.Remove(path)
 }
-
-// writeFileDurably replaces dir/name with b so that a crash leaves the old
-// or the new content, never a mix: a temporary file, fsynced, renamed over
-// the old one, and the directory fsynced.
-func writeFileDurably(dir, name string, b []byte) error {
-	tmp, err := os.CreateTemp(dir, name+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

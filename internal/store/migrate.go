@@ -13,6 +13,15 @@ var migrations = []string{
 		name  TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	)`,
+	// 2: functions' resource-based policies (Lambda AddPermission), one
+	// statement per row in the order added.
+	`CREATE TABLE lambda_policies (
+		function  TEXT NOT NULL,
+		sid       TEXT NOT NULL,
+		seq       INTEGER NOT NULL,
+		statement TEXT NOT NULL,
+		PRIMARY KEY (function, sid)
+	)`,
 }
 
 // Version is the schema version this build writes.
