@@ -209,14 +209,7 @@ func TestSTSCallerIdentityAndAssumeRole(t *testing.T) {
 // --iam=soft lets a denied call through and records it as a would-be
 // denial.
 func TestSoftModeLogsButAllows(t *testing.T) {
-	s, err := server.New(server.Options{DataDir: t.TempDir(), GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", IAM: iam.Soft})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := startWith(t, server.Options{DataDir: t.TempDir(), IAM: iam.Soft})
 	if _, err := s.Deploy(copyDir(t, "testdata/iam"), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -234,17 +227,7 @@ func TestSoftModeLogsButAllows(t *testing.T) {
 // invoke it; it survives a restart, and RemovePermission takes it back.
 func TestResourcePolicyAllowsCrossFunctionInvoke(t *testing.T) {
 	data := t.TempDir()
-	startAt := func() *server.Server {
-		s, err := server.New(server.Options{DataDir: data, GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	s := startAt()
+	s := startWith(t, server.Options{DataDir: data})
 	if _, err := s.Deploy(copyDir(t, "testdata/iam"), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -284,8 +267,7 @@ func TestResourcePolicyAllowsCrossFunctionInvoke(t *testing.T) {
 	}
 
 	s.Close()
-	s = startAt()
-	t.Cleanup(func() { s.Close() })
+	s = startWith(t, server.Options{DataDir: data})
 	admin = lambdaClient(s, "test")
 	pol, err := admin.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: secret})
 	if err != nil || !strings.Contains(*pol.Policy, `"Sid":"allow-caller"`) || !strings.Contains(*pol.Policy, `"Id":"default"`) {
@@ -317,14 +299,7 @@ func TestPoliciesFileMovesIntoTheStore(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "lambda-policies.json"), []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(server.Options{DataDir: data, GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := startWith(t, server.Options{DataDir: data})
 	if _, err := s.Deploy(copyDir(t, "testdata/iam"), ""); err != nil {
 		t.Fatal(err)
 	}

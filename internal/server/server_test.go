@@ -24,8 +24,20 @@ import (
 
 // start runs a real server in-process on random loopback ports.
 func start(t *testing.T) *server.Server {
+	return startWith(t, server.Options{DataDir: t.TempDir()})
+}
+
+// startWith runs a real server in-process with opts, on random loopback
+// ports unless opts says otherwise; it is closed when the test ends.
+func startWith(t *testing.T, opts server.Options) *server.Server {
 	t.Helper()
-	s, err := server.New(server.Options{DataDir: t.TempDir(), GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
+	if opts.GatewayAddr == "" {
+		opts.GatewayAddr = "127.0.0.1:0"
+	}
+	if opts.APIAddr == "" {
+		opts.APIAddr = "127.0.0.1:0"
+	}
+	s, err := server.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,15 +388,7 @@ func TestRestartServesTheAcknowledgedDeploy(t *testing.T) {
 		t.Fatalf("deployed.json after the move into the store: %v", err)
 	}
 	s.Close()
-	s2, err := server.New(server.Options{DataDir: data, GatewayAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s2.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	if d := s2.Current(); d == nil || d.Dir != hello {
+	if d := startWith(t, server.Options{DataDir: data}).Current(); d == nil || d.Dir != hello {
 		t.Fatalf("restored from the store: %+v", d)
 	}
 }
