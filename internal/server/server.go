@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/dynamodb"
 	"github.com/cloudlet/cloudlet/internal/gateway"
 	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/lambda"
@@ -275,6 +276,7 @@ func (s *Server) Start() error {
 		Services: map[string]awsapi.Service{
 			"lambda":   s.lambdaAPI,
 			"sts":      awsapi.NewSTS(s.keys),
+			"dynamodb": dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log),
 			"cloudlet": s.newAdminService(),
 		},
 	})

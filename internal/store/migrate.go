@@ -22,6 +22,11 @@ var migrations = []string{
 		statement TEXT NOT NULL,
 		PRIMARY KEY (function, sid)
 	)`,
+	// 3: DynamoDB tables (internal/dynamodb): each table's description.
+	`CREATE TABLE dynamodb_tables (
+		name        TEXT PRIMARY KEY,
+		description TEXT NOT NULL
+	)`,
 }
 
 // Version is the schema version this build writes.

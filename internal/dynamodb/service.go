@@ -1,0 +1,144 @@
+package dynamodb
+
+import (
+	"encoding/json"
+	"hash/crc32"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/iam"
+	"github.com/cloudlet/cloudlet/internal/store"
+)
+
+// targetPrefix starts the X-Amz-Target of every DynamoDB call.
+const targetPrefix = "DynamoDB_20120810."
+
+// ops is DynamoDB's operation table (the Service Authorization Reference's
+// rows for the operations served).
+var ops = iam.Register("dynamodb",
+	iam.Operation{Name: "CreateTable", Action: "dynamodb:CreateTable", ResourceType: "table"},
+	iam.Operation{Name: "DescribeTable", Action: "dynamodb:DescribeTable", ResourceType: "table"},
+	iam.Operation{Name: "ListTables", Action: "dynamodb:ListTables", ResourceType: "*"},
+	iam.Operation{Name: "DeleteTable", Action: "dynamodb:DeleteTable", ResourceType: "table"},
+)
+
+// Service serves the DynamoDB JSON API (x-amz-json-1.0) over the store.
+type Service struct {
+	st      *store.Store
+	region  string
+	account string
+	log     *slog.Logger
+}
+
+// New returns the DynamoDB API over st; region and account make the ARNs.
+func New(st *store.Store, region, account string, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Service{st: st, region: region, account: account, log: logger}
+}
+
+// ServeAWS implements awsapi.Service.
+func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.Call) {
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	if r.Method != http.MethodPost || !ok {
+		s.WriteError(w, call.RequestID, errUnknownOperation())
+		return
+	}
+	var out any
+	var e *awsapi.Error
+	switch op {
+	case "CreateTable":
+		out, e = s.createTable(r, call)
+	case "DescribeTable":
+		out, e = s.describeTable(r, call)
+	case "ListTables":
+		out, e = s.listTables(r, call)
+	case "DeleteTable":
+		out, e = s.deleteTable(r, call)
+	default:
+		e = errUnknownOperation()
+	}
+	if e != nil {
+		s.WriteError(w, call.RequestID, e)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		s.WriteError(w, call.RequestID, &awsapi.Error{Code: "InternalServerError", Status: 500, Message: "Internal server error"})
+		return
+	}
+	writeBody(w, call.RequestID, http.StatusOK, b)
+}
+
+// decode reads the call's JSON body into v; a body that is not JSON is
+// SerializationException, as DynamoDB answers.
+func decode(call *awsapi.Call, v any) *awsapi.Error {
+	body := call.Body
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &awsapi.Error{Code: "SerializationException", Status: 400, Message: "Start of structure or map found where not expected"}
+	}
+	return nil
+}
+
+func writeBody(w http.ResponseWriter, requestID string, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/x-amz-json-1.0")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("x-amz-crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	if requestID != "" {
+		h.Set("x-amzn-RequestId", requestID)
+	}
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// coral are the error codes DynamoDB gives in the com.amazon.coral
+// namespaces rather than its own.
+var coral = map[string]string{
+	"ValidationException":                 "com.amazon.coral.validate#",
+	"UnknownOperationException":           "com.amazon.coral.service#",
+	"SerializationException":              "com.amazon.coral.service#",
+	"UnrecognizedClientException":         "com.amazon.coral.service#",
+	"InvalidSignatureException":           "com.amazon.coral.service#",
+	"IncompleteSignatureException":        "com.amazon.coral.service#",
+	"MissingAuthenticationTokenException": "com.amazon.coral.service#",
+	"ExpiredTokenException":               "com.amazon.coral.service#",
+	"AccessDeniedException":               "com.amazon.coral.service#",
+	"RequestEntityTooLargeException":      "com.amazon.coral.service#",
+	"InternalFailure":                     "com.amazon.coral.service#",
+}
+
+// WriteError implements awsapi.ErrorWriter: {"__type": ..., "message": ...}
+// with DynamoDB's statuses (400 for the caller's errors, 500 for its own).
+func (s *Service) WriteError(w http.ResponseWriter, requestID string, e *awsapi.Error) {
+	ns, ok := coral[e.Code]
+	if !ok {
+		ns = "com.amazonaws.dynamodb.v20120810#"
+	}
+	status := http.StatusBadRequest
+	if e.Status >= 500 {
+		status = e.Status
+	}
+	if e.Code == "RequestEntityTooLargeException" {
+		status = http.StatusRequestEntityTooLarge
+	}
+	b, _ := json.Marshal(map[string]string{"__type": ns + e.Code, "message": e.Message})
+	w.Header().Set("x-amzn-ErrorType", e.Code)
+	writeBody(w, requestID, status, b)
+}
+
+func errUnknownOperation() *awsapi.Error {
+	return &awsapi.Error{Code: "UnknownOperationException", Status: 400,
+		Message: "Cloudlet's DynamoDB serves CreateTable, DescribeTable, ListTables and DeleteTable so far"}
+}
+
+func validation(msg string) *awsapi.Error {
+	return &awsapi.Error{Code: "ValidationException", Status: 400, Message: msg}
+}
