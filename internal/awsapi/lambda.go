@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -282,11 +283,14 @@ func (l *LambdaService) invokeError(err error, cfg lambda.Config, qualifier stri
 // target authorizes op on the function a path names and looks it up. It
 // answers the error itself and reports false when the call cannot go on.
 func (l *LambdaService) target(w http.ResponseWriter, r *http.Request, call *Call, op, name string) (lambda.Config, string, bool) {
-	q := r.URL.Query().Get("Qualifier")
-	if !l.authorize(w, call, op, name, q) {
+	fn, qualifier, e := l.parseFunction(name, r.URL.Query().Get("Qualifier"))
+	if e == nil && !l.authorize(w, call, op, fn, qualifier) {
 		return lambda.Config{}, "", false
 	}
-	cfg, qualifier, e := l.resolve(name, q)
+	var cfg lambda.Config
+	if e == nil {
+		cfg, e = l.lookup(fn, qualifier)
+	}
 	if e != nil {
 		writeJSONError(w, call.RequestID, e)
 		return lambda.Config{}, "", false
@@ -294,25 +298,63 @@ func (l *LambdaService) target(w http.ResponseWriter, r *http.Request, call *Cal
 	return cfg, qualifier, true
 }
 
-// authorize checks op on the function a path names (before looking it up:
-// a caller that may not act on it learns nothing of whether it exists, as
-// on AWS). It answers the denial and reports false when refused.
-func (l *LambdaService) authorize(w http.ResponseWriter, call *Call, op, name, queryQualifier string) bool {
-	resource := "*"
-	if name != "" {
-		base, qualifier := splitQualifier(name)
-		if qualifier == "" {
-			qualifier = queryQualifier
+var functionNameRe = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,140}$`)
+
+// parseFunction reads a FunctionName as Lambda accepts it — name,
+// name:qualifier, ACCOUNT:function:name[:qualifier] or the full ARN — and
+// returns the bare name and the qualifier (from the name or ?Qualifier=).
+// A name of another partition, region or account, or not a function's,
+// names nothing here: ResourceNotFoundException.
+func (l *LambdaService) parseFunction(name, queryQualifier string) (fn, qualifier string, e *Error) {
+	parts := strings.Split(name, ":")
+	switch {
+	case len(parts) <= 2 && parts[0] != "arn":
+		fn = parts[0]
+		if len(parts) == 2 {
+			qualifier = parts[1]
 		}
-		resource = l.functionARN(base)
+	case parts[0] == "arn" && (len(parts) == 7 || len(parts) == 8) && parts[1] == "aws" && parts[2] == "lambda" &&
+		parts[3] == l.region && parts[4] == l.account && parts[5] == "function":
+		fn = parts[6]
+		if len(parts) == 8 {
+			qualifier = parts[7]
+		}
+	case parts[0] != "arn" && (len(parts) == 3 || len(parts) == 4) && parts[0] == l.account && parts[1] == "function":
+		fn = parts[2]
+		if len(parts) == 4 {
+			qualifier = parts[3]
+		}
+	default:
+		return "", "", ErrResourceNotFound.Errorf("Function not found: %s", l.functionARN(name))
+	}
+	if !functionNameRe.MatchString(fn) || strings.HasSuffix(name, ":") {
+		return "", "", ErrResourceNotFound.Errorf("Function not found: %s", l.functionARN(name))
+	}
+	if queryQualifier != "" {
+		if qualifier != "" && qualifier != queryQualifier {
+			return "", "", ErrInvalidParameterValue.Errorf(
+				"The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		qualifier = queryQualifier
+	}
+	return fn, qualifier, nil
+}
+
+// authorize checks op on function fn (its ARN as this server names it,
+// with the qualifier) before it is looked up: a caller that may not act on
+// it learns nothing of whether it exists, as on AWS. fn "" is an action on
+// no function (ListFunctions). It answers the denial and reports false
+// when refused.
+func (l *LambdaService) authorize(w http.ResponseWriter, call *Call, op, fn, qualifier string) bool {
+	resource := "*"
+	var rp *iam.Policy // the function's own policy: another principal's grant
+	if fn != "" {
+		resource = l.functionARN(fn)
 		if qualifier != "" {
 			resource += ":" + qualifier
 		}
-	}
-	var rp *iam.Policy // the function's own policy: another principal's grant
-	if l.policies != nil && name != "" {
-		if fn, ok := l.cat.Function(resource); ok {
-			_, rp, _, _ = l.policies.Policy(fn.Name)
+		if l.policies != nil {
+			_, rp, _, _ = l.policies.Policy(fn)
 		}
 	}
 	if e := call.Authorize(lambdaOps.Op(op), resource, rp, nil); e != nil {
@@ -322,28 +364,17 @@ func (l *LambdaService) authorize(w http.ResponseWriter, call *Call, op, name, q
 	return true
 }
 
-// resolve finds the function a path names, with its qualifier from the name
-// or from ?Qualifier=. Only $LATEST exists: Cloudlet publishes no versions.
-func (l *LambdaService) resolve(name, queryQualifier string) (lambda.Config, string, *Error) {
-	base, qualifier := splitQualifier(name)
-	if queryQualifier != "" {
-		if qualifier != "" && qualifier != queryQualifier {
-			return lambda.Config{}, "", ErrInvalidParameterValue.Errorf(
-				"The derived qualifier from the function name does not match the specified qualifier.")
-		}
-		qualifier = queryQualifier
-	}
-	if base == "" {
-		return lambda.Config{}, "", l.notFound(name, "")
-	}
+// lookup finds function fn; only $LATEST exists (Cloudlet publishes no
+// versions).
+func (l *LambdaService) lookup(fn, qualifier string) (lambda.Config, *Error) {
 	if qualifier != "" && qualifier != "$LATEST" {
-		return lambda.Config{}, "", l.notFound(base, qualifier)
+		return lambda.Config{}, l.notFound(fn, qualifier)
 	}
-	cfg, ok := l.cat.Function(base)
-	if !ok {
-		return lambda.Config{}, "", l.notFound(base, qualifier)
+	cfg, ok := l.cat.Function(fn)
+	if !ok || cfg.Name != fn {
+		return lambda.Config{}, l.notFound(fn, qualifier)
 	}
-	return cfg, qualifier, nil
+	return cfg, nil
 }
 
 func (l *LambdaService) notFound(name, qualifier string) *Error {
@@ -364,21 +395,4 @@ func (l *LambdaService) functionARN(name string) string {
 	default:
 		return "arn:aws:lambda:" + l.region + ":" + l.account + ":function:" + name
 	}
-}
-
-// splitQualifier splits "name:qualifier", "account:function:name:qualifier"
-// and "arn:aws:lambda:region:account:function:name:qualifier".
-func splitQualifier(name string) (base, qualifier string) {
-	parts := strings.Split(name, ":")
-	n := 1 // name
-	switch {
-	case strings.HasPrefix(name, "arn:"):
-		n = 7
-	case len(parts) >= 3 && parts[1] == "function":
-		n = 3
-	}
-	if len(parts) == n+1 {
-		return strings.Join(parts[:n], ":"), parts[n]
-	}
-	return name, ""
 }

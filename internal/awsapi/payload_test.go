@@ -33,19 +33,38 @@ func TestCheckPayload(t *testing.T) {
 	}
 }
 
-func TestSplitQualifier(t *testing.T) {
-	for _, tc := range []struct{ in, base, q string }{
-		{"f", "f", ""},
-		{"f:$LATEST", "f", "$LATEST"},
-		{"f:1:2", "f:1:2", ""},
-		{"000000000000:function:f", "000000000000:function:f", ""},
-		{"000000000000:function:f:live", "000000000000:function:f", "live"},
-		{"arn:aws:lambda:us-east-1:000000000000:function:f", "arn:aws:lambda:us-east-1:000000000000:function:f", ""},
-		{"arn:aws:lambda:us-east-1:000000000000:function:f:7", "arn:aws:lambda:us-east-1:000000000000:function:f", "7"},
+// FunctionName in every form Lambda takes names a function of this
+// server only: another region's, account's, partition's or service's ARN,
+// or one with extra parts, names nothing (so no policy is checked against
+// an ARN that is not the function's).
+func TestParseFunction(t *testing.T) {
+	l := &LambdaService{region: "us-east-1", account: "000000000000"}
+	for _, tc := range []struct{ in, query, fn, q, err string }{
+		{"f", "", "f", "", ""},
+		{"f:$LATEST", "", "f", "$LATEST", ""},
+		{"f", "$LATEST", "f", "$LATEST", ""},
+		{"f:1", "2", "", "", "InvalidParameterValueException"},
+		{"000000000000:function:f", "", "f", "", ""},
+		{"000000000000:function:f:live", "", "f", "live", ""},
+		{"arn:aws:lambda:us-east-1:000000000000:function:f", "", "f", "", ""},
+		{"arn:aws:lambda:us-east-1:000000000000:function:f:7", "", "f", "7", ""},
+		{"arn:aws:lambda:eu-west-1:000000000000:function:f", "", "", "", "ResourceNotFoundException"},
+		{"arn:aws:lambda:us-east-1:999999999999:function:f", "", "", "", "ResourceNotFoundException"},
+		{"arn:aws-cn:lambda:us-east-1:000000000000:function:f", "", "", "", "ResourceNotFoundException"},
+		{"arn:aws:s3:us-east-1:000000000000:function:f", "", "", "", "ResourceNotFoundException"},
+		{"arn:aws:lambda:us-east-1:000000000000:function:f:x:prod", "", "", "", "ResourceNotFoundException"},
+		{"999999999999:function:f", "", "", "", "ResourceNotFoundException"},
+		{"f:1:2", "", "", "", "ResourceNotFoundException"},
+		{"f:", "", "", "", "ResourceNotFoundException"},
+		{"bad name", "", "", "", "ResourceNotFoundException"},
 	} {
-		base, q := splitQualifier(tc.in)
-		if base != tc.base || q != tc.q {
-			t.Errorf("%q: got %q %q, want %q %q", tc.in, base, q, tc.base, tc.q)
+		fn, q, e := l.parseFunction(tc.in, tc.query)
+		code := ""
+		if e != nil {
+			code = e.Code
+		}
+		if fn != tc.fn || q != tc.q || code != tc.err {
+			t.Errorf("%q ?Qualifier=%q: got %q %q %s, want %q %q %s", tc.in, tc.query, fn, q, code, tc.fn, tc.q, tc.err)
 		}
 	}
 }

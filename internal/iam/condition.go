@@ -184,6 +184,9 @@ func (c *Condition) eval(ctx *Context) bool {
 		want := strings.EqualFold(c.Values[0], "true") // true: the key must be absent
 		return want == !present
 	}
+	if !present && c.ifExists {
+		return true // ...IfExists: a missing key holds, set operators too
+	}
 	switch c.set {
 	case "forallvalues":
 		// True when every value of the request matches (also when there is none).

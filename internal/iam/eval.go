@@ -245,7 +245,10 @@ func anyMatch(patterns []string, s string, match func(p, s string) bool) bool {
 }
 
 // principalIn reports whether p is named by a Principal element: "*", its
-// account (ID or root ARN), its role's ARN, or its session's ARN.
+// role's ARN or its session's ARN. The account (its ID or root ARN) names
+// the account itself: as on AWS, that delegates to the account's own
+// policies rather than granting each of its roles, so it matches the admin
+// (the root) only; a role session still needs its own Allow.
 func principalIn(list []string, p *Principal) bool {
 	for _, e := range list {
 		switch {
@@ -254,7 +257,9 @@ func principalIn(list []string, p *Principal) bool {
 		case strings.HasPrefix(e, "service:") || strings.HasPrefix(e, "federated:") || strings.HasPrefix(e, "canonicaluser:"):
 			// Service principals are not callers Cloudlet has yet.
 		case e == p.Account || e == "arn:aws:iam::"+p.Account+":root":
-			return true
+			if p.Admin {
+				return true
+			}
 		case e == p.ARN || p.RoleARN != "" && e == p.RoleARN:
 			return true
 		}

@@ -93,6 +93,7 @@ func TestEvaluateMatrix(t *testing.T) {
 		{"ForAnyValue one matches", `{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringLike":{"dynamodb:LeadingKeys":["user-*"]}}}`, "dynamodb:GetItem", table, func(c *Context) { c.SetMulti("dynamodb:leadingkeys", []string{"x", "user-1"}) }, "allow"},
 		{"ForAnyValue missing key fails", `{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringLike":{"dynamodb:LeadingKeys":["user-*"]}}}`, "dynamodb:GetItem", table, nil, "implicit"},
 		{"Deny ForAnyValue", `[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"dynamodb:Attributes":["salary"]}}}]`, "dynamodb:GetItem", table, func(c *Context) { c.SetMulti("dynamodb:attributes", []string{"id", "salary"}) }, "deny"},
+		{"ForAnyValue IfExists holds when missing", `[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringEqualsIfExists":{"dynamodb:Attributes":["salary"]}}}]`, "dynamodb:GetItem", table, nil, "deny"},
 		{"no statements match: implicit deny", `{"Effect":"Deny","Action":"s3:*","Resource":"*"}`, "lambda:InvokeFunction", fn + "a", nil, "implicit"},
 	}
 	for _, c := range cases {
@@ -142,9 +143,15 @@ func TestEvaluateResourcePolicy(t *testing.T) {
 	if d := Evaluate(req, []*Policy{deny}, resource); d.Allowed || !d.Explicit || d.InResource {
 		t.Fatalf("identity deny did not beat the resource allow: %+v", d)
 	}
-	account := mustPolicy(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"lambda:InvokeFunction"}]}`)
-	if d := Evaluate(&Request{Principal: other, Action: "lambda:InvokeFunction", Resource: fnARN}, nil, account); !d.Allowed {
-		t.Fatal("a resource policy naming the account (with no Resource element) did not allow")
+	// Naming the account delegates to the account's own policies: a role
+	// session still needs an identity Allow.
+	account := mustPolicy(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"lambda:*"}]}`)
+	if d := Evaluate(&Request{Principal: other, Action: "lambda:GetFunction", Resource: fnARN}, nil, account); d.Allowed {
+		t.Fatal("a resource policy naming the account granted a role session without its own Allow")
+	}
+	allowInvoke := mustPolicy(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"*"}]}`)
+	if d := Evaluate(&Request{Principal: other, Action: "lambda:InvokeFunction", Resource: fnARN}, []*Policy{allowInvoke}, account); !d.Allowed {
+		t.Fatal("the session's own Allow did not allow beside the account's grant")
 	}
 }
 
