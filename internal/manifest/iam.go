@@ -29,6 +29,7 @@ type iamDecl struct {
 	statements []*iam.Statement
 	managed    []string
 	inherit    bool // a function's iamRoleStatementsInherit
+	external   bool // an existing role, given by ARN or reference: nothing but the defaults
 }
 
 // providerIAM reads provider.iam: {role: {name, statements, managedPolicies, ...}}.
@@ -58,6 +59,7 @@ func (d *decoder) roleDecl(f field, path string, decl *iamDecl) {
 	}
 	if v.kind == kindString || v.kind == kindMap && intrinsic(v) != "" {
 		d.warnAt(f, path, "an existing role's policies are unknown to cloudlet: its functions get only the default role's logging permissions")
+		decl.set, decl.external = true, true
 		return
 	}
 	fields, ok := d.mapping(f.val, path, "role settings (name, statements, managedPolicies)")
@@ -130,10 +132,15 @@ func (d *decoder) statements(raw *node, path string) []*iam.Statement {
 }
 
 // unresolvedIn handles the values of a statement Cloudlet could not
-// evaluate, with a warning each. In Resource or NotResource: an Allow
-// loses that resource (and is dropped when none is left), a Deny denies
-// every resource instead (never less than written). Anywhere else the
-// statement is dropped. ok is false when it is.
+// evaluate, with a warning each, so that they never widen what a role may
+// do. An Allow loses an unresolved Resource entry (and is left out when
+// none is left), and is left out whole for one anywhere else (NotResource,
+// Action, NotAction, Condition), where dropping the value would allow
+// more. A Deny treats an unresolved Resource or Action entry as *, drops an
+// unresolved NotResource or NotAction exception (an empty one becomes
+// Resource or Action *), and drops a condition it cannot evaluate: it then
+// denies at least what was written. ok is false when the statement is left
+// out.
 func (d *decoder) unresolvedIn(doc any, item *node, path string) (any, bool) {
 	m, isMap := doc.(map[string]any)
 	if !isMap {
@@ -143,34 +150,72 @@ func (d *decoder) unresolvedIn(doc any, item *node, path string) (any, bool) {
 	warn := func(msg string) {
 		d.warnings = append(d.warnings, (&Error{File: item.file, Line: item.line, Path: path, Msg: msg}).Error())
 	}
-	for _, k := range []string{"Resource", "NotResource"} {
-		var list []any
+	list := func(k string) ([]any, bool) {
 		switch t := m[k].(type) {
 		case unresolved:
-			list = []any{t}
+			return []any{t}, true
 		case []any:
-			list = t
-		default:
+			return t, true
+		}
+		return nil, false
+	}
+	for _, k := range []string{"Resource", "Action", "NotResource", "NotAction"} {
+		entries, ok := list(k)
+		if !ok {
 			continue
 		}
+		positive := k == "Resource" || k == "Action"
 		kept := []any{}
-		for _, r := range list {
-			u, isU := r.(unresolved)
+		for _, e := range entries {
+			u, isU := e.(unresolved)
 			switch {
 			case !isU:
-				kept = append(kept, r)
-			case deny && k == "Resource":
-				warn(string(u) + "; this Deny applies to every resource instead")
+				kept = append(kept, e)
+			case deny && positive:
+				warn(string(u) + "; this Deny applies to every " + strings.ToLower(k) + " instead")
 				kept = append(kept, "*")
-			default:
+			case deny:
+				warn(string(u) + "; this Deny no longer makes that exception")
+			case k == "Resource":
 				warn(string(u) + "; the statement leaves that resource out")
+			default:
+				warn(string(u) + "; the statement is left out (leaving out the value would allow more)")
+				return nil, false
 			}
 		}
-		if len(kept) == 0 {
-			warn("no resource of this statement can be evaluated; the statement is left out")
+		switch {
+		case len(kept) > 0:
+			m[k] = kept
+		case positive:
+			warn("no " + strings.ToLower(k) + " of this statement can be evaluated; the statement is left out")
 			return nil, false
+		default: // a Deny whose every exception went: it denies all
+			delete(m, k)
+			m[strings.TrimPrefix(k, "Not")] = "*"
 		}
-		m[k] = kept
+	}
+	if cond, ok := m["Condition"].(map[string]any); ok {
+		for op, keys := range cond {
+			km, _ := keys.(map[string]any)
+			for key, v := range km {
+				u, isU := findUnresolved(v)
+				if !isU {
+					continue
+				}
+				if !deny {
+					warn(string(u) + "; the statement is left out (leaving out the condition would allow more)")
+					return nil, false
+				}
+				warn(string(u) + "; this Deny applies without its " + op + " " + key + " condition")
+				delete(km, key)
+			}
+			if len(km) == 0 {
+				delete(cond, op)
+			}
+		}
+		if len(cond) == 0 {
+			delete(m, "Condition")
+		}
 	}
 	if u, found := findUnresolved(m); found {
 		warn(string(u) + "; the statement is left out")
@@ -601,6 +646,9 @@ func defaultStatements(service, stage, region string) []*iam.Statement {
 // includes the provider's statements only with iamRoleStatementsInherit).
 func (d *decoder) roles(p *Project, prov iamDecl, own map[string]*iamDecl) []*Role {
 	defaults := defaultStatements(p.Service, p.Provider.Stage, p.Provider.Region)
+	if prov.external {
+		prov.statements, prov.managed = nil, nil // the existing role's, not these, would apply
+	}
 	shared := &Role{Name: p.Service + "-" + p.Provider.Stage + "-" + p.Provider.Region + "-lambdaRole",
 		Statements: append(append([]*iam.Statement(nil), prov.statements...), defaults...), ManagedPolicies: prov.managed}
 	if prov.name != "" {
@@ -620,6 +668,10 @@ func (d *decoder) roles(p *Project, prov iamDecl, own map[string]*iamDecl) []*Ro
 			if len(r.Name) > 64 {
 				r.Name = r.Name[:64]
 			}
+		}
+		if decl.external {
+			decl.statements, decl.managed, decl.inherit = nil, nil, false
+			r.ManagedPolicies = nil
 		}
 		r.Statements = append(r.Statements, decl.statements...)
 		if decl.inherit {

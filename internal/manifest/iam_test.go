@@ -185,3 +185,57 @@ resources:
 		}
 	}
 }
+
+// The other places an unresolvable value may sit: it never makes an Allow
+// allow more, nor a Deny deny less.
+func TestUnresolvableValuesNeverWiden(t *testing.T) {
+	doc := head[:strings.Index(head, "functions:")] + `  iam:
+    role:
+      statements:
+        - Effect: Allow
+          Action: dynamodb:*
+          NotResource:
+            - arn:aws:dynamodb:us-east-1:000000000000:table/public
+            - Fn::ImportValue: private-table-arn
+        - Effect: Allow
+          Action: s3:GetObject
+          Resource: '*'
+          Condition:
+            StringEquals:
+              aws:SourceVpc:
+                Fn::ImportValue: vpc
+        - Effect: Deny
+          Action: s3:*
+          NotResource:
+            Fn::ImportValue: allowed-bucket
+        - Effect: Deny
+          Action: s3:DeleteObject
+          Resource: '*'
+          Condition:
+            StringNotEquals:
+              aws:SourceVpc:
+                Fn::ImportValue: vpc
+functions:
+  f:
+    handler: h.f
+  g:
+    handler: h.g
+    role: arn:aws:iam::123456789012:role/existing
+`
+	p := mustParse(t, doc, Options{})
+	sts := p.Roles[0].Statements
+	if len(sts) != 2+2 {
+		t.Fatalf("%d statements, want the two Denies and the two defaults", len(sts))
+	}
+	if sts[0].Effect != iam.Deny || !reflect.DeepEqual(sts[0].Resources, []string{"*"}) || sts[0].NotResources != nil {
+		t.Errorf("Deny with an unresolvable exception: %+v", sts[0])
+	}
+	if sts[1].Effect != iam.Deny || len(sts[1].Conditions) != 0 {
+		t.Errorf("Deny with an unresolvable condition: %+v", sts[1])
+	}
+	// g names an existing role: a role of its own with only the defaults.
+	if len(p.Roles) != 2 || p.Functions[1].Role != p.Roles[1].Name || len(p.Roles[1].Statements) != 2 ||
+		!reflect.DeepEqual(p.Roles[0].Functions, []string{"svc-dev-f"}) {
+		t.Fatalf("roles %+v, g uses %q", p.Roles, p.Functions[1].Role)
+	}
+}
