@@ -354,7 +354,7 @@ func (l *LambdaService) authorize(w http.ResponseWriter, call *Call, op, fn, qua
 			resource += ":" + qualifier
 		}
 		if l.policies != nil {
-			_, rp, _, _ = l.policies.Policy(fn)
+			rp = l.policies.Policy(fn)
 		}
 	}
 	if e := call.Authorize(lambdaOps.Op(op), resource, rp, nil); e != nil {

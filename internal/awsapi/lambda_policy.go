@@ -13,9 +13,12 @@ import (
 // FunctionPolicies keeps functions' resource-based policies (AddPermission).
 // Implementations make a change durable before they return.
 type FunctionPolicies interface {
-	// Policy returns a function's policy document (JSON) and its parsed
-	// form, or ok false when it has none.
-	Policy(function string) (doc []byte, p *iam.Policy, revision string, ok bool)
+	// Policy returns a function's parsed policy, or nil when it has none
+	// (on every call: it must be cheap).
+	Policy(function string) *iam.Policy
+	// Document returns a function's policy document (JSON) and its
+	// revision, or ok false when it has none.
+	Document(function string) (doc []byte, revision string, ok bool)
 	// Add appends a statement; ErrStatementExists when its Sid is taken.
 	Add(function, sid string, statement map[string]any) error
 	// Remove deletes a statement; ErrStatementNotFound when there is none.
@@ -72,7 +75,7 @@ func (l *LambdaService) addPermission(w http.ResponseWriter, r *http.Request, ca
 		writeJSONError(w, call.RequestID, ErrInvalidParameterValue.Errorf("Cloudlet does not serve function URLs or Alexa event sources yet: leave out FunctionUrlAuthType and EventSourceToken"))
 		return
 	}
-	if in.RevisionID != "" && in.RevisionID != revisionID(cfg) {
+	if _, rev, _ := l.policies.Document(cfg.Name); in.RevisionID != "" && in.RevisionID != rev {
 		writeJSONError(w, call.RequestID, ErrPreconditionFailed.Errorf("The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id"))
 		return
 	}
@@ -143,7 +146,7 @@ func (l *LambdaService) getPolicy(w http.ResponseWriter, r *http.Request, call *
 	if !ok {
 		return
 	}
-	doc, _, rev, ok := l.policies.Policy(cfg.Name)
+	doc, rev, ok := l.policies.Document(cfg.Name)
 	if !ok {
 		writeJSONError(w, call.RequestID, ErrResourceNotFound.Errorf("The resource you requested does not exist."))
 		return

@@ -276,6 +276,20 @@ func TestResourcePolicyAllowsCrossFunctionInvoke(t *testing.T) {
 	if r := callAs(t, admin, `{"op":"invoke","name":"iam-dev-secret"}`); !r.OK {
 		t.Fatalf("invoke after a restart: %+v", r)
 	}
+	// RevisionId is the policy's, from GetPolicy: it guards a change
+	// against another made meanwhile.
+	if _, err := admin.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: secret, StatementId: aws.String("second"),
+		Action: aws.String("lambda:GetFunction"), Principal: cfg.Role, RevisionId: pol.RevisionId}); err != nil {
+		t.Fatalf("AddPermission with GetPolicy's RevisionId: %v", err)
+	}
+	_, err = admin.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: secret, StatementId: aws.String("third"),
+		Action: aws.String("lambda:GetFunction"), Principal: cfg.Role, RevisionId: pol.RevisionId})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "PreconditionFailedException" {
+		t.Fatalf("AddPermission with a stale RevisionId: %v", err)
+	}
+	if _, err := admin.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: secret, StatementId: aws.String("second")}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := admin.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: secret, StatementId: aws.String("allow-caller")}); err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,10 @@ const policiesFile = "lambda-policies.json"
 // the parsed policies cached. A change is durable before it returns.
 type functionPolicies struct {
 	st *store.Store
-	mu sync.Mutex // serialises changes and guards the cache
+	mu sync.Mutex // serialises changes (held across the store's write)
+	// cacheMu guards docs and parsed for the readers (every Lambda call
+	// reads parsed), held only while they are swapped, never across a write.
+	cacheMu sync.RWMutex
 	// by function: statements in the order they were added
 	docs   map[string][]map[string]any
 	parsed map[string]*iam.Policy
@@ -126,17 +129,24 @@ func (p *functionPolicies) doc(fn string) []byte {
 }
 
 // Policy implements awsapi.FunctionPolicies.
-func (p *functionPolicies) Policy(fn string) ([]byte, *iam.Policy, string, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pol, ok := p.parsed[fn]
-	if !ok {
-		return nil, nil, "", false
+func (p *functionPolicies) Policy(fn string) *iam.Policy {
+	p.cacheMu.RLock()
+	defer p.cacheMu.RUnlock()
+	return p.parsed[fn]
+}
+
+// Document implements awsapi.FunctionPolicies; the revision is a hash of
+// the document.
+func (p *functionPolicies) Document(fn string) ([]byte, string, bool) {
+	p.cacheMu.RLock()
+	defer p.cacheMu.RUnlock()
+	if _, ok := p.parsed[fn]; !ok {
+		return nil, "", false
 	}
 	doc := p.doc(fn)
 	sum := sha256.Sum256(doc)
 	h := hex.EncodeToString(sum[:16])
-	return doc, pol, h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32], true
+	return doc, h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32], true
 }
 
 // Add implements awsapi.FunctionPolicies.
@@ -160,6 +170,8 @@ func (p *functionPolicies) Add(fn, sid string, stmt map[string]any) error {
 	if err != nil {
 		return err
 	}
+	p.cacheMu.Lock()
+	defer p.cacheMu.Unlock()
 	p.docs[fn] = append(p.docs[fn], stmt)
 	return p.parseLocked(fn)
 }
@@ -179,6 +191,8 @@ func (p *functionPolicies) Remove(fn, sid string) error {
 		}); err != nil {
 			return err
 		}
+		p.cacheMu.Lock()
+		defer p.cacheMu.Unlock()
 		p.docs[fn] = append(append([]map[string]any(nil), prev[:i]...), prev[i+1:]...)
 		return p.parseLocked(fn)
 	}
@@ -209,6 +223,8 @@ func (p *functionPolicies) forget(deployed map[string]bool) error {
 	}); err != nil {
 		return err
 	}
+	p.cacheMu.Lock()
+	defer p.cacheMu.Unlock()
 	for _, fn := range gone {
 		delete(p.docs, fn)
 		delete(p.parsed, fn)
