@@ -23,6 +23,7 @@ type decoder struct {
 	// IAM declarations: the provider's, and each function's own (iam.go).
 	provIAM iamDecl
 	fnIAM   map[string]*iamDecl
+	unnamed string // set by physicalName for a name it could not evaluate
 }
 
 func (d *decoder) fail(err error) {

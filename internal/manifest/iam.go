@@ -352,7 +352,7 @@ func (d *decoder) cfn(v *node, path string, depth int) (any, string) {
 		if !ok {
 			return nil, "Ref takes a logical ID or a pseudo parameter"
 		}
-		return d.ref(name)
+		return d.named(d.ref(name))
 	case "Fn::GetAtt":
 		var res, attr string
 		a, ok := d.policyValue(arg, path, depth+1)
@@ -371,7 +371,7 @@ func (d *decoder) cfn(v *node, path string, depth int) (any, string) {
 		if res == "" || attr == "" {
 			return nil, "Fn::GetAtt takes [LogicalId, Attribute] or LogicalId.Attribute"
 		}
-		return d.getAtt(res, attr)
+		return d.named(d.getAtt(res, attr))
 	case "Fn::Join":
 		a, ok := d.policyValue(arg, path, depth+1)
 		list, _ := a.([]any)
@@ -460,6 +460,17 @@ func (d *decoder) plainString(raw *node, path string) (string, bool) {
 // Fn::ImportValue, ...): statements drop it with a warning (unresolvedIn).
 type unresolved string
 
+// named passes on a Ref or GetAtt result, unless a name it needed could
+// not be evaluated (physicalName).
+func (d *decoder) named(v any, err string) (any, string) {
+	if d.unnamed != "" {
+		msg := d.unnamed
+		d.unnamed = ""
+		return nil, "CloudFormation " + msg
+	}
+	return v, err
+}
+
 // resource is one entry of resources.Resources.
 type resource struct {
 	typ   string
@@ -503,9 +514,14 @@ func nodeOr(n *node) *node {
 func (d *decoder) physicalName(id string, r resource, prop string) string {
 	if r.props != nil {
 		if p := r.props.get(prop); p != nil {
-			if s, ok := d.plainString(p, "resources.Resources."+id+".Properties."+prop); ok {
+			v, ok := d.policyValue(p, "resources.Resources."+id+".Properties."+prop, 1)
+			if s, isStr := v.(string); ok && isStr {
 				return s
 			}
+			// Written as something cloudlet cannot evaluate: the ARN made of
+			// it must not become a pattern that matches other names.
+			d.unnamed = "the " + prop + " of " + id + " cannot be evaluated by cloudlet"
+			return ""
 		}
 	}
 	name := d.stack() + "-" + id + "-*"
@@ -613,9 +629,9 @@ func (d *decoder) sub(tmpl string, vars map[string]any) (any, string) {
 		if v, ok := vars[name]; ok {
 			val = v
 		} else if res, attr, ok := strings.Cut(name, "."); ok && !strings.HasPrefix(name, "AWS::") {
-			val, err = d.getAtt(res, attr)
+			val, err = d.named(d.getAtt(res, attr))
 		} else {
-			val, err = d.ref(name)
+			val, err = d.named(d.ref(name))
 		}
 		if err != "" {
 			return nil, "Fn::Sub: " + err

@@ -239,3 +239,37 @@ functions:
 		t.Fatalf("roles %+v, g uses %q", p.Roles, p.Functions[1].Role)
 	}
 }
+
+// A resource's name written as a CloudFormation function is evaluated (not
+// replaced by the generated-name pattern); one that cannot be makes the
+// ARN unresolvable.
+func TestResourceNamesWrittenAsFunctions(t *testing.T) {
+	doc := head[:strings.Index(head, "functions:")] + `  iam:
+    role:
+      statements:
+        - Effect: Deny
+          Action: dynamodb:DeleteTable
+          Resource:
+            - Fn::GetAtt: [Users, Arn]
+            - Fn::GetAtt: [Imported, Arn]
+functions:
+  f:
+    handler: h.f
+resources:
+  Resources:
+    Users:
+      Type: AWS::DynamoDB::Table
+      Properties:
+        TableName: !Sub '${AWS::StackName}-users'
+    Imported:
+      Type: AWS::DynamoDB::Table
+      Properties:
+        TableName:
+          Fn::ImportValue: shared-table
+`
+	p := mustParse(t, doc, Options{})
+	want := []string{"arn:aws:dynamodb:us-east-1:000000000000:table/svc-dev-users", "*"}
+	if got := p.Roles[0].Statements[0].Resources; !reflect.DeepEqual(got, want) {
+		t.Fatalf("resources %v, want %v", got, want)
+	}
+}
