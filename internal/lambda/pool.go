@@ -387,10 +387,21 @@ func (f *function) run(in *instance, provisioned bool) {
 	if in.mux != nil {
 		dead = in.mux.dead
 	}
+	var aged <-chan time.Time // an idle instance leaves before its credentials expire
+	if age := f.reg.opts.MaxInstanceAge; age > 0 {
+		t := time.NewTimer(age - time.Since(in.startedAt))
+		defer t.Stop()
+		aged = t.C
+	}
 	for {
 		if next == nil {
 			select {
 			case next = <-in.work:
+			case <-aged:
+				if next = f.leave(in); next == nil {
+					f.replaceProvisioned(in)
+					return
+				}
 			case <-in.idle.C:
 				next = f.leave(in)
 			case <-dead:
@@ -505,6 +516,19 @@ func (f *function) nextLocked(in *instance) *call {
 	f.idle = append(f.idle, in)
 	in.idle.Reset(f.reg.opts.IdleTimeout)
 	return nil
+}
+
+// replaceProvisioned starts the replacement of a provisioned instance that
+// left on its own (it reached MaxInstanceAge idle).
+func (f *function) replaceProvisioned(in *instance) {
+	if !in.provisioned || in.mux != nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.retired {
+		f.startLocked(true)
+	}
 }
 
 // leave takes an idle instance out of the pool so it can exit. If a caller

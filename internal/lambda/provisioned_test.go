@@ -86,3 +86,23 @@ func TestProvisionedReplacementAtAFullAccount(t *testing.T) {
 		t.Fatalf("the account counts %d instances, want 2", n)
 	}
 }
+
+// An idle instance, provisioned ones too, leaves once it reaches
+// MaxInstanceAge (its credentials would expire under it); a provisioned
+// one is replaced.
+func TestIdleInstancesRetireAtMaxAge(t *testing.T) {
+	r := newRegistry(t, Options{MaxInstanceAge: 300 * time.Millisecond})
+	p := nodeSpec(t, "p")
+	p.ProvisionedConcurrency = 1
+	if err := r.Deploy([]FunctionSpec{p}); err != nil {
+		t.Fatal(err)
+	}
+	first := decode(t, invoke(t, r, "p", `{}`))["pid"]
+	waitFor(t, "the aged provisioned instance replaced", func() bool {
+		st := statsOf(r, "p")
+		return st.ProcessStarts+st.StemStarts >= 2 && st.Instances == 1 && st.Starting == 0
+	})
+	if again := decode(t, invoke(t, r, "p", `{}`))["pid"]; again == first {
+		t.Fatalf("the same instance (pid %v) served after its max age", again)
+	}
+}
