@@ -3,7 +3,10 @@
 // over internal/store.
 //
 // So far it serves the control plane's CreateTable, DescribeTable,
-// ListTables (paged by ExclusiveStartTableName and Limit) and DeleteTable.
+// ListTables (paged by ExclusiveStartTableName and Limit), DeleteTable,
+// UpdateTimeToLive and DescribeTimeToLive (the setting is kept with the
+// table; expiring items comes with the data plane) and DescribeEndpoints
+// (this server's own address).
 // Guarantees:
 //   - Every operation is authorized through internal/iam against its row
 //     of the operation table (ops), before the table is looked up, with

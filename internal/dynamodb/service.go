@@ -23,6 +23,9 @@ var ops = iam.Register("dynamodb",
 	iam.Operation{Name: "DescribeTable", Action: "dynamodb:DescribeTable", ResourceType: "table"},
 	iam.Operation{Name: "ListTables", Action: "dynamodb:ListTables", ResourceType: "*"},
 	iam.Operation{Name: "DeleteTable", Action: "dynamodb:DeleteTable", ResourceType: "table"},
+	iam.Operation{Name: "UpdateTimeToLive", Action: "dynamodb:UpdateTimeToLive", ResourceType: "table"},
+	iam.Operation{Name: "DescribeTimeToLive", Action: "dynamodb:DescribeTimeToLive", ResourceType: "table"},
+	iam.Operation{Name: "DescribeEndpoints", Action: "dynamodb:DescribeEndpoints", ResourceType: "*"},
 )
 
 // Service serves the DynamoDB JSON API (x-amz-json-1.0) over the store.
@@ -59,6 +62,12 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.
 		out, e = s.listTables(r, call)
 	case "DeleteTable":
 		out, e = s.deleteTable(r, call)
+	case "UpdateTimeToLive":
+		out, e = s.updateTimeToLive(r, call)
+	case "DescribeTimeToLive":
+		out, e = s.describeTimeToLive(r, call)
+	case "DescribeEndpoints":
+		out, e = s.describeEndpoints(r, call)
 	default:
 		e = errUnknownOperation()
 	}
@@ -136,7 +145,7 @@ func (s *Service) WriteError(w http.ResponseWriter, requestID string, e *awsapi.
 
 func errUnknownOperation() *awsapi.Error {
 	return &awsapi.Error{Code: "UnknownOperationException", Status: 400,
-		Message: "Cloudlet's DynamoDB serves CreateTable, DescribeTable, ListTables and DeleteTable so far"}
+		Message: "Cloudlet's DynamoDB serves CreateTable, DescribeTable, ListTables, DeleteTable, UpdateTimeToLive, DescribeTimeToLive and DescribeEndpoints so far"}
 }
 
 func validation(msg string) *awsapi.Error {

@@ -80,6 +80,16 @@ type tableDescription struct {
 	LatestStreamLabel      string                `json:"LatestStreamLabel,omitempty"`
 	LatestStreamArn        string                `json:"LatestStreamArn,omitempty"`
 	DeletionProtection     bool                  `json:"DeletionProtectionEnabled"`
+	// TTL is kept with the table in the store; answers leave it out
+	// (public), as DescribeTimeToLive tells it.
+	TTL *ttlDescription `json:"CloudletTimeToLive,omitempty"`
+}
+
+// public is d as TableDescription answers show it.
+func (d *tableDescription) public() *tableDescription {
+	out := *d
+	out.TTL = nil
+	return &out
 }
 
 type billingModeSummary struct {
@@ -356,7 +366,7 @@ func (s *Service) describeTable(r *http.Request, call *awsapi.Call) (any, *awsap
 	if d == nil {
 		return nil, notFound(in.TableName)
 	}
-	return map[string]any{"Table": d}, nil
+	return map[string]any{"Table": d.public()}, nil
 }
 
 func (s *Service) listTables(r *http.Request, call *awsapi.Call) (any, *awsapi.Error) {
@@ -448,5 +458,5 @@ func (s *Service) deleteTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 		return nil, e
 	}
 	d.TableStatus = "DELETING"
-	return map[string]any{"TableDescription": d}, nil
+	return map[string]any{"TableDescription": d.public()}, nil
 }

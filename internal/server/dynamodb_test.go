@@ -136,6 +136,21 @@ func TestDynamoDBTables(t *testing.T) {
 		t.Fatalf("DescribeTable without permission: %v", err)
 	}
 
+	// Time to live: recorded with the table, described apart from it.
+	if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String("orders"),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(true), AttributeName: aws.String("expiresAt")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String("orders"),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(true), AttributeName: aws.String("expiresAt")}}); apiCode(err) != "ValidationException" ||
+		!strings.Contains(err.Error(), "TimeToLive is already enabled") {
+		t.Fatalf("enable TTL twice: %v", err)
+	}
+	if ep, err := db.DescribeEndpoints(ctx, &dynamodb.DescribeEndpointsInput{}); err != nil || len(ep.Endpoints) != 1 ||
+		*ep.Endpoints[0].Address != strings.TrimPrefix(s.APIURL(), "http://") {
+		t.Fatalf("DescribeEndpoints: %v %v", ep, err)
+	}
+
 	// Kept across a restart; then deleted.
 	s.Close()
 	s = startWith(t, server.Options{DataDir: data})
@@ -143,6 +158,14 @@ func TestDynamoDBTables(t *testing.T) {
 	dt, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("orders")})
 	if err != nil || *dt.Table.TableId != *d.TableId || len(dt.Table.KeySchema) != 2 {
 		t.Fatalf("after a restart: %v %v", dt, err)
+	}
+	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String("orders")})
+	if err != nil || ttl.TimeToLiveDescription.TimeToLiveStatus != types.TimeToLiveStatusEnabled || *ttl.TimeToLiveDescription.AttributeName != "expiresAt" {
+		t.Fatalf("DescribeTimeToLive after a restart: %v %v", ttl, err)
+	}
+	ttl, err = db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String("a-table")})
+	if err != nil || ttl.TimeToLiveDescription.TimeToLiveStatus != types.TimeToLiveStatusDisabled {
+		t.Fatalf("DescribeTimeToLive of a table without: %v %v", ttl, err)
 	}
 	del, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("orders")})
 	if err != nil || del.TableDescription.TableStatus != types.TableStatusDeleting {

@@ -1,0 +1,125 @@
+package dynamodb
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/store"
+)
+
+type ttlSpecification struct {
+	Enabled       *bool  `json:"Enabled"`
+	AttributeName string `json:"AttributeName"`
+}
+
+type ttlDescription struct {
+	TimeToLiveStatus string `json:"TimeToLiveStatus"`
+	AttributeName    string `json:"AttributeName,omitempty"`
+}
+
+// updateTimeToLive serves UpdateTimeToLive: the setting is recorded with
+// the table (expiring items comes with the data plane).
+func (s *Service) updateTimeToLive(r *http.Request, call *awsapi.Call) (any, *awsapi.Error) {
+	var in struct {
+		TableName               string            `json:"TableName"`
+		TimeToLiveSpecification *ttlSpecification `json:"TimeToLiveSpecification"`
+	}
+	if e := decode(call, &in); e != nil {
+		return nil, e
+	}
+	if e := call.Authorize(ops.Op("UpdateTimeToLive"), s.tableARN(in.TableName), nil, nil); e != nil {
+		return nil, e
+	}
+	if e := checkTableName(in.TableName); e != nil {
+		return nil, e
+	}
+	spec := in.TimeToLiveSpecification
+	switch {
+	case spec == nil || spec.Enabled == nil:
+		return nil, validation("1 validation error detected: Value null at 'timeToLiveSpecification.enabled' failed to satisfy constraint: Member must not be null")
+	case spec.AttributeName == "" || len(spec.AttributeName) > 255:
+		return nil, validation("1 validation error detected: Value '" + spec.AttributeName + "' at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must have length between 1 and 255")
+	}
+	var e *awsapi.Error
+	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
+		var doc string
+		err := tx.QueryRow(`SELECT description FROM dynamodb_tables WHERE name = ?`, in.TableName).Scan(&doc)
+		if errors.Is(err, sql.ErrNoRows) {
+			e = notFound(in.TableName)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var d tableDescription
+		if err := json.Unmarshal([]byte(doc), &d); err != nil {
+			return err
+		}
+		enabled := d.TTL != nil && d.TTL.TimeToLiveStatus == "ENABLED"
+		switch {
+		case *spec.Enabled && enabled:
+			e = validation("TimeToLive is already enabled")
+			return nil
+		case !*spec.Enabled && !enabled:
+			e = validation("TimeToLive is already disabled")
+			return nil
+		case !*spec.Enabled && d.TTL.AttributeName != spec.AttributeName:
+			e = validation("TimeToLive is active on a different AttributeName: current AttributeName is " + d.TTL.AttributeName)
+			return nil
+		}
+		if *spec.Enabled {
+			d.TTL = &ttlDescription{TimeToLiveStatus: "ENABLED", AttributeName: spec.AttributeName}
+		} else {
+			d.TTL = &ttlDescription{TimeToLiveStatus: "DISABLED"}
+		}
+		b, _ := json.Marshal(d)
+		_, err = tx.Exec(`UPDATE dynamodb_tables SET description = ? WHERE name = ?`, string(b), in.TableName)
+		return err
+	})
+	if err != nil {
+		return nil, internal(s, "update time to live", err)
+	}
+	if e != nil {
+		return nil, e
+	}
+	return map[string]any{"TimeToLiveSpecification": map[string]any{"Enabled": *spec.Enabled, "AttributeName": spec.AttributeName}}, nil
+}
+
+func (s *Service) describeTimeToLive(r *http.Request, call *awsapi.Call) (any, *awsapi.Error) {
+	var in struct {
+		TableName string `json:"TableName"`
+	}
+	if e := decode(call, &in); e != nil {
+		return nil, e
+	}
+	if e := call.Authorize(ops.Op("DescribeTimeToLive"), s.tableARN(in.TableName), nil, nil); e != nil {
+		return nil, e
+	}
+	if e := checkTableName(in.TableName); e != nil {
+		return nil, e
+	}
+	d, err := s.table(r.Context(), in.TableName)
+	if err != nil {
+		return nil, internal(s, "describe time to live", err)
+	}
+	if d == nil {
+		return nil, notFound(in.TableName)
+	}
+	ttl := d.TTL
+	if ttl == nil {
+		ttl = &ttlDescription{TimeToLiveStatus: "DISABLED"}
+	}
+	return map[string]any{"TimeToLiveDescription": ttl}, nil
+}
+
+// describeEndpoints answers with this server's own endpoint, as the SDKs'
+// endpoint discovery expects.
+func (s *Service) describeEndpoints(r *http.Request, call *awsapi.Call) (any, *awsapi.Error) {
+	if e := call.Authorize(ops.Op("DescribeEndpoints"), "*", nil, nil); e != nil {
+		return nil, e
+	}
+	return map[string]any{"Endpoints": []map[string]any{{"Address": r.Host, "CachePeriodInMinutes": 1440}}}, nil
+}
