@@ -1,7 +1,6 @@
 package dynamodb
 
 import (
-	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -136,10 +135,7 @@ func (s *Service) createTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	if e := decode(call, &in); e != nil {
 		return nil, e
 	}
-	if e := call.Authorize(ops.Op("CreateTable"), s.tableARN(in.TableName), nil, nil); e != nil {
-		return nil, e
-	}
-	if e := checkTableName(in.TableName); e != nil {
+	if e := s.checkTable(call, "CreateTable", in.TableName); e != nil {
 		return nil, e
 	}
 	d, e := s.describeNew(&in)
@@ -318,12 +314,10 @@ func uuid() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// table reads a table's description; nil when there is none.
-func (s *Service) table(ctx context.Context, name string) (*tableDescription, error) {
+// loadTx reads a table's description in tx; nil when there is none.
+func loadTx(tx *store.Tx, name string) (*tableDescription, error) {
 	var doc string
-	err := s.st.View(ctx, func(tx *store.Tx) error {
-		return tx.QueryRow(`SELECT description FROM dynamodb_tables WHERE name = ?`, name).Scan(&doc)
-	})
+	err := tx.QueryRow(`SELECT description FROM dynamodb_tables WHERE name = ?`, name).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -335,6 +329,35 @@ func (s *Service) table(ctx context.Context, name string) (*tableDescription, er
 		return nil, fmt.Errorf("table %s: damaged description: %v", name, err)
 	}
 	return &d, nil
+}
+
+// checkTable authorizes op on table name, then checks the name: the start
+// of every operation on one table.
+func (s *Service) checkTable(call *awsapi.Call, op, name string) *awsapi.Error {
+	if e := call.Authorize(ops.Op(op), s.tableARN(name), nil, nil); e != nil {
+		return e
+	}
+	return checkTableName(name)
+}
+
+// readTable is checkTable, then the table's description (ResourceNotFound
+// when there is none).
+func (s *Service) readTable(r *http.Request, call *awsapi.Call, op, name string) (*tableDescription, *awsapi.Error) {
+	if e := s.checkTable(call, op, name); e != nil {
+		return nil, e
+	}
+	var d *tableDescription
+	err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
+		d, err = loadTx(tx, name)
+		return err
+	})
+	if err != nil {
+		return nil, internal(s, op, err)
+	}
+	if d == nil {
+		return nil, notFound(name)
+	}
+	return d, nil
 }
 
 func notFound(name string) *awsapi.Error {
@@ -353,18 +376,9 @@ func (s *Service) describeTable(r *http.Request, call *awsapi.Call) (any, *awsap
 	if e := decode(call, &in); e != nil {
 		return nil, e
 	}
-	if e := call.Authorize(ops.Op("DescribeTable"), s.tableARN(in.TableName), nil, nil); e != nil {
+	d, e := s.readTable(r, call, "DescribeTable", in.TableName)
+	if e != nil {
 		return nil, e
-	}
-	if e := checkTableName(in.TableName); e != nil {
-		return nil, e
-	}
-	d, err := s.table(r.Context(), in.TableName)
-	if err != nil {
-		return nil, internal(s, "describe table", err)
-	}
-	if d == nil {
-		return nil, notFound(in.TableName)
 	}
 	return map[string]any{"Table": d.public()}, nil
 }
@@ -422,26 +436,14 @@ func (s *Service) deleteTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	if e := decode(call, &in); e != nil {
 		return nil, e
 	}
-	if e := call.Authorize(ops.Op("DeleteTable"), s.tableARN(in.TableName), nil, nil); e != nil {
-		return nil, e
-	}
-	if e := checkTableName(in.TableName); e != nil {
+	if e := s.checkTable(call, "DeleteTable", in.TableName); e != nil {
 		return nil, e
 	}
 	var d *tableDescription
 	var e *awsapi.Error
-	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
-		var doc string
-		err := tx.QueryRow(`SELECT description FROM dynamodb_tables WHERE name = ?`, in.TableName).Scan(&doc)
-		if errors.Is(err, sql.ErrNoRows) {
+	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
+		if d, err = loadTx(tx, in.TableName); err != nil || d == nil {
 			e = notFound(in.TableName)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		d = &tableDescription{}
-		if err := json.Unmarshal([]byte(doc), d); err != nil {
 			return err
 		}
 		if d.DeletionProtection {

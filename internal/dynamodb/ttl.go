@@ -1,9 +1,7 @@
 package dynamodb
 
 import (
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
@@ -30,10 +28,7 @@ func (s *Service) updateTimeToLive(r *http.Request, call *awsapi.Call) (any, *aw
 	if e := decode(call, &in); e != nil {
 		return nil, e
 	}
-	if e := call.Authorize(ops.Op("UpdateTimeToLive"), s.tableARN(in.TableName), nil, nil); e != nil {
-		return nil, e
-	}
-	if e := checkTableName(in.TableName); e != nil {
+	if e := s.checkTable(call, "UpdateTimeToLive", in.TableName); e != nil {
 		return nil, e
 	}
 	spec := in.TimeToLiveSpecification
@@ -45,17 +40,9 @@ func (s *Service) updateTimeToLive(r *http.Request, call *awsapi.Call) (any, *aw
 	}
 	var e *awsapi.Error
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
-		var doc string
-		err := tx.QueryRow(`SELECT description FROM dynamodb_tables WHERE name = ?`, in.TableName).Scan(&doc)
-		if errors.Is(err, sql.ErrNoRows) {
+		d, err := loadTx(tx, in.TableName)
+		if err != nil || d == nil {
 			e = notFound(in.TableName)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		var d tableDescription
-		if err := json.Unmarshal([]byte(doc), &d); err != nil {
 			return err
 		}
 		enabled := d.TTL != nil && d.TTL.TimeToLiveStatus == "ENABLED"
@@ -95,18 +82,9 @@ func (s *Service) describeTimeToLive(r *http.Request, call *awsapi.Call) (any, *
 	if e := decode(call, &in); e != nil {
 		return nil, e
 	}
-	if e := call.Authorize(ops.Op("DescribeTimeToLive"), s.tableARN(in.TableName), nil, nil); e != nil {
+	d, e := s.readTable(r, call, "DescribeTimeToLive", in.TableName)
+	if e != nil {
 		return nil, e
-	}
-	if e := checkTableName(in.TableName); e != nil {
-		return nil, e
-	}
-	d, err := s.table(r.Context(), in.TableName)
-	if err != nil {
-		return nil, internal(s, "describe time to live", err)
-	}
-	if d == nil {
-		return nil, notFound(in.TableName)
 	}
 	ttl := d.TTL
 	if ttl == nil {

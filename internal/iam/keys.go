@@ -60,9 +60,6 @@ func NewKeys(adminID, adminSecret string) *Keys {
 	return k
 }
 
-// Account is the account ID of every principal.
-func (k *Keys) Account() string { return k.account }
-
 // Secret returns the secret of a valid access key (the SigV4 verifier's
 // lookup). Expired keys are still found: Expired tells them apart.
 func (k *Keys) Secret(id string) (string, bool) {
@@ -108,17 +105,6 @@ func (k *Keys) Role(name string) (*Role, bool) {
 	defer k.mu.RUnlock()
 	r, ok := k.roles[name]
 	return r, ok
-}
-
-// Roles returns every role, by name.
-func (k *Keys) Roles() map[string]*Role {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	out := make(map[string]*Role, len(k.roles))
-	for n, r := range k.roles {
-		out[n] = r
-	}
-	return out
 }
 
 // Stage makes roles and functionRoles available before a deploy is
