@@ -91,12 +91,16 @@ func fromStem(t *testing.T, r *Registry, stems int) {
 	}
 }
 
-// checkStarts checks how the registry's instances were started.
-func checkStarts(t *testing.T, r *Registry, stems int) {
+// checkStarts checks how the registry's instances were started: with stem
+// cells, each of the functions' first instances (fns of them, each started
+// once a stem cell was ready) from one; without, none. On a busy machine a
+// call that waits while its instance starts may start one more, from a
+// process when no stem cell is ready then: those are not counted against.
+func checkStarts(t *testing.T, r *Registry, stems int, fns int64) {
 	t.Helper()
 	p, s := starts(r).process, starts(r).stem
-	if stems > 0 && (s == 0 || p != 0) || stems == 0 && (s != 0 || p == 0) {
-		t.Errorf("instances from processes: %d, from stem cells: %d (stem cells on: %v)", p, s, stems > 0)
+	if stems > 0 && s < fns || stems == 0 && (s != 0 || p < fns) {
+		t.Errorf("instances from processes: %d, from stem cells: %d (stem cells on: %v, %d functions)", p, s, stems > 0, fns)
 	}
 }
 
@@ -188,7 +192,7 @@ func testSandboxIsolation(t *testing.T, stems int) {
 	if b, _ := os.ReadFile(filepath.Join(a, "handler.js")); string(b) == "hacked" {
 		t.Fatal("the code was changed")
 	}
-	checkStarts(t, r, stems)
+	checkStarts(t, r, stems, 2)
 }
 
 // checkUnprivileged checks that an instance holds nothing of the host's
