@@ -105,6 +105,9 @@ type Error struct {
 	Type    string // "User" or "Service"
 	// Reason is the Reason field of TooManyRequestsException.
 	Reason string
+	// Extra are more fields of the error's body, for the services whose
+	// errors carry them (DynamoDB's Item, CancellationReasons).
+	Extra map[string]any
 }
 
 func (e *Error) Error() string {

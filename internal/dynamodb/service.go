@@ -2,6 +2,7 @@ package dynamodb
 
 import (
 	"encoding/json"
+	"errors"
 	"hash/crc32"
 	"log/slog"
 	"net/http"
@@ -26,7 +27,19 @@ var ops = iam.Register("dynamodb",
 	iam.Operation{Name: "UpdateTimeToLive", Action: "dynamodb:UpdateTimeToLive", ResourceType: "table"},
 	iam.Operation{Name: "DescribeTimeToLive", Action: "dynamodb:DescribeTimeToLive", ResourceType: "table"},
 	iam.Operation{Name: "DescribeEndpoints", Action: "dynamodb:DescribeEndpoints", ResourceType: "*"},
+	iam.Operation{Name: "PutItem", Action: "dynamodb:PutItem", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "GetItem", Action: "dynamodb:GetItem", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "UpdateItem", Action: "dynamodb:UpdateItem", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "DeleteItem", Action: "dynamodb:DeleteItem", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "ConditionCheckItem", Action: "dynamodb:ConditionCheckItem", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "Query", Action: "dynamodb:Query", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "Scan", Action: "dynamodb:Scan", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "BatchGetItem", Action: "dynamodb:BatchGetItem", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "BatchWriteItem", Action: "dynamodb:BatchWriteItem", ResourceType: "table", ConditionKeys: itemKeys},
 )
+
+// itemKeys are the condition keys item operations set.
+var itemKeys = []string{"dynamodb:LeadingKeys", "dynamodb:Attributes", "dynamodb:Select", "dynamodb:ReturnValues"}
 
 // Service serves the DynamoDB JSON API (x-amz-json-1.0) over the store.
 type Service struct {
@@ -34,6 +47,7 @@ type Service struct {
 	region  string
 	account string
 	log     *slog.Logger
+	cache   tableCache
 }
 
 // New returns the DynamoDB API over st; region and account make the ARNs.
@@ -68,6 +82,18 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.
 		out, e = s.describeTimeToLive(r, call)
 	case "DescribeEndpoints":
 		out, e = s.describeEndpoints(r, call)
+	case "PutItem":
+		out, e = s.putItem(r, call)
+	case "GetItem":
+		out, e = s.getItem(r, call)
+	case "UpdateItem":
+		out, e = s.updateItem(r, call)
+	case "DeleteItem":
+		out, e = s.deleteItem(r, call)
+	case "Query":
+		out, e = s.query(r, call)
+	case "Scan":
+		out, e = s.scan(r, call)
 	default:
 		e = errUnknownOperation()
 	}
@@ -91,6 +117,10 @@ func decode(call *awsapi.Call, v any) *awsapi.Error {
 		body = []byte("{}")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
+		var ve *valueError
+		if errors.As(err, &ve) {
+			return validation(ve.msg)
+		}
 		return &awsapi.Error{Code: "SerializationException", Status: 400, Message: "Start of structure or map found where not expected"}
 	}
 	return nil
@@ -138,7 +168,11 @@ func (s *Service) WriteError(w http.ResponseWriter, requestID string, e *awsapi.
 	if e.Code == "RequestEntityTooLargeException" {
 		status = http.StatusRequestEntityTooLarge
 	}
-	b, _ := json.Marshal(map[string]string{"__type": ns + e.Code, "message": e.Message})
+	body := map[string]any{"__type": ns + e.Code, "message": e.Message}
+	for k, v := range e.Extra {
+		body[k] = v
+	}
+	b, _ := json.Marshal(body)
 	w.Header().Set("x-amzn-ErrorType", e.Code)
 	writeBody(w, requestID, status, b)
 }

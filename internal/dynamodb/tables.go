@@ -441,6 +441,7 @@ func (s *Service) deleteTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	}
 	var d *tableDescription
 	var e *awsapi.Error
+	s.cache.drop(in.TableName)
 	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
 		if d, err = loadTx(tx, in.TableName); err != nil || d == nil {
 			e = notFound(in.TableName)
@@ -450,9 +451,16 @@ func (s *Service) deleteTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 			e = validation("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
 			return nil
 		}
+		if _, err = tx.Exec(`DELETE FROM dynamodb_items WHERE tbl = ?`, d.TableID); err != nil {
+			return err
+		}
+		if _, err = tx.Exec(`DELETE FROM dynamodb_index_keys WHERE tbl = ?`, d.TableID); err != nil {
+			return err
+		}
 		_, err = tx.Exec(`DELETE FROM dynamodb_tables WHERE name = ?`, in.TableName)
 		return err
 	})
+	s.cache.drop(in.TableName)
 	if err != nil {
 		return nil, internal(s, "delete table", err)
 	}

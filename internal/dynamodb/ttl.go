@@ -66,6 +66,7 @@ func (s *Service) updateTimeToLive(r *http.Request, call *awsapi.Call) (any, *aw
 		_, err = tx.Exec(`UPDATE dynamodb_tables SET description = ? WHERE name = ?`, string(b), in.TableName)
 		return err
 	})
+	s.cache.drop(in.TableName)
 	if err != nil {
 		return nil, internal(s, "update time to live", err)
 	}

@@ -27,6 +27,28 @@ var migrations = []string{
 		name        TEXT PRIMARY KEY,
 		description TEXT NOT NULL
 	)`,
+	// 4: DynamoDB items, by table id and order-preserving key bytes (the
+	// range key's bytes are empty in a hash-only table).
+	`CREATE TABLE dynamodb_items (
+		tbl  TEXT NOT NULL,
+		hk   BLOB NOT NULL,
+		rk   BLOB NOT NULL,
+		item BLOB NOT NULL,
+		size INTEGER NOT NULL,
+		PRIMARY KEY (tbl, hk, rk)
+	)`,
+	// 5: DynamoDB secondary index entries: the index's key bytes, then the
+	// table's key bytes of the item they point at.
+	`CREATE TABLE dynamodb_index_keys (
+		tbl TEXT NOT NULL,
+		idx TEXT NOT NULL,
+		hk  BLOB NOT NULL,
+		rk  BLOB NOT NULL,
+		thk BLOB NOT NULL,
+		trk BLOB NOT NULL,
+		PRIMARY KEY (tbl, idx, hk, rk, thk, trk)
+	)`,
+	`CREATE INDEX dynamodb_index_keys_item ON dynamodb_index_keys (tbl, thk, trk)`,
 }
 
 // Version is the schema version this build writes.

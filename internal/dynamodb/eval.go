@@ -1,0 +1,395 @@
+package dynamodb
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/cockroachdb/apd/v3"
+)
+
+// resolve finds a path in an item; nil when it is not there.
+func resolve(it Item, p docPath) *Value {
+	v := it[p[0].name]
+	for _, e := range p[1:] {
+		if v == nil {
+			return nil
+		}
+		switch {
+		case e.isIndex && v.T == kL && e.index < len(v.L):
+			v = v.L[e.index]
+		case !e.isIndex && v.T == kM:
+			v = v.M[e.name]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+// eval is an operand's value in a condition; nil when it has none.
+func (o *operand) eval(it Item) *Value {
+	switch o.kind {
+	case opValue:
+		return o.value
+	case opPath:
+		return resolve(it, o.path)
+	case opSize:
+		v := resolve(it, o.path)
+		if v == nil {
+			return nil
+		}
+		n := 0
+		switch v.T {
+		case kS, kB:
+			n = len(v.S)
+		case kSS, kNS, kBS:
+			n = len(v.Set)
+		case kM:
+			n = len(v.M)
+		case kL:
+			n = len(v.L)
+		default:
+			return nil
+		}
+		return &Value{T: kN, S: strconv.Itoa(n)}
+	}
+	return nil
+}
+
+// holds evaluates a condition against an item (nil: no item).
+func (c *cond) holds(it Item) bool {
+	switch c.kind {
+	case cAnd:
+		return c.c[0].holds(it) && c.c[1].holds(it)
+	case cOr:
+		return c.c[0].holds(it) || c.c[1].holds(it)
+	case cNot:
+		return !c.c[0].holds(it)
+	case cExists:
+		return resolve(it, c.a[0].path) != nil
+	case cNotExists:
+		return resolve(it, c.a[0].path) == nil
+	case cType:
+		v, t := c.a[0].eval(it), c.a[1].eval(it)
+		return v != nil && t != nil && t.T == kS && v.T.String() == t.S
+	case cBeginsWith:
+		v, pre := c.a[0].eval(it), c.a[1].eval(it)
+		return v != nil && pre != nil && v.T == pre.T && (v.T == kS || v.T == kB) && strings.HasPrefix(v.S, pre.S)
+	case cContains:
+		v, x := c.a[0].eval(it), c.a[1].eval(it)
+		if v == nil || x == nil {
+			return false
+		}
+		switch v.T {
+		case kS:
+			return x.T == kS && strings.Contains(v.S, x.S)
+		case kB:
+			return x.T == kB && strings.Contains(v.S, x.S)
+		case kSS, kNS, kBS:
+			if x.T != v.T-3 { // SS holds S, NS holds N, BS holds B
+				return false
+			}
+			for _, s := range v.Set {
+				if equal(&Value{T: x.T, S: s}, x) {
+					return true
+				}
+			}
+		case kL:
+			for _, e := range v.L {
+				if equal(e, x) {
+					return true
+				}
+			}
+		}
+		return false
+	case cCompare:
+		a, b := c.a[0].eval(it), c.a[1].eval(it)
+		switch c.cmp {
+		case "=":
+			return equal(a, b)
+		case "<>":
+			return !equal(a, b) // true when either is missing, as DynamoDB has it
+		}
+		n, ok := compare(a, b)
+		if !ok {
+			return false
+		}
+		switch c.cmp {
+		case "<":
+			return n < 0
+		case "<=":
+			return n <= 0
+		case ">":
+			return n > 0
+		default:
+			return n >= 0
+		}
+	case cBetween:
+		v := c.a[0].eval(it)
+		lo, ok1 := compare(v, c.a[1].eval(it))
+		hi, ok2 := compare(v, c.a[2].eval(it))
+		return ok1 && ok2 && lo >= 0 && hi <= 0
+	case cIn:
+		v := c.a[0].eval(it)
+		for _, o := range c.a[1:] {
+			if equal(v, o.eval(it)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// updateValue is a SET action's value; an error says why it has none.
+func (o *operand) updateValue(it Item) (*Value, error) {
+	switch o.kind {
+	case opValue:
+		return o.value, nil
+	case opPath:
+		v := resolve(it, o.path)
+		if v == nil {
+			return nil, invalidValue("The provided expression refers to an attribute that does not exist in the item")
+		}
+		return v, nil
+	case opIfNotExists:
+		if v := resolve(it, o.args[0].path); v != nil {
+			return v, nil
+		}
+		return o.args[1].updateValue(it)
+	case opListAppend:
+		a, err := o.args[0].updateValue(it)
+		if err != nil {
+			return nil, err
+		}
+		b, err := o.args[1].updateValue(it)
+		if err != nil {
+			return nil, err
+		}
+		if a.T != kL || b.T != kL {
+			return nil, invalidValue("An operand in the update expression has an incorrect data type")
+		}
+		l := make([]*Value, 0, len(a.L)+len(b.L))
+		return &Value{T: kL, L: append(append(l, a.L...), b.L...)}, nil
+	case opPlus, opMinus:
+		a, err := o.args[0].updateValue(it)
+		if err != nil {
+			return nil, err
+		}
+		b, err := o.args[1].updateValue(it)
+		if err != nil {
+			return nil, err
+		}
+		if a.T != kN || b.T != kN {
+			return nil, invalidValue("An operand in the update expression has an incorrect data type")
+		}
+		var r apd.Decimal
+		if o.kind == opPlus {
+			_, err = numberContext.Add(&r, mustDecimal(a.S), mustDecimal(b.S))
+		} else {
+			_, err = numberContext.Sub(&r, mustDecimal(a.S), mustDecimal(b.S))
+		}
+		if err != nil {
+			return nil, invalidValue("Number overflow. Attempting to store a number with magnitude larger than supported range")
+		}
+		_, s, err := parseNumber(r.Text('E'))
+		if err != nil {
+			return nil, err
+		}
+		return &Value{T: kN, S: s}, nil
+	}
+	return nil, invalidValue("Invalid UpdateExpression: Syntax error")
+}
+
+var errBadPath = invalidValue("The document path provided in the update expression is invalid for update")
+
+// container finds the map or list that holds p's last step; nil when the
+// path cannot be updated.
+func container(it Item, p docPath) *Value {
+	if len(p) == 1 {
+		return &Value{T: kM, M: it}
+	}
+	return resolve(it, p[:len(p)-1])
+}
+
+// setPath sets p in it to v.
+func setPath(it Item, p docPath, v *Value) error {
+	c := container(it, p)
+	last := p[len(p)-1]
+	switch {
+	case c == nil:
+		return errBadPath
+	case last.isIndex && c.T == kL:
+		if last.index < len(c.L) {
+			c.L[last.index] = v
+		} else {
+			c.L = append(c.L, v)
+		}
+	case !last.isIndex && c.T == kM:
+		c.M[last.name] = v
+	default:
+		return errBadPath
+	}
+	return nil
+}
+
+// removePath removes p from it; removing what is not there does nothing.
+func removePath(it Item, p docPath) {
+	c := container(it, p)
+	if c == nil {
+		return
+	}
+	last := p[len(p)-1]
+	switch {
+	case last.isIndex && c.T == kL && last.index < len(c.L):
+		c.L = append(c.L[:last.index], c.L[last.index+1:]...)
+	case !last.isIndex && c.T == kM:
+		delete(c.M, last.name)
+	}
+}
+
+// apply runs an update expression's actions on it (a copy the caller
+// owns), in DynamoDB's order: SET values are computed from the item as it
+// was before the update.
+func apply(it Item, actions []updateAction) error {
+	before := it.clone()
+	var removes []docPath
+	for _, a := range actions {
+		switch a.clause {
+		case "SET":
+			v, err := a.value.updateValue(before)
+			if err != nil {
+				return err
+			}
+			if err := setPath(it, a.path, v.clone()); err != nil {
+				return err
+			}
+		case "REMOVE":
+			removes = append(removes, a.path)
+		case "ADD":
+			cur := resolve(it, a.path)
+			add := a.value.value
+			switch {
+			case cur == nil:
+				if err := setPath(it, a.path, add.clone()); err != nil {
+					return err
+				}
+			case cur.T == kN && add.T == kN:
+				var r apd.Decimal
+				if _, err := numberContext.Add(&r, mustDecimal(cur.S), mustDecimal(add.S)); err != nil {
+					return invalidValue("Number overflow. Attempting to store a number with magnitude larger than supported range")
+				}
+				_, s, err := parseNumber(r.Text('E'))
+				if err != nil {
+					return err
+				}
+				cur.S = s
+			case cur.T == add.T && (cur.T == kSS || cur.T == kNS || cur.T == kBS):
+				for _, s := range add.Set {
+					if !inSet(cur, s) {
+						cur.Set = append(cur.Set, s)
+					}
+				}
+			default:
+				return invalidValue("An operand in the update expression has an incorrect data type")
+			}
+		case "DELETE":
+			cur := resolve(it, a.path)
+			del := a.value.value
+			if cur == nil {
+				continue
+			}
+			if cur.T != del.T {
+				return invalidValue("An operand in the update expression has an incorrect data type")
+			}
+			kept := cur.Set[:0]
+			for _, s := range cur.Set {
+				if !inSet(del, s) {
+					kept = append(kept, s)
+				}
+			}
+			cur.Set = kept
+			if len(kept) == 0 {
+				removePath(it, a.path)
+			}
+		}
+	}
+	// Remove list elements from the highest index down, so that each
+	// index means what it meant in the item before the update.
+	for i := 1; i < len(removes); i++ {
+		for j := i; j > 0 && later(removes[j], removes[j-1]); j-- {
+			removes[j], removes[j-1] = removes[j-1], removes[j]
+		}
+	}
+	for _, p := range removes {
+		removePath(it, p)
+	}
+	return nil
+}
+
+func later(a, b docPath) bool {
+	la, lb := a[len(a)-1], b[len(b)-1]
+	return la.isIndex && lb.isIndex && la.index > lb.index
+}
+
+func inSet(v *Value, s string) bool {
+	for _, e := range v.Set {
+		if e == s || v.T == kNS && mustDecimal(e).Cmp(mustDecimal(s)) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// project keeps only paths of it (ProjectionExpression), keeping the
+// documents' shape; list elements kept are packed in order.
+func project(it Item, paths []docPath) Item {
+	if paths == nil {
+		return it
+	}
+	out := Item{}
+	for _, p := range paths {
+		v := resolve(it, p)
+		if v == nil {
+			continue
+		}
+		if len(p) == 1 {
+			out[p[0].name] = v
+			continue
+		}
+		// build the containers along the path
+		cur := &Value{T: kM, M: out}
+		src := &Value{T: kM, M: it}
+		for i, e := range p {
+			last := i == len(p)-1
+			var next, srcNext *Value
+			if e.isIndex {
+				srcNext = src.L[e.index]
+			} else {
+				srcNext = src.M[e.name]
+			}
+			if last {
+				next = srcNext
+			} else {
+				next = &Value{T: srcNext.T}
+				if srcNext.T == kM {
+					next.M = map[string]*Value{}
+				}
+			}
+			if e.isIndex {
+				// a list's kept elements, in index order
+				cur.L = append(cur.L, next)
+				if !last {
+					next = cur.L[len(cur.L)-1]
+				}
+			} else {
+				if existing, ok := cur.M[e.name]; ok && !last {
+					next = existing
+				} else {
+					cur.M[e.name] = next
+				}
+			}
+			cur, src = next, srcNext
+		}
+	}
+	return out
+}
