@@ -94,6 +94,14 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.
 		out, e = s.query(r, call)
 	case "Scan":
 		out, e = s.scan(r, call)
+	case "BatchGetItem":
+		out, e = s.batchGetItem(r, call)
+	case "BatchWriteItem":
+		out, e = s.batchWriteItem(r, call)
+	case "TransactGetItems":
+		out, e = s.transactGetItems(r, call)
+	case "TransactWriteItems":
+		out, e = s.transactWriteItems(r, call)
 	default:
 		e = errUnknownOperation()
 	}

@@ -48,7 +48,15 @@ var migrations = []string{
 		trk BLOB NOT NULL,
 		PRIMARY KEY (tbl, idx, hk, rk, thk, trk)
 	)`,
+	// 6: finding an item's index entries when it changes.
 	`CREATE INDEX dynamodb_index_keys_item ON dynamodb_index_keys (tbl, thk, trk)`,
+	// 7: TransactWriteItems' ClientRequestTokens of the last ten minutes,
+	// with a digest of the request each came with.
+	`CREATE TABLE dynamodb_tokens (
+		token  TEXT PRIMARY KEY,
+		digest TEXT NOT NULL,
+		at     INTEGER NOT NULL
+	)`,
 }
 
 // Version is the schema version this build writes.
