@@ -443,4 +443,3 @@ func pathNames(paths []docPath) []string {
 	}
 	return out
 }
-
