@@ -76,7 +76,7 @@ func TestConditionExamples(t *testing.T) {
 			`{":cat1": {"S": "Sporting Goods"}, ":cat2": {"S": "Gardening Supplies"}, ":lo": {"N": "600"}, ":hi": {"N": "700"}}`, true},
 		{"NOT InStock = :f OR Price < :p", nil, `{":f": {"BOOL": true}, ":p": {"N": "1"}}`, false},
 		{"a = :x OR b = :x AND c = :x", nil, `{":x": {"N": "1"}}`, false}, // AND binds tighter
-		{"Discount <> :x", nil, `{":x": {"N": "1"}}`, true},                // a missing attribute is not equal
+		{"Discount <> :x", nil, `{":x": {"N": "1"}}`, true},               // a missing attribute is not equal
 		{"Discount = Discount2", nil, "", false},
 		{"Price = :s", nil, `{":s": {"S": "650"}}`, false}, // types differ
 		{"Price = :n", nil, `{":n": {"N": "650.000"}}`, true},
