@@ -3,6 +3,7 @@ package dynamodb
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
@@ -381,7 +382,8 @@ func (s *Service) transactWriteItems(r *http.Request, call *awsapi.Call) (any, *
 		seen[id] = true
 		writes[i] = w
 	}
-	digest := sha256.Sum256(call.Body)
+	canonical, _ := json.Marshal(in.TransactItems) // maps in key order, whatever order the client sent
+	digest := sha256.Sum256(canonical)
 	units := map[string]float64{}
 	var fail *awsapi.Error
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {

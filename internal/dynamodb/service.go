@@ -27,6 +27,10 @@ var ops = iam.Register("dynamodb",
 	iam.Operation{Name: "UpdateTimeToLive", Action: "dynamodb:UpdateTimeToLive", ResourceType: "table"},
 	iam.Operation{Name: "DescribeTimeToLive", Action: "dynamodb:DescribeTimeToLive", ResourceType: "table"},
 	iam.Operation{Name: "DescribeEndpoints", Action: "dynamodb:DescribeEndpoints", ResourceType: "*"},
+	iam.Operation{Name: "UpdateTable", Action: "dynamodb:UpdateTable", ResourceType: "table"},
+	iam.Operation{Name: "TagResource", Action: "dynamodb:TagResource", ResourceType: "table"},
+	iam.Operation{Name: "UntagResource", Action: "dynamodb:UntagResource", ResourceType: "table"},
+	iam.Operation{Name: "ListTagsOfResource", Action: "dynamodb:ListTagsOfResource", ResourceType: "table"},
 	iam.Operation{Name: "PutItem", Action: "dynamodb:PutItem", ResourceType: "table", ConditionKeys: itemKeys},
 	iam.Operation{Name: "GetItem", Action: "dynamodb:GetItem", ResourceType: "table", ConditionKeys: itemKeys},
 	iam.Operation{Name: "UpdateItem", Action: "dynamodb:UpdateItem", ResourceType: "table", ConditionKeys: itemKeys},
@@ -82,6 +86,12 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.
 		out, e = s.describeTimeToLive(r, call)
 	case "DescribeEndpoints":
 		out, e = s.describeEndpoints(r, call)
+	case "UpdateTable":
+		out, e = s.updateTable(r, call)
+	case "TagResource", "UntagResource":
+		out, e = s.tagResource(r, call)
+	case "ListTagsOfResource":
+		out, e = s.listTagsOfResource(r, call)
 	case "PutItem":
 		out, e = s.putItem(r, call)
 	case "GetItem":
@@ -187,7 +197,7 @@ func (s *Service) WriteError(w http.ResponseWriter, requestID string, e *awsapi.
 
 func errUnknownOperation() *awsapi.Error {
 	return &awsapi.Error{Code: "UnknownOperationException", Status: 400,
-		Message: "Cloudlet's DynamoDB serves CreateTable, DescribeTable, ListTables, DeleteTable, UpdateTimeToLive, DescribeTimeToLive and DescribeEndpoints so far"}
+		Message: "The operation is not served by Cloudlet's DynamoDB; the README's DynamoDB table lists what is"}
 }
 
 func validation(msg string) *awsapi.Error {

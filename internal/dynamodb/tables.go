@@ -82,12 +82,19 @@ type tableDescription struct {
 	// TTL is kept with the table in the store; answers leave it out
 	// (public), as DescribeTimeToLive tells it.
 	TTL *ttlDescription `json:"CloudletTimeToLive,omitempty"`
+	// Tags are kept with the table too; ListTagsOfResource tells them.
+	Tags []tag `json:"CloudletTags,omitempty"`
+}
+
+type tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
 }
 
 // public is d as TableDescription answers show it.
 func (d *tableDescription) public() *tableDescription {
 	out := *d
-	out.TTL = nil
+	out.TTL, out.Tags = nil, nil
 	return &out
 }
 
@@ -104,10 +111,7 @@ type createTableInput struct {
 	LocalSecondaryIndexes  []index               `json:"LocalSecondaryIndexes"`
 	GlobalSecondaryIndexes []index               `json:"GlobalSecondaryIndexes"`
 	StreamSpecification    *streamSpecification  `json:"StreamSpecification"`
-	Tags                   []struct {
-		Key   string `json:"Key"`
-		Value string `json:"Value"`
-	} `json:"Tags"`
+	Tags                   []tag                 `json:"Tags"`
 	DeletionProtectionEnabled bool `json:"DeletionProtectionEnabled"`
 }
 
@@ -276,6 +280,10 @@ func (s *Service) describeNew(in *createTableInput) (*tableDescription, *awsapi.
 	if in.BillingMode != "" {
 		d.BillingModeSummary = &billingModeSummary{BillingMode: mode}
 	}
+	if e := checkTags(in.Tags); e != nil {
+		return nil, e
+	}
+	d.Tags = mergeTags(nil, in.Tags)
 	if sp := in.StreamSpecification; sp != nil && sp.StreamEnabled {
 		switch sp.StreamViewType {
 		case "KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES":
@@ -379,6 +387,24 @@ func (s *Service) describeTable(r *http.Request, call *awsapi.Call) (any, *awsap
 	d, e := s.readTable(r, call, "DescribeTable", in.TableName)
 	if e != nil {
 		return nil, e
+	}
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := tx.QueryRow(`SELECT COUNT(*), COALESCE(SUM(size), 0) FROM dynamodb_items WHERE tbl = ?`, d.TableID).Scan(&d.ItemCount, &d.TableSizeBytes); err != nil {
+			return err
+		}
+		for _, list := range [][]index{d.GlobalSecondaryIndexes, d.LocalSecondaryIndexes} {
+			for i := range list {
+				if err := tx.QueryRow(`SELECT COUNT(*), COALESCE(SUM(t.size), 0) FROM dynamodb_index_keys i JOIN dynamodb_items t
+					ON t.tbl = i.tbl AND t.hk = i.thk AND t.rk = i.trk WHERE i.tbl = ? AND i.idx = ?`, d.TableID, list[i].IndexName).
+					Scan(&list[i].ItemCount, &list[i].IndexSizeBytes); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, internal(s, "describe table", err)
 	}
 	return map[string]any{"Table": d.public()}, nil
 }
