@@ -103,16 +103,16 @@ type billingModeSummary struct {
 }
 
 type createTableInput struct {
-	TableName              string                `json:"TableName"`
-	AttributeDefinitions   []attributeDefinition `json:"AttributeDefinitions"`
-	KeySchema              []keyElement          `json:"KeySchema"`
-	BillingMode            string                `json:"BillingMode"`
-	ProvisionedThroughput  *throughput           `json:"ProvisionedThroughput"`
-	LocalSecondaryIndexes  []index               `json:"LocalSecondaryIndexes"`
-	GlobalSecondaryIndexes []index               `json:"GlobalSecondaryIndexes"`
-	StreamSpecification    *streamSpecification  `json:"StreamSpecification"`
-	Tags                   []tag                 `json:"Tags"`
-	DeletionProtectionEnabled bool `json:"DeletionProtectionEnabled"`
+	TableName                 string                `json:"TableName"`
+	AttributeDefinitions      []attributeDefinition `json:"AttributeDefinitions"`
+	KeySchema                 []keyElement          `json:"KeySchema"`
+	BillingMode               string                `json:"BillingMode"`
+	ProvisionedThroughput     *throughput           `json:"ProvisionedThroughput"`
+	LocalSecondaryIndexes     []index               `json:"LocalSecondaryIndexes"`
+	GlobalSecondaryIndexes    []index               `json:"GlobalSecondaryIndexes"`
+	StreamSpecification       *streamSpecification  `json:"StreamSpecification"`
+	Tags                      []tag                 `json:"Tags"`
+	DeletionProtectionEnabled bool                  `json:"DeletionProtectionEnabled"`
 }
 
 var tableNameRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)

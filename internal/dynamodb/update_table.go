@@ -69,7 +69,7 @@ func (s *Service) updateTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 				}
 			}
 			probe := createTableInput{TableName: d.TableName, AttributeDefinitions: d.AttributeDefinitions[:1],
-				KeySchema: []keyElement{{AttributeName: d.AttributeDefinitions[0].AttributeName, KeyType: "HASH"}},
+				KeySchema:   []keyElement{{AttributeName: d.AttributeDefinitions[0].AttributeName, KeyType: "HASH"}},
 				BillingMode: mode, ProvisionedThroughput: in.ProvisionedThroughput}
 			nd, ve := s.describeNew(&probe) // checks the billing mode and throughput alone
 			if ve != nil {
