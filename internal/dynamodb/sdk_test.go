@@ -19,7 +19,7 @@ import (
 
 // serve starts the DynamoDB service over a store in dir and returns a Go
 // SDK client for it.
-func serve(t testing.TB, dir string) (*dynamodb.Client, *store.Store) {
+func serve(t testing.TB, dir string) (*dynamodb.Client, *ddb.Service) {
 	t.Helper()
 	st, err := store.Open(dir)
 	if err != nil {
@@ -33,7 +33,7 @@ func serve(t testing.TB, dir string) (*dynamodb.Client, *store.Store) {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
 		})})
-	return c, st
+	return c, svc
 }
 
 func code(err error) string {

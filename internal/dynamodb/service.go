@@ -64,7 +64,12 @@ func New(st *store.Store, region, account string, logger *slog.Logger) *Service 
 
 // ServeAWS implements awsapi.Service.
 func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.Call) {
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	target := r.Header.Get("X-Amz-Target")
+	if op, ok := strings.CutPrefix(target, streamsPrefix); ok && r.Method == http.MethodPost {
+		s.serveStreams(w, r, call, op)
+		return
+	}
+	op, ok := strings.CutPrefix(target, targetPrefix)
 	if r.Method != http.MethodPost || !ok {
 		s.WriteError(w, call.RequestID, errUnknownOperation())
 		return
@@ -115,6 +120,11 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.
 	default:
 		e = errUnknownOperation()
 	}
+	s.answer(w, call, out, e)
+}
+
+// answer writes an operation's result or error.
+func (s *Service) answer(w http.ResponseWriter, call *awsapi.Call, out any, e *awsapi.Error) {
 	if e != nil {
 		s.WriteError(w, call.RequestID, e)
 		return

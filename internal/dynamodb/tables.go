@@ -150,8 +150,10 @@ func (s *Service) createTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	var exists bool
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
 		n, err := tx.Exec(`INSERT INTO dynamodb_tables (name, description) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, in.TableName, string(doc))
-		exists = n == 0
-		return err
+		if exists = n == 0; err != nil || exists || d.StreamSpecification == nil {
+			return err
+		}
+		return openStreamTx(tx, d)
 	})
 	if err != nil {
 		s.log.Error("dynamodb: create table", "table", in.TableName, "err", err)
@@ -483,8 +485,10 @@ func (s *Service) deleteTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 		if _, err = tx.Exec(`DELETE FROM dynamodb_index_keys WHERE tbl = ?`, d.TableID); err != nil {
 			return err
 		}
-		_, err = tx.Exec(`DELETE FROM dynamodb_tables WHERE name = ?`, in.TableName)
-		return err
+		if _, err = tx.Exec(`DELETE FROM dynamodb_tables WHERE name = ?`, in.TableName); err != nil {
+			return err
+		}
+		return closeStreamsTx(tx, in.TableName)
 	})
 	s.cache.drop(in.TableName)
 	if err != nil {

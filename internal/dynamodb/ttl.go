@@ -1,8 +1,12 @@
 package dynamodb
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"time"
+
+	"github.com/cockroachdb/apd/v3"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/store"
@@ -19,7 +23,7 @@ type ttlDescription struct {
 }
 
 // updateTimeToLive serves UpdateTimeToLive: the setting is recorded with
-// the table (expiring items comes with the data plane).
+// the table, and each item's expiry worked out (or cleared) at once.
 func (s *Service) updateTimeToLive(r *http.Request, call *awsapi.Call) (any, *awsapi.Error) {
 	var in struct {
 		TableName               string            `json:"TableName"`
@@ -63,8 +67,10 @@ func (s *Service) updateTimeToLive(r *http.Request, call *awsapi.Call) (any, *aw
 			d.TTL = &ttlDescription{TimeToLiveStatus: "DISABLED"}
 		}
 		b, _ := json.Marshal(d)
-		_, err = tx.Exec(`UPDATE dynamodb_tables SET description = ? WHERE name = ?`, string(b), in.TableName)
-		return err
+		if _, err = tx.Exec(`UPDATE dynamodb_tables SET description = ? WHERE name = ?`, string(b), in.TableName); err != nil {
+			return err
+		}
+		return markExpiriesTx(tx, newTable(d))
 	})
 	s.cache.drop(in.TableName)
 	if err != nil {
@@ -101,4 +107,178 @@ func (s *Service) describeEndpoints(r *http.Request, call *awsapi.Call) (any, *a
 		return nil, e
 	}
 	return map[string]any{"Endpoints": []map[string]any{{"Address": r.Host, "CachePeriodInMinutes": 1440}}}, nil
+}
+
+// ttlAttribute is the table's TTL attribute ("" when TTL is off).
+func (t *table) ttlAttribute() string {
+	if t.d.TTL != nil && t.d.TTL.TimeToLiveStatus == "ENABLED" {
+		return t.d.TTL.AttributeName
+	}
+	return ""
+}
+
+// expiry is when it expires (Unix seconds), or nil: TTL on, and the TTL
+// attribute a number.
+func (t *table) expiry(it Item) any {
+	name := t.ttlAttribute()
+	if name == "" {
+		return nil
+	}
+	v := it[name]
+	if v == nil || v.T != kN {
+		return nil
+	}
+	d := mustDecimal(v.S)
+	i, err := d.Int64()
+	if err != nil {
+		var whole apd.Decimal
+		numberContext.Floor(&whole, d)
+		if i, err = whole.Int64(); err != nil {
+			return nil
+		}
+	}
+	return i
+}
+
+// markExpiriesTx works out every item's expiry after TTL is switched on,
+// or clears them when it is switched off.
+func markExpiriesTx(tx *store.Tx, t *table) error {
+	if t.ttlAttribute() == "" {
+		_, err := tx.Exec(`UPDATE dynamodb_items SET expires = NULL WHERE tbl = ?`, t.d.TableID)
+		return err
+	}
+	rows, err := tx.Query(`SELECT hk, rk, item FROM dynamodb_items WHERE tbl = ?`, t.d.TableID)
+	if err != nil {
+		return err
+	}
+	type mark struct {
+		hk, rk []byte
+		at     any
+	}
+	var marks []mark
+	for rows.Next() {
+		var hk, rk, doc []byte
+		if err := rows.Scan(&hk, &rk, &doc); err != nil {
+			rows.Close()
+			return err
+		}
+		rk = keyBlob(rk)
+		it, err := decodeItem(doc)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		if at := t.expiry(it); at != nil {
+			marks = append(marks, mark{hk, rk, at})
+		}
+	}
+	rows.Close()
+	for _, m := range marks {
+		if _, err := tx.Exec(`UPDATE dynamodb_items SET expires = ? WHERE tbl = ? AND hk = ? AND rk = ?`, m.at, t.d.TableID, m.hk, m.rk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ttlService is who TTL deletions are recorded as in the stream.
+var ttlService = &userIdentity{Type: "Service", PrincipalID: "dynamodb.amazonaws.com"}
+
+// sweepBatch bounds the expired items one sweep deletes per table.
+const sweepBatch = 100
+
+// Sweep deletes expired items (TTL attribute in the past, but not more
+// than five years, as DynamoDB ignores those), each with a REMOVE record
+// by the DynamoDB service in the table's stream, and trims streams past
+// their retention. It returns how many items it deleted.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	now := time.Now()
+	deleted := 0
+	var names []string
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		rows, err := tx.Query(`SELECT name FROM dynamodb_tables`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			names = append(names, n)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, name := range names {
+		t, err := s.table(ctx, name)
+		if err != nil {
+			return deleted, err
+		}
+		if t == nil || t.ttlAttribute() == "" {
+			continue
+		}
+		err = s.st.Update(ctx, func(tx *store.Tx) error {
+			n := 0
+			rows, err := tx.Query(`SELECT hk, rk, item FROM dynamodb_items WHERE tbl = ? AND expires IS NOT NULL AND expires <= ? AND expires > ? LIMIT ?`,
+				t.d.TableID, now.Unix(), now.AddDate(-5, 0, 0).Unix(), sweepBatch)
+			if err != nil {
+				return err
+			}
+			type gone struct {
+				hk, rk []byte
+				it     Item
+			}
+			var all []gone
+			for rows.Next() {
+				var g gone
+				var doc []byte
+				if err := rows.Scan(&g.hk, &g.rk, &doc); err != nil {
+					rows.Close()
+					return err
+				}
+				g.rk = keyBlob(g.rk)
+				if g.it, err = decodeItem(doc); err != nil {
+					rows.Close()
+					return err
+				}
+				all = append(all, g)
+			}
+			rows.Close()
+			for _, g := range all {
+				if err := writeItemTx(tx, t, g.hk, g.rk, g.it, nil); err != nil {
+					return err
+				}
+				if err := s.recordTx(tx, t, g.it, nil, ttlService); err != nil {
+					return err
+				}
+				n++
+			}
+			deleted += n
+			return nil
+		})
+		if err != nil {
+			return deleted, err
+		}
+	}
+	return deleted, s.st.Update(ctx, func(tx *store.Tx) error { return trimStreamsTx(tx, now) })
+}
+
+// Run sweeps expired items every interval until ctx is done.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("dynamodb: sweeping expired items", "err", err)
+			}
+		}
+	}
 }

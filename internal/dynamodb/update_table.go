@@ -101,8 +101,14 @@ func (s *Service) updateTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 				d.StreamSpecification = sp
 				d.LatestStreamLabel = time.Now().UTC().Format("2006-01-02T15:04:05.000")
 				d.LatestStreamArn = d.TableArn + "/stream/" + d.LatestStreamLabel
+				if err := openStreamTx(tx, d); err != nil {
+					return err
+				}
 			default:
 				d.StreamSpecification = &streamSpecification{StreamEnabled: false}
+				if err := closeStreamsTx(tx, d.TableName); err != nil {
+					return err
+				}
 			}
 			changed = true
 		}
@@ -212,6 +218,7 @@ func (s *Service) addIndexTx(tx *store.Tx, d *tableDescription, defs []attribute
 			rows.Close()
 			return internal(s, "update table", err)
 		}
+		rk = keyBlob(rk)
 		it, err := decodeItem(doc)
 		if err != nil {
 			rows.Close()

@@ -282,6 +282,3 @@ func (s *Service) updateItem(r *http.Request, call *awsapi.Call) (any, *awsapi.E
 func (s *Service) deleteItem(r *http.Request, call *awsapi.Call) (any, *awsapi.Error) {
 	return s.writeOne(r, call, wDelete, "DeleteItem")
 }
-
-// recordChange records a write for the table's stream (streams.go).
-func (s *Service) recordChange(tx *store.Tx, t *table, old, it Item) error { return nil }

@@ -68,9 +68,15 @@ type Options struct {
 	CgroupParent string
 	// IAM says what a denied AWS call does: iam.Enforce (the default)
 	// refuses it, iam.Soft logs it and lets it through.
-	IAM    iam.Mode
-	Logger *slog.Logger
+	IAM iam.Mode
+	// SweepInterval is how often DynamoDB's expired items are deleted and
+	// its streams trimmed (default DefaultSweepInterval).
+	SweepInterval time.Duration
+	Logger        *slog.Logger
 }
+
+// DefaultSweepInterval is how often expired DynamoDB items are looked for.
+const DefaultSweepInterval = 5 * time.Second
 
 // DefaultStemCells is the number of stem cells kept per runtime in use.
 const DefaultStemCells = 2
@@ -92,6 +98,8 @@ type Server struct {
 	box           *sandbox.Sandbox
 	gateway       *gateway.Gateway
 	lambdaAPI     *awsapi.LambdaService
+	dynamo        *dynamodb.Service
+	background    sync.WaitGroup // the DynamoDB sweeper
 
 	gwLn, apiLn   net.Listener
 	gwSrv, apiSrv *http.Server
@@ -267,6 +275,15 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.lambdaAPI.SetPolicies(s.policies)
+	s.dynamo = dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log)
+	sweep := s.opts.SweepInterval
+	if sweep <= 0 {
+		sweep = DefaultSweepInterval
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	s.background.Add(2)
+	go func() { defer s.background.Done(); s.dynamo.Run(sweepCtx, sweep) }()
+	go func() { defer s.background.Done(); <-s.stopping; stopSweep() }()
 	api := awsapi.New(awsapi.Options{
 		Authorizer: s.authz,
 		Region:     s.opts.Region,
@@ -276,7 +293,7 @@ func (s *Server) Start() error {
 		Services: map[string]awsapi.Service{
 			"lambda":   s.lambdaAPI,
 			"sts":      awsapi.NewSTS(s.keys),
-			"dynamodb": dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log),
+			"dynamodb": s.dynamo,
 			"cloudlet": s.newAdminService(),
 		},
 	})
@@ -484,6 +501,7 @@ func (s *Server) Close() error {
 	if s.box != nil {
 		s.box.Close()
 	}
+	s.background.Wait()
 	var err error
 	if s.store != nil {
 		err = s.store.Close()

@@ -57,6 +57,27 @@ var migrations = []string{
 		digest TEXT NOT NULL,
 		at     INTEGER NOT NULL
 	)`,
+	// 8: DynamoDB streams: one row per stream a table has had (disabled:
+	// when it stopped taking records, in Unix ms).
+	`CREATE TABLE dynamodb_streams (
+		arn         TEXT PRIMARY KEY,
+		tbl         TEXT NOT NULL,
+		description TEXT NOT NULL,
+		created     INTEGER NOT NULL,
+		disabled    INTEGER
+	)`,
+	// 9: DynamoDB stream records, in order within each stream.
+	`CREATE TABLE dynamodb_stream_records (
+		stream TEXT NOT NULL,
+		seq    INTEGER NOT NULL,
+		at     INTEGER NOT NULL,
+		record BLOB NOT NULL,
+		PRIMARY KEY (stream, seq)
+	)`,
+	// 10: when an item expires (its TTL attribute, Unix seconds), for the
+	// tables with TTL enabled.
+	`ALTER TABLE dynamodb_items ADD COLUMN expires INTEGER`,
+	`CREATE INDEX dynamodb_items_expires ON dynamodb_items (tbl, expires) WHERE expires IS NOT NULL`,
 }
 
 // Version is the schema version this build writes.
