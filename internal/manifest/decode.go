@@ -171,6 +171,7 @@ func (d *decoder) project(root *node) *Project {
 	var service, provider, functions *field
 	for i, f := range v.fields {
 		switch f.key {
+		case "resources": // read by tables, and by Ref and Fn::GetAtt
 		case "service":
 			service = &v.fields[i]
 		case "provider":
@@ -185,6 +186,7 @@ func (d *decoder) project(root *node) *Project {
 	p.Provider = d.provider(provider, root)
 	p.Functions = d.functions(functions, p)
 	p.Roles = d.roles(p, d.provIAM, d.fnIAM)
+	p.Tables = d.tables(v)
 	return p
 }
 
@@ -330,8 +332,10 @@ func (d *decoder) runtime(raw *node, path string) (string, bool) {
 }
 
 // environment reads a map of variables. Numbers and booleans become
-// strings, as in the Framework; CloudFormation functions ({Ref: ...})
-// cannot be evaluated locally and leave the variable unset.
+// strings, as in the Framework; CloudFormation functions ({Ref: ...},
+// Fn::GetAtt, Fn::Join, Fn::Sub, ...) are evaluated against the
+// resources, and one that cannot be leaves the variable unset with a
+// warning.
 func (d *decoder) environment(raw *node, path string) map[string]string {
 	fields, ok := d.mapping(raw, path, "variable names to values")
 	if !ok {
@@ -357,7 +361,17 @@ func (d *decoder) environment(raw *node, path string) map[string]string {
 			env[f.key], _ = v.scalarText()
 		case kindMap:
 			if fn := intrinsic(v); fn != "" {
-				d.warnAt(f, p, fmt.Sprintf("CloudFormation %s is %s; %s is not set", fn, notSupported, f.key))
+				val, ok := d.policyValue(v, p, 1)
+				switch t := val.(type) {
+				case string:
+					env[f.key] = t
+				case unresolved:
+					d.warnAt(f, p, fmt.Sprintf("%s; %s is not set", t, f.key))
+				default:
+					if ok {
+						d.errorf(f.val, p, "CloudFormation %s must give a string", fn)
+					}
+				}
 				continue
 			}
 			fallthrough
@@ -405,6 +419,9 @@ func (d *decoder) functions(f *field, p *Project) []*Function {
 			route, api := e.HTTP, "http"
 			if e.HTTPAPI != nil {
 				route, api = e.HTTPAPI, "httpApi"
+			}
+			if route == nil {
+				continue // not a route
 			}
 			key := api + " " + route.Method + " " + route.Path
 			if other, dup := routes[key]; dup {

@@ -8,7 +8,8 @@ import (
 )
 
 // This file reads a function's events: http (REST API) and httpApi (HTTP
-// API) routes; other kinds of the Framework are accepted with a warning.
+// API) routes, and stream events on DynamoDB tables (stream.go); other
+// kinds of the Framework are accepted with a warning.
 
 func (d *decoder) events(raw *node, path string) []Event {
 	v, ok := d.value(raw, path)
@@ -55,13 +56,17 @@ func (d *decoder) events(raw *node, path string) []Event {
 			if h := d.http(e, ep, true); h != nil {
 				events = append(events, Event{HTTPAPI: h, Line: e.line})
 			}
+		case "stream":
+			if st := d.stream(e, ep); st != nil {
+				events = append(events, Event{Stream: st, Line: e.line})
+			}
 		default:
 			if slices.Contains(eventKinds, e.key) {
 				d.warnAt(e, ep, e.key+" events are "+notSupported)
 				continue
 			}
 			msg := "unknown event type"
-			if s := suggest(e.key, append([]string{"http", "httpApi"}, eventKinds...), nil); s != "" {
+			if s := suggest(e.key, append([]string{"http", "httpApi", "stream"}, eventKinds...), nil); s != "" {
 				msg += " (did you mean " + s + "?)"
 			}
 			d.errorAt(e, ep, "%s", msg)

@@ -37,7 +37,6 @@ var (
 		"package":                             "",
 		"params":                              "", // read by ${param:...}
 		"plugins":                             "plugins are not run",
-		"resources":                           "CloudFormation resources are not created",
 		"stages":                              "", // read by ${param:...}
 		"tenant":                              "",
 		"unresolvedVariablesNotificationMode": "",
@@ -142,7 +141,7 @@ var (
 	eventKinds = []string{"activemq", "alb", "alexaSkill", "alexaSmartHome", "cloudFront",
 		"cloudwatchEvent", "cloudwatchLog", "cognitoUserPool", "eventBridge", "iot",
 		"iotFleetProvisioning", "kafka", "msk", "rabbitmq", "s3", "schedule", "sns", "sqs",
-		"stream", "websocket"}
+		"websocket"}
 
 	// reservedEnv are the variables AWS Lambda sets itself and refuses in a
 	// function's configuration.

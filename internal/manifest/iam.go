@@ -510,7 +510,8 @@ func nodeOr(n *node) *node {
 }
 
 // physicalName is the name property of a resource, or the name
-// CloudFormation would generate (stack-LogicalId-SUFFIX) as a pattern.
+// CloudFormation would generate (stack-LogicalId-SUFFIX), which is the
+// name cloudlet gives the resources it creates.
 func (d *decoder) physicalName(id string, r resource, prop string) string {
 	if r.props != nil {
 		if p := r.props.get(prop); p != nil {
@@ -524,11 +525,7 @@ func (d *decoder) physicalName(id string, r resource, prop string) string {
 			return ""
 		}
 	}
-	name := d.stack() + "-" + id + "-*"
-	if r.typ == "AWS::S3::Bucket" {
-		name = strings.ToLower(name)
-	}
-	return name
+	return generatedName(d.stack(), id, r.typ == "AWS::S3::Bucket")
 }
 
 func (d *decoder) stack() string {
@@ -566,6 +563,9 @@ func (d *decoder) ref(name string) (any, string) {
 		return "arn:aws:sns:" + region + ":" + iam.DefaultAccount + ":" + d.physicalName(name, r, "TopicName"), ""
 	case "AWS::IAM::Role":
 		return d.physicalName(name, r, "RoleName"), ""
+	}
+	if r.typ == "" {
+		return nil, fmt.Sprintf("Ref %s: the resource has no Type, and cloudlet does not evaluate Ref of it", name)
 	}
 	return nil, fmt.Sprintf("Ref %s: cloudlet does not evaluate Ref of %s resources", name, r.typ)
 }

@@ -87,7 +87,7 @@ func TestRolesFromServerlessYml(t *testing.T) {
 	}
 	want := [][]string{
 		{"arn:aws:dynamodb:eu-west-1:000000000000:table/orders-dev", "arn:aws:dynamodb:eu-west-1:000000000000:table/orders-dev/index/*"},
-		{"arn:aws:s3:::shop-dev-uploadbucket-*/*"},
+		{"arn:aws:s3:::" + generatedName("shop-dev", "UploadBucket", true) + "/*"},
 		{"arn:aws:dynamodb:eu-west-1:000000000000:table/shop-*"},
 	}
 	for i, w := range want {

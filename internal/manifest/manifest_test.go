@@ -350,13 +350,13 @@ functions:
 	p := mustParse(t, doc, Options{})
 	want := []string{
 		"serverless.yml:3: plugins: plugins are not run",
-		"serverless.yml:7: resources: CloudFormation resources are not created",
 		"serverless.yml:20: provider.httpApi: HTTP API settings (cors, authorizers, payload) are not supported yet, ignored",
 		"serverless.yml:27: functions.f.layers: layers are not supported yet, ignored",
-		"serverless.yml:30: functions.f.environment.TABLE: CloudFormation Ref is not supported yet, ignored; TABLE is not set",
+		"serverless.yml:30: functions.f.environment.TABLE: Ref Table: the resource has no Type, and cloudlet does not evaluate Ref of it; TABLE is not set",
 		"serverless.yml:32: functions.f.events[0].s3: s3 events are not supported yet, ignored",
 		"serverless.yml:33: functions.f.events[1].sqs: sqs events are not supported yet, ignored",
 		"serverless.yml:38: functions.f.events[2].http.authorizer: authorizers are not supported yet, ignored; requests are not authorized",
+		"serverless.yml:9: resources.Resources.Table: a resource without a Type is not created",
 	}
 	if !reflect.DeepEqual(p.Warnings, want) {
 		t.Errorf("Warnings:\n%s\nwant:\n%s", strings.Join(p.Warnings, "\n"), strings.Join(want, "\n"))

@@ -12,6 +12,9 @@ type Project struct {
 	// Roles are the IAM roles the functions run with: the provider's
 	// shared role first, then the functions' own.
 	Roles []*Role
+	// Tables are the DynamoDB tables of resources.Resources, in the
+	// file's order.
+	Tables []*Table
 	// Warnings name settings that were accepted but have no effect in
 	// Cloudlet (plugins, resources, s3 events, ...), one message each,
 	// formatted like errors: "serverless.yml:12: plugins: ...".
@@ -65,7 +68,8 @@ type Function struct {
 // warning on the Project).
 type Event struct {
 	HTTP    *HTTPEvent // `http:` — API Gateway REST API, payload 1.0
-	HTTPAPI *HTTPEvent // `httpApi:` — API Gateway HTTP API, payload 2.0
+	HTTPAPI *HTTPEvent   // `httpApi:` — API Gateway HTTP API, payload 2.0
+	Stream  *StreamEvent // `stream:` — a DynamoDB table's stream
 	Line    int
 }
 

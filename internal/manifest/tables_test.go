@@ -1,0 +1,109 @@
+package manifest
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const tablesDoc = `service: users
+provider:
+  name: aws
+  runtime: nodejs20.x
+  environment:
+    USERS_TABLE: !Ref UsersTable
+    AUDIT_TABLE: ${self:service}-audit
+    USERS_ARN: !GetAtt UsersTable.Arn
+    JOINED: !Join ['/', [!Ref UsersTable, x]]
+    SUBBED: !Sub '${UsersTable}-${AWS::Region}'
+functions:
+  audit:
+    handler: h.audit
+    events:
+      - stream:
+          type: dynamodb
+          arn: !GetAtt UsersTable.StreamArn
+          batchSize: 10
+          startingPosition: LATEST
+          maximumRetryAttempts: 2
+          bisectBatchOnFunctionError: true
+          functionResponseType: ReportBatchItemFailures
+          filterPatterns:
+            - eventName: [INSERT]
+          destinations:
+            onFailure: arn:aws:lambda:us-east-1:000000000000:function:users-dev-dlq
+      - stream: arn:aws:dynamodb:us-east-1:000000000000:table/other/stream/2026-01-01T00:00:00.000
+resources:
+  Resources:
+    UsersTable:
+      Type: AWS::DynamoDB::Table
+      Properties:
+        BillingMode: PAY_PER_REQUEST
+        AttributeDefinitions:
+          - {AttributeName: id, AttributeType: S}
+        KeySchema:
+          - {AttributeName: id, KeyType: HASH}
+        StreamSpecification:
+          StreamViewType: NEW_AND_OLD_IMAGES
+    AuditTable:
+      Type: AWS::DynamoDB::Table
+      Properties:
+        TableName: ${self:service}-audit
+        ProvisionedThroughput: {ReadCapacityUnits: '1', WriteCapacityUnits: 1}
+        AttributeDefinitions:
+          - {AttributeName: id, AttributeType: S}
+        KeySchema:
+          - {AttributeName: id, KeyType: HASH}
+    Bucket:
+      Type: AWS::S3::Bucket
+`
+
+// Tables come from resources.Resources with CloudFormation's generated
+// name when TableName is not set; Ref, Fn::GetAtt, Fn::Join and Fn::Sub
+// resolve in environment variables; stream events name their table.
+func TestTablesAndStreams(t *testing.T) {
+	p := mustParse(t, tablesDoc, Options{})
+	if len(p.Tables) != 2 {
+		t.Fatalf("tables %+v", p.Tables)
+	}
+	users, audit := p.Tables[0], p.Tables[1]
+	if !strings.HasPrefix(users.Name, "users-dev-UsersTable-") || len(users.Name) != len("users-dev-UsersTable-")+12 || audit.Name != "users-audit" {
+		t.Fatalf("names %q, %q", users.Name, audit.Name)
+	}
+	if users.Properties["BillingMode"] != "PAY_PER_REQUEST" || users.Line != 30 {
+		t.Fatalf("users %+v", users)
+	}
+	env := p.Functions[0].Environment
+	want := map[string]string{
+		"USERS_TABLE": users.Name, "AUDIT_TABLE": "users-audit", "USERS_ARN": "arn:aws:dynamodb:us-east-1:000000000000:table/" + users.Name,
+		"JOINED": users.Name + "/x", "SUBBED": users.Name + "-us-east-1",
+	}
+	if !reflect.DeepEqual(env, want) {
+		t.Fatalf("environment %v, want %v", env, want)
+	}
+	evs := p.Functions[0].Events
+	if len(evs) != 2 {
+		t.Fatalf("events %+v", evs)
+	}
+	s := evs[0].Stream
+	if s.Table != users.Name || s.BatchSize != 10 || s.StartingPosition != "LATEST" || s.MaximumRetryAttempts != 2 || !s.BisectBatchOnFunctionError ||
+		!s.ReportBatchItemFailures || !reflect.DeepEqual(s.FilterPatterns, []string{`{"eventName":["INSERT"]}`}) ||
+		s.OnFailure != "arn:aws:lambda:us-east-1:000000000000:function:users-dev-dlq" || !s.Enabled {
+		t.Fatalf("stream event %+v", s)
+	}
+	if s2 := evs[1].Stream; s2.Table != "other" || s2.BatchSize != 100 || s2.StartingPosition != "TRIM_HORIZON" || s2.MaximumRetryAttempts != -1 {
+		t.Fatalf("short stream event %+v", s2)
+	}
+	found := false
+	for _, w := range p.Warnings {
+		found = found || strings.Contains(w, "resources.Resources.Bucket: resources of type AWS::S3::Bucket are not created by cloudlet")
+	}
+	if !found {
+		t.Fatalf("warnings %v", p.Warnings)
+	}
+	// a stream event that is not on a DynamoDB stream
+	_, err := parse(t, "", strings.Replace(tablesDoc, "arn:aws:dynamodb:us-east-1:000000000000:table/other/stream/2026-01-01T00:00:00.000", "arn:aws:dynamodb:us-east-1:000000000000:table/other", 1), Options{})
+	if err == nil || !strings.Contains(err.Error(), "is not a DynamoDB stream ARN") {
+		t.Fatalf("bad stream ARN: %v", err)
+	}
+}
