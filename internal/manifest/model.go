@@ -67,7 +67,7 @@ type Function struct {
 // events of kinds Cloudlet does not support yet are left out (with a
 // warning on the Project).
 type Event struct {
-	HTTP    *HTTPEvent // `http:` — API Gateway REST API, payload 1.0
+	HTTP    *HTTPEvent   // `http:` — API Gateway REST API, payload 1.0
 	HTTPAPI *HTTPEvent   // `httpApi:` — API Gateway HTTP API, payload 2.0
 	Stream  *StreamEvent // `stream:` — a DynamoDB table's stream
 	Line    int
