@@ -119,7 +119,7 @@ func (s *Service) Apply(ctx context.Context, specs []TableSpec) error {
 		}
 	}()
 	var refused error
-	err := s.st.Update(ctx, func(tx *store.Tx) error {
+	err := s.update(ctx, func(tx *store.Tx) error {
 		refused = nil
 		for i, d := range want {
 			if err := s.applySpecTx(tx, specs[i], d); err != nil {

@@ -216,7 +216,7 @@ func (s *Service) batchWriteItem(r *http.Request, call *awsapi.Call) (any, *awsa
 		}
 	}
 	units := map[string]float64{}
-	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
+	err := s.update(r.Context(), func(tx *store.Tx) error {
 		clear(units)
 		for _, w := range writes {
 			a, err := s.applyTx(tx, w)
@@ -386,7 +386,7 @@ func (s *Service) transactWriteItems(r *http.Request, call *awsapi.Call) (any, *
 	digest := sha256.Sum256(canonical)
 	units := map[string]float64{}
 	var fail *awsapi.Error
-	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
+	err := s.update(r.Context(), func(tx *store.Tx) error {
 		clear(units)
 		fail = nil
 		if in.ClientRequestToken != nil {

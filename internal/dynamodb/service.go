@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/iam"
@@ -52,6 +53,9 @@ type Service struct {
 	account string
 	log     *slog.Logger
 	cache   tableCache
+
+	changeMu sync.Mutex
+	change   chan struct{} // closed at the next committed write (Changed)
 }
 
 // New returns the DynamoDB API over st; region and account make the ARNs.

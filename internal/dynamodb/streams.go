@@ -393,9 +393,13 @@ func (s *Service) getRecords(r *http.Request, call *awsapi.Call) (any, *awsapi.E
 	if e != nil {
 		return nil, e
 	}
-	recs, next, err := s.ReadStream(r.Context(), row.arn, it.Next, limit)
+	got, next, err := s.ReadStream(r.Context(), row.arn, it.Next, limit)
 	if err != nil {
 		return nil, internal(s, "get records", err)
+	}
+	recs := make([]json.RawMessage, len(got))
+	for i, g := range got {
+		recs[i] = g.Doc
 	}
 	out := map[string]any{"Records": recs}
 	// a disabled stream's iterator ends once it has read everything
@@ -405,30 +409,76 @@ func (s *Service) getRecords(r *http.Request, call *awsapi.Call) (any, *awsapi.E
 	return out, nil
 }
 
+// StreamRecord is one record of a stream as the server's readers get it.
+type StreamRecord struct {
+	Seq int64
+	At  time.Time       // when the change was committed
+	Doc json.RawMessage // as GetRecords answers it
+}
+
 // ReadStream returns up to limit records of a stream from sequence number
 // from on, and the sequence number to read next.
-func (s *Service) ReadStream(ctx context.Context, arn string, from int64, limit int) ([]json.RawMessage, int64, error) {
-	recs := []json.RawMessage{}
+func (s *Service) ReadStream(ctx context.Context, arn string, from int64, limit int) ([]StreamRecord, int64, error) {
+	var recs []StreamRecord
 	next := from
 	err := s.st.View(ctx, func(tx *store.Tx) error {
 		recs, next = recs[:0], from
-		rows, err := tx.Query(`SELECT seq, record FROM dynamodb_stream_records WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?`, arn, from, limit)
+		rows, err := tx.Query(`SELECT seq, at, record FROM dynamodb_stream_records WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?`, arn, from, limit)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var seq int64
-			var doc []byte
-			if err := rows.Scan(&seq, &doc); err != nil {
+			var r StreamRecord
+			var at int64
+			if err := rows.Scan(&r.Seq, &at, &r.Doc); err != nil {
 				return err
 			}
-			recs = append(recs, json.RawMessage(doc))
-			next = seq + 1
+			r.At = time.UnixMilli(at)
+			recs = append(recs, r)
+			next = r.Seq + 1
 		}
 		return rows.Err()
 	})
 	return recs, next, err
+}
+
+// StreamEnd is the sequence number the next record of a stream will have.
+func (s *Service) StreamEnd(ctx context.Context, arn string) (int64, error) {
+	var next int64
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		return tx.QueryRow(`SELECT COALESCE(MAX(seq), 0) + 1 FROM dynamodb_stream_records WHERE stream = ?`, arn).Scan(&next)
+	})
+	return next, err
+}
+
+// Changed returns a channel closed at the next committed write (a reader
+// of streams waits on it rather than polling).
+func (s *Service) Changed() <-chan struct{} {
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
+	if s.change == nil {
+		s.change = make(chan struct{})
+	}
+	return s.change
+}
+
+// wake tells Changed's waiters that writes committed.
+func (s *Service) wake() {
+	s.changeMu.Lock()
+	if s.change != nil {
+		close(s.change)
+		s.change = nil
+	}
+	s.changeMu.Unlock()
+}
+
+// update is the store's Update for the data plane: stream readers are
+// woken once it commits.
+func (s *Service) update(ctx context.Context, fn func(*store.Tx) error) error {
+	err := s.st.Update(ctx, fn)
+	s.wake()
+	return err
 }
 
 // StreamOf is the ARN of the named table's current stream ("" when it has

@@ -148,7 +148,7 @@ func (s *Service) createTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	}
 	doc, _ := json.Marshal(d)
 	var exists bool
-	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
+	err := s.update(r.Context(), func(tx *store.Tx) error {
 		n, err := tx.Exec(`INSERT INTO dynamodb_tables (name, description) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, in.TableName, string(doc))
 		if exists = n == 0; err != nil || exists || d.StreamSpecification == nil {
 			return err
@@ -470,7 +470,7 @@ func (s *Service) deleteTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	var d *tableDescription
 	var e *awsapi.Error
 	s.cache.drop(in.TableName)
-	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
+	err := s.update(r.Context(), func(tx *store.Tx) (err error) {
 		if d, err = loadTx(tx, in.TableName); err != nil || d == nil {
 			e = notFound(in.TableName)
 			return err

@@ -43,7 +43,7 @@ func (s *Service) updateTimeToLive(r *http.Request, call *awsapi.Call) (any, *aw
 		return nil, validation("1 validation error detected: Value '" + spec.AttributeName + "' at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must have length between 1 and 255")
 	}
 	var e *awsapi.Error
-	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
+	err := s.update(r.Context(), func(tx *store.Tx) error {
 		d, err := loadTx(tx, in.TableName)
 		if err != nil || d == nil {
 			e = notFound(in.TableName)
@@ -221,7 +221,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		if t == nil || t.ttlAttribute() == "" {
 			continue
 		}
-		err = s.st.Update(ctx, func(tx *store.Tx) error {
+		err = s.update(ctx, func(tx *store.Tx) error {
 			n := 0
 			rows, err := tx.Query(`SELECT hk, rk, item FROM dynamodb_items WHERE tbl = ? AND expires IS NOT NULL AND expires <= ? AND expires > ? LIMIT ?`,
 				t.d.TableID, now.Unix(), now.AddDate(-5, 0, 0).Unix(), sweepBatch)
@@ -264,7 +264,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			return deleted, err
 		}
 	}
-	return deleted, s.st.Update(ctx, func(tx *store.Tx) error { return trimStreamsTx(tx, now) })
+	return deleted, s.update(ctx, func(tx *store.Tx) error { return trimStreamsTx(tx, now) })
 }
 
 // Run sweeps expired items every interval until ctx is done.

@@ -53,7 +53,7 @@ func (s *Service) updateTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	var d *tableDescription
 	var e *awsapi.Error
 	s.cache.drop(in.TableName)
-	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
+	err := s.update(r.Context(), func(tx *store.Tx) (err error) {
 		e = nil
 		if d, err = loadTx(tx, in.TableName); err != nil || d == nil {
 			e = notFound(in.TableName)
@@ -330,7 +330,7 @@ func (s *Service) tagResource(r *http.Request, call *awsapi.Call) (any, *awsapi.
 		return nil, e
 	}
 	s.cache.drop(name)
-	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
+	err := s.update(r.Context(), func(tx *store.Tx) error {
 		e = nil
 		d, err := loadTx(tx, name)
 		if err != nil || d == nil {

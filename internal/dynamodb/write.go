@@ -234,7 +234,7 @@ func (s *Service) writeOne(r *http.Request, call *awsapi.Call, k writeKind, op s
 		return nil, e
 	}
 	var a applied
-	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
+	err := s.update(r.Context(), func(tx *store.Tx) (err error) {
 		a, err = s.applyTx(tx, w)
 		return err
 	})

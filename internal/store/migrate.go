@@ -74,10 +74,17 @@ var migrations = []string{
 		record BLOB NOT NULL,
 		PRIMARY KEY (stream, seq)
 	)`,
-	// 10: when an item expires (its TTL attribute, Unix seconds), for the
+	// 10 and 11: when an item expires (its TTL attribute, Unix seconds), for the
 	// tables with TTL enabled.
 	`ALTER TABLE dynamodb_items ADD COLUMN expires INTEGER`,
 	`CREATE INDEX dynamodb_items_expires ON dynamodb_items (tbl, expires) WHERE expires IS NOT NULL`,
+	// 12: event source mappings' positions (internal/eventsource): the
+	// stream each reads and the sequence number it reads next.
+	`CREATE TABLE event_source_positions (
+		mapping TEXT PRIMARY KEY,
+		stream  TEXT NOT NULL,
+		next    INTEGER NOT NULL
+	)`,
 }
 
 // Version is the schema version this build writes.

@@ -1,0 +1,29 @@
+// Package eventsource runs event source mappings: the `stream` events of
+// a deployed project, each a poller that reads a DynamoDB table's stream
+// (internal/dynamodb) and invokes its function with batches of records
+// shaped as Lambda delivers them.
+//
+// Guarantees:
+//   - Records reach the function in stream order, one batch at a time per
+//     mapping, so each item's changes arrive in the order they were made.
+//   - A mapping's position is kept in the store and advances only after a
+//     batch succeeded (or was given up on): a restart, even after kill -9,
+//     delivers again from the first batch not done (at least once).
+//   - A failed batch (the function's error, timeout or crash) is retried
+//     with exponential backoff (RetryBase doubling up to RetryMax) until it
+//     succeeds, MaxRetries is exhausted or its oldest record is older than
+//     MaxAge; then the failure destination, if any, is invoked with
+//     Lambda's on-failure record (DDBStreamBatchInfo) and the batch is
+//     skipped. Bisect retries the halves of a failed batch separately.
+//   - With ReportFailures, the function's batchItemFailures mark where
+//     the batch failed: the records before the earliest reported one are
+//     done, and the rest is retried.
+//   - Filter patterns (Lambda's event filtering language, filter.go) drop
+//     records before batching; dropped records are done.
+//   - Pollers wait on the DynamoDB service's commit notification, not a
+//     timer, so a write reaches its stream function without a polling
+//     delay.
+//
+// Differences from Lambda: one poller per mapping (parallelizationFactor
+// is not supported), and failure destinations are functions only.
+package eventsource
