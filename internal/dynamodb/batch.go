@@ -82,7 +82,7 @@ func (s *Service) batchGetItem(r *http.Request, call *awsapi.Call) (any, *awsapi
 		if err != nil {
 			return nil, vErr(err)
 		}
-		t, e := s.openTable(r, call, "BatchGetItem", name, nil, nil, "", "")
+		t, e := s.findTable(r, call, "BatchGetItem", name, "", "")
 		if e != nil {
 			return nil, e
 		}
@@ -286,7 +286,7 @@ func (s *Service) transactGetItems(r *http.Request, call *awsapi.Call) (any, *aw
 		if err := checkItem(g.Key); err != nil {
 			return nil, vErr(err)
 		}
-		t, e := s.openTable(r, call, "GetItem", g.TableName, nil, nil, "", "")
+		t, e := s.findTable(r, call, "GetItem", g.TableName, "", "")
 		if e != nil {
 			return nil, e
 		}

@@ -290,28 +290,28 @@ func (s *Service) authorizeItem(call *awsapi.Call, op, tableName string, leading
 					keys = append(keys, v.S)
 				}
 			}
-			c.SetMulti("dynamodb:LeadingKeys", keys)
+			c.SetMulti("dynamodb:leadingkeys", keys)
 		}
 		if attrs != nil {
-			c.SetMulti("dynamodb:Attributes", attrs)
+			c.SetMulti("dynamodb:attributes", attrs)
 		}
 		if sel != "" {
-			c.Set("dynamodb:Select", sel)
+			c.Set("dynamodb:select", sel)
 		}
 		if ret != "" {
-			c.Set("dynamodb:ReturnValues", ret)
+			c.Set("dynamodb:returnvalues", ret)
 		}
 	})
 }
 
-// openTable checks the table name and authorization, then finds the
-// table: the start of every item operation.
-func (s *Service) openTable(r *http.Request, call *awsapi.Call, op, name string, leading []*Value, attrs []string, sel, ret string) (*table, *awsapi.Error) {
+// findTable checks the table name and finds the table: the start of
+// every item operation. The caller authorizes the operation with its
+// condition keys (authorizeItem) before it uses the table or answers
+// anything about it; a table that is not there is answered
+// ResourceNotFound only to a caller who may perform op on it.
+func (s *Service) findTable(r *http.Request, call *awsapi.Call, op, name, sel, ret string) (*table, *awsapi.Error) {
 	if name == "" {
 		return nil, validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
-	}
-	if e := s.authorizeItem(call, op, name, leading, attrs, sel, ret); e != nil {
-		return nil, e
 	}
 	if e := checkTableName(name); e != nil {
 		return nil, e
@@ -321,6 +321,9 @@ func (s *Service) openTable(r *http.Request, call *awsapi.Call, op, name string,
 		return nil, internal(s, op, err)
 	}
 	if t == nil {
+		if e := s.authorizeItem(call, op, name, nil, nil, sel, ret); e != nil {
+			return nil, e
+		}
 		return nil, noTable()
 	}
 	return t, nil
@@ -390,7 +393,7 @@ func (s *Service) getItem(r *http.Request, call *awsapi.Call) (any, *awsapi.Erro
 	if err != nil {
 		return nil, vErr(err)
 	}
-	t, e := s.openTable(r, call, "GetItem", in.TableName, nil, nil, "", "")
+	t, e := s.findTable(r, call, "GetItem", in.TableName, "", "")
 	if e != nil {
 		return nil, e
 	}

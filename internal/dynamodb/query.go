@@ -226,11 +226,21 @@ func (s *Service) parseRead(r *http.Request, call *awsapi.Call, op string, in *r
 	if rd.paths != nil {
 		attrs = pathNames(rd.paths)
 	}
-	t, e := s.openTable(r, call, op, in.TableName, nil, nil, in.Select, "")
+	t, e := s.findTable(r, call, op, in.TableName, in.Select, "")
 	if e != nil {
 		return nil, e
 	}
 	rd.t, rd.key = t, t.key
+	if kc != nil && in.IndexName == nil {
+		kr, err := keyCondition(kc, rd.key)
+		if err != nil {
+			return nil, vErr(err)
+		}
+		rd.kr, leading = kr, []*Value{kr.hash}
+	}
+	if e := s.authorizeItem(call, op, in.TableName, leading, attrs, in.Select, ""); e != nil {
+		return nil, e
+	}
 	if in.IndexName != nil {
 		if rd.ix = t.index(*in.IndexName); rd.ix == nil {
 			return nil, validation("The table does not have the specified index: " + *in.IndexName)
@@ -242,20 +252,12 @@ func (s *Service) parseRead(r *http.Request, call *awsapi.Call, op string, in *r
 		if in.Select == "ALL_ATTRIBUTES" && !rd.ix.local && rd.ix.proj.ProjectionType != "ALL" {
 			return nil, validation("One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index " + rd.ix.name + " because its projection type is not ALL")
 		}
-	}
-	if kc != nil {
-		kr, err := keyCondition(kc, rd.key)
-		if err != nil {
-			return nil, vErr(err)
-		}
-		rd.kr = kr
-		if rd.ix == nil {
-			leading = []*Value{kr.hash}
-		}
-	}
-	if leading != nil || attrs != nil {
-		if e := s.authorizeItem(call, op, in.TableName, leading, attrs, in.Select, ""); e != nil {
-			return nil, e
+		if kc != nil {
+			kr, err := keyCondition(kc, rd.key)
+			if err != nil {
+				return nil, vErr(err)
+			}
+			rd.kr = kr
 		}
 	}
 	if rd.start != nil {

@@ -187,7 +187,7 @@ func (s *Service) prepare(r *http.Request, call *awsapi.Call, k writeKind, op st
 	if err != nil {
 		return nil, vErr(err)
 	}
-	t, e := s.openTable(r, call, op, in.TableName, nil, nil, "", in.ReturnValues)
+	t, e := s.findTable(r, call, op, in.TableName, "", in.ReturnValues)
 	if e != nil {
 		return nil, e
 	}
@@ -199,13 +199,15 @@ func (s *Service) prepare(r *http.Request, call *awsapi.Call, k writeKind, op st
 	case wUpdate:
 		for _, a := range w.actions {
 			attrs = append(attrs, a.path[0].name)
-			if t.isKey(a.path[0].name) {
-				return nil, validation("One or more parameter values were invalid: Cannot update attribute " + a.path[0].name + ". This attribute is part of the key")
-			}
 		}
 	}
 	if e := s.authorizeItem(call, op, in.TableName, []*Value{subject[t.key.hash]}, attrs, "", in.ReturnValues); e != nil {
 		return nil, e
+	}
+	for _, a := range w.actions {
+		if t.isKey(a.path[0].name) {
+			return nil, validation("One or more parameter values were invalid: Cannot update attribute " + a.path[0].name + ". This attribute is part of the key")
+		}
 	}
 	if w.hk, w.rk, err = t.keyOf(subject, k != wPut); err != nil {
 		return nil, vErr(err)

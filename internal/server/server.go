@@ -16,6 +16,7 @@ import (
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/dynamodb"
+	"github.com/cloudlet/cloudlet/internal/eventsource"
 	"github.com/cloudlet/cloudlet/internal/gateway"
 	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/lambda"
@@ -99,6 +100,7 @@ type Server struct {
 	gateway       *gateway.Gateway
 	lambdaAPI     *awsapi.LambdaService
 	dynamo        *dynamodb.Service
+	sources       *eventsource.Runner // stream events
 	background    sync.WaitGroup // the DynamoDB sweeper
 
 	gwLn, apiLn   net.Listener
@@ -130,6 +132,8 @@ type DeployedFunction struct {
 	Key    string   `json:"key"`
 	Name   string   `json:"name"`
 	Routes []string `json:"routes,omitempty"`
+	// Streams are the tables whose streams feed the function.
+	Streams []string `json:"streams,omitempty"`
 }
 
 // New builds a server; Start makes it listen.
@@ -276,6 +280,7 @@ func (s *Server) Start() error {
 	}
 	s.lambdaAPI.SetPolicies(s.policies)
 	s.dynamo = dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log)
+	s.sources = eventsource.NewRunner(s.store, s.dynamo, s.registry, s.registry.ARN, s.log)
 	sweep := s.opts.SweepInterval
 	if sweep <= 0 {
 		sweep = DefaultSweepInterval
@@ -404,6 +409,7 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	d = &Deployment{Dir: proj.Dir, Service: proj.Service, Stage: proj.Provider.Stage, Warnings: proj.Warnings, At: time.Now()}
 	specs := make([]lambda.FunctionSpec, 0, len(proj.Functions))
 	var routes []gateway.Route
+	var mappings []eventsource.Mapping
 	for _, fn := range proj.Functions {
 		specs = append(specs, lambda.FunctionSpec{
 			Name: fn.Name, Runtime: fn.Runtime, Handler: fn.Handler, TaskRoot: proj.Dir,
@@ -413,7 +419,16 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 			Role:                "arn:aws:iam::" + DefaultAccountID + ":role/" + fn.Role,
 		})
 		df := DeployedFunction{Key: fn.Key, Name: fn.Name}
-		for _, ev := range fn.Events {
+		for i, ev := range fn.Events {
+			if st := ev.Stream; st != nil {
+				m := streamMapping(fn.Name, i, st)
+				if _, err := m.Check(); err != nil {
+					return nil, fmt.Errorf("%s:%d: functions.%s.events[%d].stream.filterPatterns: %w", filepath.Base(proj.File), ev.Line, fn.Key, i, err)
+				}
+				mappings = append(mappings, m)
+				df.Streams = append(df.Streams, st.Table)
+				continue
+			}
 			r := gateway.Route{Function: fn.Name}
 			switch {
 			case ev.HTTP != nil:
@@ -449,6 +464,11 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 		s.saveDeployed(prev)
 		return nil, err
 	}
+	// Tables first: the functions' environment names them.
+	if err := s.dynamo.Apply(context.Background(), tableSpecs(proj)); err != nil {
+		s.saveDeployed(prev)
+		return nil, err
+	}
 	prevRoles, prevFnRoles := s.roles, s.fnRoles
 	s.keys.Stage(roles, fnRoles) // provisioned instances start during the deploy
 	if err := s.registry.Deploy(specs); err != nil {
@@ -471,6 +491,7 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 		return nil, fmt.Errorf("the deployment is applied but cannot be recorded in the data directory %s (a restart would serve the previous version): %w", s.opts.DataDir, err)
 	}
 	s.gateway.Swap(table)
+	s.sources.Set(mappings)
 	for _, fn := range proj.Functions {
 		s.logs.SetRetention(fn.Name, fn.LogRetentionInDays)
 	}
@@ -491,6 +512,9 @@ func (s *Server) Close() error {
 		if srv != nil && srv.Shutdown(ctx) != nil {
 			srv.Close() // requests still in flight after the grace period end
 		}
+	}
+	if s.sources != nil {
+		s.sources.Close()
 	}
 	if s.lambdaAPI != nil {
 		s.lambdaAPI.Drain(ctx)

@@ -1,0 +1,37 @@
+package server
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/cloudlet/cloudlet/internal/dynamodb"
+	"github.com/cloudlet/cloudlet/internal/eventsource"
+	"github.com/cloudlet/cloudlet/internal/manifest"
+)
+
+// tableSpecs are the project's DynamoDB tables as the service applies them.
+func tableSpecs(p *manifest.Project) []dynamodb.TableSpec {
+	out := make([]dynamodb.TableSpec, 0, len(p.Tables))
+	for _, t := range p.Tables {
+		out = append(out, dynamodb.TableSpec{Name: t.Name, Properties: t.Properties,
+			Origin: fmt.Sprintf("%s:%d: resources.Resources.%s", filepath.Base(p.File), t.Line, t.LogicalID)})
+	}
+	return out
+}
+
+// streamMapping is a function's i-th event, a stream event, as the event
+// source runner runs it.
+func streamMapping(function string, i int, st *manifest.StreamEvent) eventsource.Mapping {
+	m := eventsource.Mapping{
+		ID: function + "/" + st.Table + "/" + strconv.Itoa(i), Function: function, Table: st.Table,
+		BatchSize: st.BatchSize, BatchWindow: time.Duration(st.BatchWindow) * time.Second, StartingPosition: st.StartingPosition,
+		MaxRetries: st.MaximumRetryAttempts, Bisect: st.BisectBatchOnFunctionError, ReportFailures: st.ReportBatchItemFailures,
+		FilterPatterns: st.FilterPatterns, OnFailure: st.OnFailure, Enabled: st.Enabled,
+	}
+	if st.MaximumRecordAgeInSeconds > 0 {
+		m.MaxAge = time.Duration(st.MaximumRecordAgeInSeconds) * time.Second
+	}
+	return m
+}
