@@ -101,7 +101,7 @@ type Server struct {
 	lambdaAPI     *awsapi.LambdaService
 	dynamo        *dynamodb.Service
 	sources       *eventsource.Runner // stream events
-	background    sync.WaitGroup // the DynamoDB sweeper
+	background    sync.WaitGroup      // the DynamoDB sweeper
 
 	gwLn, apiLn   net.Listener
 	gwSrv, apiSrv *http.Server
