@@ -258,8 +258,15 @@ func (c *Cache) node(kit string) (string, error) {
 	return final, nil
 }
 
-// pythonPackages are what boto3 needs, as Debian lays them out.
-var pythonPackages = []string{"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"}
+// pythonPackages are what boto3 needs, as Debian lays them out: Debian's
+// botocore imports requests (which it unvendored) and so needs its
+// dependencies too.
+var pythonPackages = []string{"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py",
+	"requests", "idna", "certifi", "charset_normalizer", "chardet"}
+
+// optionalPython are requests' dependencies, of which Debian versions
+// have some.
+var optionalPython = map[string]bool{"idna": true, "certifi": true, "charset_normalizer": true, "chardet": true}
 
 func (c *Cache) python() (string, error) {
 	final := filepath.Join(c.dir, "python-boto3-"+PythonBoto3)
@@ -300,6 +307,9 @@ func (c *Cache) python() (string, error) {
 		for _, p := range pythonPackages {
 			src := filepath.Join(c.DebianPackages, p)
 			if _, err := os.Stat(src); err != nil {
+				if optionalPython[p] {
+					continue
+				}
 				return fmt.Errorf("Debian's python3-boto3 lacks %s: %w", p, err)
 			}
 			if err := os.Symlink(src, filepath.Join(tmp, p)); err != nil {
@@ -323,7 +333,7 @@ func (c *Cache) debianBoto3() string {
 	}
 	v := strings.TrimPrefix(filepath.Base(m[0]), "boto3-")
 	v = strings.TrimSuffix(strings.TrimSuffix(v, ".egg-info"), ".dist-info")
-	return filepath.Join(c.dir, "python-debian-boto3-"+v)
+	return filepath.Join(c.dir, "python-debian-boto3-"+v+"-2") // -2: with requests
 }
 
 func lastLines(b []byte, n int) string {

@@ -290,8 +290,10 @@ func TestGoFunctionThroughGateway(t *testing.T) {
 // Functions that bundle nothing use the AWS SDK their runtime ships on
 // Lambda, from inside the sandbox: v3 from CommonJS and from an ES module,
 // aws-sdk v2 on nodejs16.x, boto3 on Python (an older one, which predates
-// AWS_ENDPOINT_URL, where only Debian's is at hand); a project's own copy
-// of a package wins.
+// AWS_ENDPOINT_URL, where only Debian's is at hand, with the requests
+// package Debian's botocore imports, which a runtime other than the
+// system's Python does not otherwise see); a project's own copy of a
+// package wins.
 func TestFunctionsUseTheSDKTheirRuntimeShips(t *testing.T) {
 	s := start(t)
 	if ok, why := s.Isolated(); !ok {
@@ -301,8 +303,8 @@ func TestFunctionsUseTheSDKTheirRuntimeShips(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := lambdaClient(s, "test")
-	want := "sdk-dev-esm,sdk-dev-node,sdk-dev-node16,sdk-dev-own,sdk-dev-python"
-	for _, fn := range []string{"node", "esm", "node16", "python"} {
+	want := "sdk-dev-esm,sdk-dev-node,sdk-dev-node16,sdk-dev-own,sdk-dev-python,sdk-dev-python39"
+	for _, fn := range []string{"node", "esm", "node16", "python", "python39"} {
 		out, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("sdk-dev-" + fn)})
 		if err != nil {
 			t.Fatal(err)
