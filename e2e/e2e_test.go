@@ -62,6 +62,25 @@ func TestJavaScriptSDK(t *testing.T) {
 	}
 }
 
+// DynamoDB with the AWS SDK for JavaScript v3: the client, the
+// DocumentClient and the Streams client (e2e/js/dynamodb.test.mjs).
+func TestJavaScriptSDKDynamoDB(t *testing.T) {
+	if _, err := os.Stat("js/node_modules/@aws-sdk/lib-dynamodb"); err != nil {
+		t.Fatal("the AWS SDK for JavaScript is not installed: run `make deps` (scripts/deps.sh)")
+	}
+	s := start(t)
+	cmd := exec.Command("node", "--test", "dynamodb.test.mjs")
+	cmd.Dir = "js"
+	cmd.Env = cleanEnv(t, "CLOUDLET_API="+s.APIURL())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("# pass 1")) || !bytes.Contains(out, []byte("# fail 0")) {
+		t.Fatalf("expected the JS DynamoDB test to pass:\n%s", out)
+	}
+}
+
 func TestAWSCLIv2(t *testing.T) {
 	const aws = "/usr/bin/aws"
 	if _, err := os.Stat(aws); err != nil {
