@@ -23,6 +23,7 @@ type report struct {
 	burst     *burstPart
 	io        *ioPart
 	iam       *iamPart
+	dynamo    *dynamoPart
 	elapsed   time.Duration
 	loadAfter string
 }
@@ -98,6 +99,9 @@ func (r *report) markdown() string {
 	}
 	if r.iam != nil {
 		r.iamTables(w)
+	}
+	if r.dynamo != nil {
+		r.dynamoTables(&b)
 	}
 	if notes := r.notes(); len(notes) > 0 {
 		w("## Notes\n\n")

@@ -175,6 +175,14 @@ func run(ctx context.Context, cfg config) error {
 		}
 		rep.iam = part
 	}
+	if cfg.parts["i"] {
+		progress("(i) DynamoDB")
+		part, err := runDynamo(ctx, p, filepath.Join(benchDir, "peer-dynamodb"), tmp, resultsDir, cfg)
+		if err != nil {
+			return err
+		}
+		rep.dynamo = part
+	}
 	rep.elapsed = time.Since(began)
 	rep.loadAfter = loadAverage()
 

@@ -33,17 +33,104 @@ type Store struct {
 	done   chan struct{} // the committer has exited
 
 	commits atomic.Int64 // transactions committed (for tests and metrics)
+
+	wstmts, rstmts stmtCache // prepared statements of the writer and the readers
 }
 
 // Tx is a transaction: a write one (Update) or a read-only one (View).
 // Queries take ? placeholders.
 type Tx struct {
-	tx *sql.Tx
+	tx    *sql.Tx
+	stmts *stmtCache
+}
+
+// stmtCache keeps each query text prepared once per database (and, by
+// database/sql, once per connection): SQLite then parses it once, not at
+// every call. A query not prepared yet runs unprepared in its transaction
+// and is prepared after the transaction ends (prepare takes a connection
+// of the pool, which a transaction in progress may be holding).
+type stmtCache struct {
+	db      *sql.DB
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt
+	pending map[string]bool
+}
+
+// lookup is the prepared statement of query, if there is one yet; if not,
+// it is noted for prepare.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st
+	}
+	if c.pending == nil {
+		c.pending = map[string]bool{}
+	}
+	c.pending[query] = true
+	return nil
+}
+
+// prepare prepares the queries noted; the caller holds no connection.
+func (c *stmtCache) prepare() {
+	c.mu.Lock()
+	var todo []string
+	for q := range c.pending {
+		todo = append(todo, q)
+	}
+	c.pending = nil
+	c.mu.Unlock()
+	for _, q := range todo {
+		st, err := c.db.Prepare(q)
+		if err != nil {
+			continue // it runs unprepared, and says why there
+		}
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[string]*sql.Stmt{}
+		}
+		if _, dup := c.m[q]; dup {
+			st.Close()
+		} else {
+			c.m[q] = st
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *stmtCache) hasPending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) > 0
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}
+
+// stmt is query prepared and bound to t, or nil when it is not prepared
+// yet.
+func (t *Tx) stmt(query string) *sql.Stmt {
+	if st := t.stmts.lookup(query); st != nil {
+		return t.tx.Stmt(st)
+	}
+	return nil
 }
 
 // Exec runs a statement and returns the rows it affected.
 func (t *Tx) Exec(query string, args ...any) (int64, error) {
-	res, err := t.tx.Exec(query, args...)
+	var res sql.Result
+	var err error
+	if st := t.stmt(query); st != nil {
+		res, err = st.Exec(args...)
+	} else {
+		res, err = t.tx.Exec(query, args...)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -51,10 +138,20 @@ func (t *Tx) Exec(query string, args ...any) (int64, error) {
 }
 
 // Query runs a query; the caller closes the rows before its closure returns.
-func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) { return t.tx.Query(query, args...) }
+func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(query); st != nil {
+		return st.Query(args...)
+	}
+	return t.tx.Query(query, args...)
+}
 
 // QueryRow runs a query expected to return at most one row.
-func (t *Tx) QueryRow(query string, args ...any) *sql.Row { return t.tx.QueryRow(query, args...) }
+func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
+	if st := t.stmt(query); st != nil {
+		return st.QueryRow(args...)
+	}
+	return t.tx.QueryRow(query, args...)
+}
 
 type request struct {
 	fn   func(*Tx) error
@@ -94,6 +191,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s := &Store{w: w, r: r, reqs: make(chan *request, maxBatch), done: make(chan struct{})}
+	s.wstmts.db, s.rstmts.db = w, r
 	go s.commit()
 	return s, nil
 }
@@ -109,6 +207,8 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.done
+	s.wstmts.close()
+	s.rstmts.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -144,8 +244,13 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if s.rstmts.hasPending() {
+			s.rstmts.prepare() // after the rollback: this View holds no connection
+		}
+	}()
 	defer tx.Rollback()
-	return fn(&Tx{tx: tx})
+	return fn(&Tx{tx: tx, stmts: &s.rstmts})
 }
 
 // commit is the one writer: it takes every request waiting (up to
@@ -170,6 +275,9 @@ func (s *Store) commit() {
 		for _, b := range batch {
 			close(b.done)
 		}
+		if s.wstmts.hasPending() {
+			s.wstmts.prepare() // no transaction is open now
+		}
 	}
 }
 
@@ -186,17 +294,17 @@ func (s *Store) run(batch []*request) {
 		fail(fmt.Errorf("store: begin: %w", err))
 		return
 	}
-	t := &Tx{tx: tx}
+	t := &Tx{tx: tx, stmts: &s.wstmts}
 	applied := 0
 	for _, b := range batch {
-		if _, err := tx.Exec("SAVEPOINT closure"); err != nil {
+		if _, err := t.Exec("SAVEPOINT closure"); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("store: savepoint: %w", err))
 			return
 		}
 		b.err, b.pan = call(b.fn, t)
 		if b.err == nil && b.pan == nil {
-			if _, err := tx.Exec("RELEASE closure"); err != nil {
+			if _, err := t.Exec("RELEASE closure"); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("store: release: %w", err))
 				return
@@ -206,12 +314,12 @@ func (s *Store) run(batch []*request) {
 		}
 		// Undo this closure's changes only. If SQLite cannot, the whole
 		// transaction goes, and every closure of the batch fails with it.
-		if _, err := tx.Exec("ROLLBACK TO closure"); err != nil {
+		if _, err := t.Exec("ROLLBACK TO closure"); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("store: the transaction was aborted: %w", err))
 			return
 		}
-		if _, err := tx.Exec("RELEASE closure"); err != nil {
+		if _, err := t.Exec("RELEASE closure"); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("store: release: %w", err))
 			return
