@@ -2,6 +2,7 @@ package dynamodb
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -404,22 +405,42 @@ func (s *Service) getItem(r *http.Request, call *awsapi.Call) (any, *awsapi.Erro
 	if err != nil {
 		return nil, vErr(err)
 	}
-	var it Item
-	err = s.st.View(r.Context(), func(tx *store.Tx) (err error) {
-		it, err = readItemTx(tx, t, hk, rk)
+	var doc []byte
+	size := 0
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+		err := tx.QueryRow(`SELECT item, size FROM dynamodb_items WHERE tbl = ? AND hk = ? AND rk = ?`, t.d.TableID, hk, rk).Scan(&doc, &size)
+		if errors.Is(err, sql.ErrNoRows) {
+			doc, err = nil, nil
+		}
 		return err
 	})
 	if err != nil {
 		return nil, internal(s, "get item", err)
 	}
-	out := map[string]any{}
-	if it != nil {
-		out["Item"] = project(it, paths)
+	// The item goes out as it is kept unless it is projected.
+	b := make([]byte, 0, len(doc)+64)
+	b = append(b, '{')
+	if doc != nil {
+		b = append(b, `"Item":`...)
+		if paths != nil {
+			it, err := decodeItem(doc)
+			if err != nil {
+				return nil, internal(s, "get item", err)
+			}
+			b = appendItem(b, project(it, paths))
+		} else {
+			b = append(b, doc...)
+		}
 	}
-	if cc := consumed(in.ReturnConsumedCapacity, t.d.TableName, readUnits(it.size(), in.ConsistentRead), false); cc != nil {
-		out["ConsumedCapacity"] = cc
+	if cc := consumed(in.ReturnConsumedCapacity, t.d.TableName, readUnits(size, in.ConsistentRead), false); cc != nil {
+		j, _ := json.Marshal(cc)
+		if doc != nil {
+			b = append(b, ',')
+		}
+		b = append(b, `"ConsumedCapacity":`...)
+		b = append(b, j...)
 	}
-	return out, nil
+	return rawBody(append(b, '}')), nil
 }
 
 // projection_ parses ProjectionExpression or the legacy AttributesToGet

@@ -1,6 +1,7 @@
 package dynamodb
 
 import (
+	"encoding/json"
 	"hash/crc32"
 	"net/http"
 	"strconv"
@@ -82,38 +83,71 @@ func (s *Service) readItems(r *http.Request, call *awsapi.Call, op string) (any,
 	if e != nil {
 		return nil, e
 	}
-	var items []Item
-	var scanned, size int
+	// Items go out as they are kept (DynamoDB's own JSON) unless the read
+	// must look inside them: a filter, a projection, an index's.
+	inspect := rd.filter != nil || rd.paths != nil || rd.ix != nil && rd.sel != "ALL_ATTRIBUTES" && rd.ix.proj.ProjectionType != "ALL"
+	var items [][]byte
+	var count, scanned, size int
 	var last Item
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
-		items, scanned, size, last = nil, 0, 0, nil
-		return rd.run(tx, func(it Item, n int) bool {
+		items, count, scanned, size, last = nil, 0, 0, 0, nil
+		var failed error
+		err := rd.run(tx, func(doc []byte, n int) bool {
 			scanned++
 			size += n
+			if !inspect {
+				count++
+				if rd.sel != "COUNT" {
+					items = append(items, doc)
+				}
+				return scanned < rd.limit && size < pageLimit
+			}
+			it, err := decodeItem(doc)
+			if err != nil {
+				failed = err
+				return false
+			}
 			if rd.filter == nil || rd.filter.holds(it) {
-				items = append(items, it)
+				count++
+				if rd.sel != "COUNT" {
+					items = append(items, appendItem(nil, rd.show(it)))
+				}
 			}
 			return scanned < rd.limit && size < pageLimit
 		}, &last)
+		if failed != nil {
+			return failed
+		}
+		return err
 	})
 	if err != nil {
 		return nil, internal(s, strings.ToLower(op), err)
 	}
-	out := map[string]any{"Count": len(items), "ScannedCount": scanned}
+	b := make([]byte, 0, size+size/4+64)
+	b = append(b, `{"Count":`...)
+	b = strconv.AppendInt(b, int64(count), 10)
 	if rd.sel != "COUNT" {
-		shown := make([]Item, len(items))
+		b = append(b, `,"Items":[`...)
 		for i, it := range items {
-			shown[i] = rd.show(it)
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, it...)
 		}
-		out["Items"] = shown
+		b = append(b, ']')
 	}
 	if last != nil {
-		out["LastEvaluatedKey"] = last
+		b = append(b, `,"LastEvaluatedKey":`...)
+		b = appendItem(b, last)
 	}
+	b = append(b, `,"ScannedCount":`...)
+	b = strconv.AppendInt(b, int64(scanned), 10)
 	if cc := consumed(in.ReturnConsumedCapacity, rd.t.d.TableName, readUnits(size, in.ConsistentRead), false); cc != nil {
-		out["ConsumedCapacity"] = cc
+		j, _ := json.Marshal(cc)
+		b = append(b, `,"ConsumedCapacity":`...)
+		b = append(b, j...)
 	}
-	return out, nil
+	return rawBody(append(b, '}')), nil
 }
 
 // show is what a read answers of an item: its projection, or the index's
@@ -404,7 +438,7 @@ func prefixEnd(p []byte) ([]byte, bool) {
 // run walks the read's items in order, from after its start key, giving
 // each with its size to fn until fn returns false; *last is then the key
 // of the last item given, if more follow.
-func (rd *read) run(tx *store.Tx, fn func(Item, int) bool, last *Item) error {
+func (rd *read) run(tx *store.Tx, fn func(doc []byte, size int) bool, last *Item) error {
 	var where []string
 	var args []any
 	col := func(c string) string {
@@ -473,7 +507,7 @@ func (rd *read) run(tx *store.Tx, fn func(Item, int) bool, last *Item) error {
 		return err
 	}
 	defer rows.Close()
-	var prev Item
+	var prev []byte
 	stopped := false
 	for rows.Next() {
 		var doc, hk []byte
@@ -485,15 +519,15 @@ func (rd *read) run(tx *store.Tx, fn func(Item, int) bool, last *Item) error {
 			continue
 		}
 		if stopped {
-			*last = rd.lastKey(prev)
+			it, err := decodeItem(prev)
+			if err != nil {
+				return err
+			}
+			*last = rd.lastKey(it)
 			return nil
 		}
-		it, err := decodeItem(doc)
-		if err != nil {
-			return err
-		}
-		prev = it
-		if !fn(it, size) {
+		prev = doc
+		if !fn(doc, size) {
 			stopped = true
 		}
 	}

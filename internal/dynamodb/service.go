@@ -40,6 +40,10 @@ var ops = iam.Register("dynamodb",
 	iam.Operation{Name: "Query", Action: "dynamodb:Query", ResourceType: "table", ConditionKeys: itemKeys},
 	iam.Operation{Name: "Scan", Action: "dynamodb:Scan", ResourceType: "table", ConditionKeys: itemKeys},
 	iam.Operation{Name: "BatchGetItem", Action: "dynamodb:BatchGetItem", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "PartiQLSelect", Action: "dynamodb:PartiQLSelect", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "PartiQLInsert", Action: "dynamodb:PartiQLInsert", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "PartiQLUpdate", Action: "dynamodb:PartiQLUpdate", ResourceType: "table", ConditionKeys: itemKeys},
+	iam.Operation{Name: "PartiQLDelete", Action: "dynamodb:PartiQLDelete", ResourceType: "table", ConditionKeys: itemKeys},
 	iam.Operation{Name: "BatchWriteItem", Action: "dynamodb:BatchWriteItem", ResourceType: "table", ConditionKeys: itemKeys},
 )
 
@@ -121,16 +125,27 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.
 		out, e = s.transactGetItems(r, call)
 	case "TransactWriteItems":
 		out, e = s.transactWriteItems(r, call)
+	case "ExecuteStatement":
+		out, e = s.executeStatement(r, call)
+	case "BatchExecuteStatement":
+		out, e = s.batchExecuteStatement(r, call)
 	default:
 		e = errUnknownOperation()
 	}
 	s.answer(w, call, out, e)
 }
 
+// rawBody is an answer already in JSON.
+type rawBody []byte
+
 // answer writes an operation's result or error.
 func (s *Service) answer(w http.ResponseWriter, call *awsapi.Call, out any, e *awsapi.Error) {
 	if e != nil {
 		s.WriteError(w, call.RequestID, e)
+		return
+	}
+	if raw, ok := out.(rawBody); ok {
+		writeBody(w, call.RequestID, http.StatusOK, raw)
 		return
 	}
 	b, err := json.Marshal(out)
