@@ -23,6 +23,15 @@
 //     (an unknown type or attribute, Fn::ImportValue) never widens a role:
 //     an Allow loses it, a Deny covers every resource instead, with a
 //     warning.
+//   - Tables (tables.go): resources.Resources entries of Type
+//     AWS::DynamoDB::Table become Project.Tables with their properties
+//     evaluated (the same intrinsic functions) and their name as given or
+//     as CloudFormation generates it (<service>-<stage>-<LogicalId>-<12
+//     characters>, stable); the same names are what Ref and Fn::GetAtt
+//     give, in IAM statements and in environment variables, which also
+//     evaluate intrinsic functions. Other resource types are warned about.
+//   - Stream events (stream.go) on DynamoDB tables' streams name their
+//     table; Kinesis ones are warned about.
 //   - Functions keep the order of the file. Function names follow the
 //     Framework: <service>-<stage>-<key> unless name: is set.
 //   - Variables (${self:...}, ${opt:...}, ${sls:stage}, ${env:...},

@@ -347,6 +347,9 @@ func (s *Server) APIURL() string { return "http://" + s.apiLn.Addr().String() }
 // Registry gives access to the function registry (for tests and benchmarks).
 func (s *Server) Registry() *lambda.Registry { return s.registry }
 
+// Store is the server's embedded database (for benchmarks: its commit count).
+func (s *Server) Store() *store.Store { return s.store }
+
 // Logs gives access to the function logs.
 func (s *Server) Logs() *telemetry.Logs { return s.logs }
 
