@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
 // DescribeTable counts items and bytes; UpdateTable adds a global index
@@ -50,6 +52,18 @@ func TestUpdateTableAndTags(t *testing.T) {
 	}
 	_, err = db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("orders")})
 	wantErr(t, err, "ValidationException", "At least one of ProvisionedThroughput")
+	// a refusal after a change undoes the change: no stream is switched off
+	_, err = db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("orders"),
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(false)},
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Delete: &types.DeleteGlobalSecondaryIndexAction{IndexName: aws.String("nope")}}}})
+	wantErr(t, err, "ResourceNotFoundException", "Index: nope not found")
+	if d, _ := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("orders")}); d.Table.StreamSpecification == nil || !*d.Table.StreamSpecification.StreamEnabled {
+		t.Fatalf("a refused UpdateTable changed the stream: %+v", d.Table.StreamSpecification)
+	}
+	ds, err := streamsClient(db).DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: u.TableDescription.LatestStreamArn})
+	if err != nil || ds.StreamDescription.StreamStatus != stypes.StreamStatusEnabled {
+		t.Fatalf("a refused UpdateTable closed the stream: %+v %v", ds, err)
+	}
 
 	arn := d.Table.TableArn
 	if _, err := db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: arn, Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("a")}, {Key: aws.String("env"), Value: aws.String("dev")}}}); err != nil {

@@ -1,6 +1,7 @@
 package dynamodb
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -314,21 +315,19 @@ func apply(it Item, actions []updateAction) error {
 		}
 	}
 	// Remove list elements from the highest index down, so that each
-	// index means what it meant in the item before the update.
-	for i := 1; i < len(removes); i++ {
-		for j := i; j > 0 && later(removes[j], removes[j-1]); j-- {
-			removes[j], removes[j-1] = removes[j-1], removes[j]
+	// index means what it meant in the item before the update: names
+	// first, then list elements by index, highest first.
+	sort.SliceStable(removes, func(i, j int) bool {
+		a, b := removes[i][len(removes[i])-1], removes[j][len(removes[j])-1]
+		if a.isIndex != b.isIndex {
+			return !a.isIndex
 		}
-	}
+		return a.isIndex && a.index > b.index
+	})
 	for _, p := range removes {
 		removePath(it, p)
 	}
 	return nil
-}
-
-func later(a, b docPath) bool {
-	la, lb := a[len(a)-1], b[len(b)-1]
-	return la.isIndex && lb.isIndex && la.index > lb.index
 }
 
 func inSet(v *Value, s string) bool {
@@ -341,55 +340,90 @@ func inSet(v *Value, s string) bool {
 }
 
 // project keeps only paths of it (ProjectionExpression), keeping the
-// documents' shape; list elements kept are packed in order.
+// documents' shape; the list elements kept are packed in index order.
 func project(it Item, paths []docPath) Item {
 	if paths == nil {
 		return it
 	}
-	out := Item{}
+	root := &projNode{}
 	for _, p := range paths {
-		v := resolve(it, p)
-		if v == nil {
+		if resolve(it, p) == nil {
 			continue
 		}
-		if len(p) == 1 {
-			out[p[0].name] = v
-			continue
+		n := root
+		for _, e := range p {
+			n = n.child(e)
 		}
-		// build the containers along the path
-		cur := &Value{T: kM, M: out}
-		src := &Value{T: kM, M: it}
-		for i, e := range p {
-			last := i == len(p)-1
-			var next, srcNext *Value
-			if e.isIndex {
-				srcNext = src.L[e.index]
-			} else {
-				srcNext = src.M[e.name]
-			}
-			if last {
-				next = srcNext
-			} else {
-				next = &Value{T: srcNext.T}
-				if srcNext.T == kM {
-					next.M = map[string]*Value{}
-				}
-			}
-			if e.isIndex {
-				// a list's kept elements, in index order
-				cur.L = append(cur.L, next)
-				if !last {
-					next = cur.L[len(cur.L)-1]
-				}
-			} else {
-				if existing, ok := cur.M[e.name]; ok && !last {
-					next = existing
-				} else {
-					cur.M[e.name] = next
-				}
-			}
-			cur, src = next, srcNext
+		n.whole = true
+	}
+	out := Item{}
+	for name, c := range root.names {
+		if v := c.build(it[name]); v != nil {
+			out[name] = v
 		}
 	}
 	return out
+}
+
+// projNode is the tree of projected paths: a node kept whole, or the
+// names and indexes kept below it.
+type projNode struct {
+	whole   bool
+	names   map[string]*projNode
+	indexes map[int]*projNode
+}
+
+func (n *projNode) child(e pathElem) *projNode {
+	if e.isIndex {
+		if n.indexes == nil {
+			n.indexes = map[int]*projNode{}
+		}
+		if n.indexes[e.index] == nil {
+			n.indexes[e.index] = &projNode{}
+		}
+		return n.indexes[e.index]
+	}
+	if n.names == nil {
+		n.names = map[string]*projNode{}
+	}
+	if n.names[e.name] == nil {
+		n.names[e.name] = &projNode{}
+	}
+	return n.names[e.name]
+}
+
+// build is the part of v that n keeps (nil: none).
+func (n *projNode) build(v *Value) *Value {
+	if v == nil {
+		return nil
+	}
+	if n.whole {
+		return v
+	}
+	switch {
+	case v.T == kM && n.names != nil:
+		out := &Value{T: kM, M: map[string]*Value{}}
+		for name, c := range n.names {
+			if x := c.build(v.M[name]); x != nil {
+				out.M[name] = x
+			}
+		}
+		return out
+	case v.T == kL && n.indexes != nil:
+		idx := make([]int, 0, len(n.indexes))
+		for i := range n.indexes {
+			idx = append(idx, i)
+		}
+		sort.Ints(idx)
+		out := &Value{T: kL}
+		for _, i := range idx {
+			if i < len(v.L) {
+				if x := n.indexes[i].build(v.L[i]); x != nil {
+					out.L = append(out.L, x)
+				}
+			}
+		}
+		return out
+	}
+	return nil
 }

@@ -227,13 +227,6 @@ func writeItemTx(tx *store.Tx, t *table, hk, rk []byte, old, it Item) error {
 	return nil
 }
 
-// tableExistsTx reports whether the table t describes is still there.
-func tableExistsTx(tx *store.Tx, t *table) (bool, error) {
-	var n int
-	err := tx.QueryRow(`SELECT COUNT(*) FROM dynamodb_tables WHERE name = ?`, t.d.TableName).Scan(&n)
-	return n == 1, err
-}
-
 // capacity is ConsumedCapacity for one table.
 type capacity struct {
 	TableName          string   `json:"TableName"`

@@ -62,11 +62,14 @@ func keysOf(m map[string]expectedAttr) []string {
 
 func legacyOne(name string, e expectedAttr, param string) (*cond, error) {
 	path := &operand{kind: opPath, path: docPath{{name: name}}}
-	for _, v := range append([]*Value{e.Value}, e.AttributeValueList...) {
-		if v != nil {
-			if err := checkValue(v); err != nil {
-				return nil, err
-			}
+	if e.Value != nil {
+		if err := checkValue(e.Value); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range e.AttributeValueList {
+		if err := checkValue(v); err != nil { // a null entry too
+			return nil, err
 		}
 	}
 	if e.ComparisonOperator == "" {

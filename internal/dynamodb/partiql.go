@@ -359,6 +359,9 @@ func (p *pqParser) primary() (*cond, error) {
 		if err != nil {
 			return nil, err
 		}
+		if a.kind != opPath {
+			return nil, pqError("%s takes an attribute path first", t.text)
+		}
 		c := &cond{kind: k, a: []*operand{a}}
 		if k != cExists && k != cNotExists {
 			if err := p.punct(","); err != nil {
@@ -422,6 +425,9 @@ func (p *pqParser) primary() (*cond, error) {
 		return c, p.punct("]")
 	case p.isKW("IS"):
 		p.i++
+		if a.kind != opPath {
+			return nil, pqError("IS MISSING takes an attribute path")
+		}
 		neg := false
 		if p.isKW("NOT") {
 			p.i++
@@ -633,7 +639,16 @@ func (s *Service) pqRun(r *http.Request, call *awsapi.Call, in *pqInput, batch b
 	if st.kind == "INSERT" && st.item[t.key.hash] != nil {
 		leading = []*Value{st.item[t.key.hash]}
 	}
-	if e := s.authorizeItem(call, op, st.table, leading, pathNames(st.paths), "", ""); e != nil {
+	attrs := pathNames(st.paths)
+	switch st.kind {
+	case "INSERT":
+		attrs = attrNames(st.item)
+	case "UPDATE":
+		for _, a := range st.actions {
+			attrs = append(attrs, a.path[0].name)
+		}
+	}
+	if e := s.authorizeItem(call, op, st.table, leading, attrs, "", ""); e != nil {
 		return nil, e
 	}
 	if st.kind == "SELECT" {
@@ -722,7 +737,13 @@ func (s *Service) pqSelect(r *http.Request, in *pqInput, t *table, st *pqStateme
 	if in.NextToken != "" {
 		b, err := base64.StdEncoding.DecodeString(in.NextToken)
 		var start Item
-		if err != nil || json.Unmarshal(b, &start) != nil {
+		if err != nil || json.Unmarshal(b, &start) != nil || checkItem(start) != nil {
+			return nil, validation("Invalid NextToken")
+		}
+		if _, _, err := t.keyOf(t.keyItem(start), true); err != nil {
+			return nil, validation("Invalid NextToken")
+		}
+		if rd.ix != nil && (start[rd.ix.key.hash] == nil || rd.ix.key.rng != "" && start[rd.ix.key.rng] == nil) {
 			return nil, validation("Invalid NextToken")
 		}
 		rd.start = start

@@ -67,6 +67,16 @@ func TestPartiQL(t *testing.T) {
 	_, err = exec(`SELECT * FROM orders WHERE pk = ?`)
 	wantErr(t, err, "ValidationException", "Number of parameters in request and statement don't match.")
 
+	for _, bad := range []string{`SELECT * FROM orders WHERE exists('a')`, `DELETE FROM orders WHERE pk = 'c1' AND sk = 1 AND ? IS MISSING`} {
+		_, err = exec(bad, s("x"))
+		if bad[0] == 'S' {
+			_, err = exec(bad)
+		}
+		wantErr(t, err, "ValidationException", "Statement wasn't well formed")
+	}
+	_, err = db.ExecuteStatement(ctx, &dynamodb.ExecuteStatementInput{Statement: aws.String(`SELECT * FROM orders WHERE pk = 'c1'`), NextToken: aws.String("e30=")})
+	wantErr(t, err, "ValidationException", "Invalid NextToken")
+
 	b, err := db.BatchExecuteStatement(ctx, &dynamodb.BatchExecuteStatementInput{Statements: []types.BatchStatementRequest{
 		{Statement: aws.String(`SELECT * FROM orders WHERE pk = 'c1' AND sk = 1`)},
 		{Statement: aws.String(`INSERT INTO orders VALUE {'pk': 'c1', 'sk': 1}`)},

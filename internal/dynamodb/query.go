@@ -265,15 +265,30 @@ func (s *Service) parseRead(r *http.Request, call *awsapi.Call, op string, in *r
 		return nil, e
 	}
 	rd.t, rd.key = t, t.key
+	// dynamodb:LeadingKeys is the partition key value the query names: the
+	// table's, or an index's (a local index shares the table's).
+	keyOfRead := rd.key
+	if in.IndexName != nil {
+		if ix := t.index(*in.IndexName); ix != nil {
+			keyOfRead = ix.key
+		}
+	}
+	if kc != nil {
+		if kr, err := keyCondition(kc, keyOfRead); err == nil {
+			leading = []*Value{kr.hash}
+		} else if in.IndexName == nil {
+			return nil, vErr(err)
+		}
+	}
+	if e := s.authorizeItem(call, op, in.TableName, leading, attrs, in.Select, ""); e != nil {
+		return nil, e
+	}
 	if kc != nil && in.IndexName == nil {
 		kr, err := keyCondition(kc, rd.key)
 		if err != nil {
 			return nil, vErr(err)
 		}
-		rd.kr, leading = kr, []*Value{kr.hash}
-	}
-	if e := s.authorizeItem(call, op, in.TableName, leading, attrs, in.Select, ""); e != nil {
-		return nil, e
+		rd.kr = kr
 	}
 	if in.IndexName != nil {
 		if rd.ix = t.index(*in.IndexName); rd.ix == nil {

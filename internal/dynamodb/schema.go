@@ -2,6 +2,10 @@ package dynamodb
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/cloudlet/cloudlet/internal/store"
@@ -25,6 +29,7 @@ type indexSchema struct {
 // plane uses it.
 type table struct {
 	d       *tableDescription
+	doc     string // the description as stored, to tell a changed table
 	key     keySchema
 	indexes []indexSchema
 }
@@ -93,15 +98,13 @@ func (s *Service) table(ctx context.Context, name string) (*table, error) {
 	if t != nil {
 		return t, nil
 	}
-	var d *tableDescription
 	err := s.st.View(ctx, func(tx *store.Tx) (err error) {
-		d, err = loadTx(tx, name)
+		t, err = loadTableTx(tx, name)
 		return err
 	})
-	if err != nil || d == nil {
+	if err != nil || t == nil {
 		return nil, err
 	}
-	t = newTable(d)
 	s.cache.mu.Lock()
 	if s.cache.m == nil {
 		s.cache.m = map[string]*table{}
@@ -111,4 +114,41 @@ func (s *Service) table(ctx context.Context, name string) (*table, error) {
 	}
 	s.cache.mu.Unlock()
 	return t, nil
+}
+
+// loadTableTx reads a table in tx; nil when there is none.
+func loadTableTx(tx *store.Tx, name string) (*table, error) {
+	var doc string
+	err := tx.QueryRow(`SELECT description FROM dynamodb_tables WHERE name = ?`, name).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var d tableDescription
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		return nil, fmt.Errorf("table %s: damaged description: %v", name, err)
+	}
+	t := newTable(&d)
+	t.doc = doc
+	return t, nil
+}
+
+// currentTx is t as tx sees it: t itself when unchanged; the table as it
+// is now when it changed since t was read (an index, the stream, TTL) but
+// keeps its key; nil when it is gone or its key changed, so that a write
+// prepared against t never lands beside the table it meant.
+func currentTx(tx *store.Tx, t *table) (*table, error) {
+	now, err := loadTableTx(tx, t.d.TableName)
+	if err != nil || now == nil {
+		return nil, err
+	}
+	if now.doc == t.doc {
+		return t, nil
+	}
+	if now.key != t.key {
+		return nil, nil
+	}
+	return now, nil
 }

@@ -118,7 +118,10 @@ func (s *Service) recordTx(tx *store.Tx, t *table, old, it Item, who *userIdenti
 	}
 	arn := t.d.LatestStreamArn
 	var seq int64
-	if err := tx.QueryRow(`SELECT COALESCE(MAX(seq), 0) + 1 FROM dynamodb_stream_records WHERE stream = ?`, arn).Scan(&seq); err != nil {
+	if err := tx.QueryRow(`SELECT next_seq FROM dynamodb_streams WHERE arn = ?`, arn).Scan(&seq); err != nil {
+		return fmt.Errorf("stream %s: %w", arn, err)
+	}
+	if _, err := tx.Exec(`UPDATE dynamodb_streams SET next_seq = ? WHERE arn = ?`, seq+1, arn); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -284,14 +287,11 @@ func (s *Service) describeStream(r *http.Request, call *awsapi.Call) (any, *awsa
 	if e != nil {
 		return nil, e
 	}
-	var first, last int64
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
-		return tx.QueryRow(`SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM dynamodb_stream_records WHERE stream = ?`, row.arn).Scan(&first, &last)
-	})
+	first, last, err := s.streamRange(r.Context(), row.arn)
 	if err != nil {
 		return nil, internal(s, "describe stream", err)
 	}
-	rng := map[string]string{"StartingSequenceNumber": seqText(max(first, 1))}
+	rng := map[string]string{"StartingSequenceNumber": seqText(first)}
 	status := "ENABLED"
 	if row.disabled != nil {
 		status = "DISABLED"
@@ -302,6 +302,20 @@ func (s *Service) describeStream(r *http.Request, call *awsapi.Call) (any, *awsa
 		"CreationRequestDateTime": float64(row.created) / 1000, "TableName": row.info.TableName, "KeySchema": row.info.KeySchema,
 		"Shards": []map[string]any{{"ShardId": row.info.ShardID, "SequenceNumberRange": rng}},
 	}}, nil
+}
+
+// streamRange is the sequence numbers of a stream's oldest kept record
+// and of its newest (first is last+1 when none is kept).
+func (s *Service) streamRange(ctx context.Context, arn string) (first, last int64, err error) {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
+		var next int64
+		if err := tx.QueryRow(`SELECT next_seq FROM dynamodb_streams WHERE arn = ?`, arn).Scan(&next); err != nil {
+			return err
+		}
+		last = next - 1
+		return tx.QueryRow(`SELECT COALESCE(MIN(seq), ?) FROM dynamodb_stream_records WHERE stream = ?`, next, arn).Scan(&first)
+	})
+	return first, last, err
 }
 
 // iterator is a shard iterator's content: the stream, the next record's
@@ -334,10 +348,7 @@ func (s *Service) getShardIterator(r *http.Request, call *awsapi.Call) (any, *aw
 	if in.ShardID != row.info.ShardID {
 		return nil, &awsapi.Error{Code: "ResourceNotFoundException", Status: 400, Message: "Requested resource not found: Shard does not exist"}
 	}
-	var first, last int64
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
-		return tx.QueryRow(`SELECT COALESCE(MIN(seq), 1), COALESCE(MAX(seq), 0) FROM dynamodb_stream_records WHERE stream = ?`, row.arn).Scan(&first, &last)
-	})
+	first, last, err := s.streamRange(r.Context(), row.arn)
 	if err != nil {
 		return nil, internal(s, "get shard iterator", err)
 	}
@@ -447,7 +458,7 @@ func (s *Service) ReadStream(ctx context.Context, arn string, from int64, limit 
 func (s *Service) StreamEnd(ctx context.Context, arn string) (int64, error) {
 	var next int64
 	err := s.st.View(ctx, func(tx *store.Tx) error {
-		return tx.QueryRow(`SELECT COALESCE(MAX(seq), 0) + 1 FROM dynamodb_stream_records WHERE stream = ?`, arn).Scan(&next)
+		return tx.QueryRow(`SELECT next_seq FROM dynamodb_streams WHERE arn = ?`, arn).Scan(&next)
 	})
 	return next, err
 }

@@ -222,6 +222,10 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			continue
 		}
 		err = s.update(ctx, func(tx *store.Tx) error {
+			t, err := currentTx(tx, t)
+			if err != nil || t == nil || t.ttlAttribute() == "" {
+				return err
+			}
 			n := 0
 			rows, err := tx.Query(`SELECT hk, rk, item FROM dynamodb_items WHERE tbl = ? AND expires IS NOT NULL AND expires <= ? AND expires > ? LIMIT ?`,
 				t.d.TableID, now.Unix(), now.AddDate(-5, 0, 0).Unix(), sweepBatch)

@@ -2,6 +2,7 @@ package dynamodb
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -9,6 +10,10 @@ import (
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/store"
 )
+
+// errRefused undoes a closure's changes when a request is refused after
+// some of them were made.
+var errRefused = errors.New("refused")
 
 // saveTx writes a table's changed description.
 func saveTx(tx *store.Tx, d *tableDescription) error {
@@ -53,7 +58,7 @@ func (s *Service) updateTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	var d *tableDescription
 	var e *awsapi.Error
 	s.cache.drop(in.TableName)
-	err := s.update(r.Context(), func(tx *store.Tx) (err error) {
+	change := func(tx *store.Tx) (err error) {
 		e = nil
 		if d, err = loadTx(tx, in.TableName); err != nil || d == nil {
 			e = notFound(in.TableName)
@@ -152,13 +157,20 @@ func (s *Service) updateTable(r *http.Request, call *awsapi.Call) (any, *awsapi.
 			return nil
 		}
 		return saveTx(tx, d)
+	}
+	err := s.update(r.Context(), func(tx *store.Tx) error {
+		// A refusal found after some change undoes all of them.
+		if err := change(tx); err != nil || e != nil {
+			return errors.Join(err, errRefused)
+		}
+		return nil
 	})
 	s.cache.drop(in.TableName)
-	if err != nil {
-		return nil, internal(s, "update table", err)
-	}
 	if e != nil {
 		return nil, e
+	}
+	if err != nil {
+		return nil, internal(s, "update table", err)
 	}
 	return map[string]any{"TableDescription": d.public()}, nil
 }

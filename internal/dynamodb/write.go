@@ -42,11 +42,12 @@ type applied struct {
 // applyTx applies w in tx.
 func (s *Service) applyTx(tx *store.Tx, w *writeOp) (applied, error) {
 	var a applied
-	if ok, err := tableExistsTx(tx, w.t); err != nil || !ok {
+	t, err := currentTx(tx, w.t)
+	if err != nil || t == nil {
 		a.fail = noTable()
 		return a, err
 	}
-	old, err := readItemTx(tx, w.t, w.hk, w.rk)
+	old, err := readItemTx(tx, t, w.hk, w.rk)
 	if err != nil {
 		return a, err
 	}
@@ -59,6 +60,12 @@ func (s *Service) applyTx(tx *store.Tx, w *writeOp) (applied, error) {
 	case wCheck:
 		return a, nil
 	case wPut:
+		if t != w.t {
+			if err := t.checkIndexKeys(w.item); err != nil {
+				a.fail = vErr(err)
+				return a, nil
+			}
+		}
 		a.new = w.item
 	case wDelete:
 		if old == nil {
@@ -73,7 +80,7 @@ func (s *Service) applyTx(tx *store.Tx, w *writeOp) (applied, error) {
 			a.fail = vErr(err)
 			return a, nil
 		}
-		if err := w.t.checkIndexKeys(it); err != nil {
+		if err := t.checkIndexKeys(it); err != nil {
 			a.fail = vErr(err)
 			return a, nil
 		}
@@ -83,10 +90,10 @@ func (s *Service) applyTx(tx *store.Tx, w *writeOp) (applied, error) {
 		}
 		a.new = it
 	}
-	if err := writeItemTx(tx, w.t, w.hk, w.rk, old, a.new); err != nil {
+	if err := writeItemTx(tx, t, w.hk, w.rk, old, a.new); err != nil {
 		return a, err
 	}
-	return a, s.recordChange(tx, w.t, old, a.new)
+	return a, s.recordChange(tx, t, old, a.new)
 }
 
 // units is the write capacity applying w consumed.

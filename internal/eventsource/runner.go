@@ -37,7 +37,8 @@ type Mapping struct {
 	// MaxRetries is how often a failed batch is retried (-1: until its
 	// records are too old or expire).
 	MaxRetries int
-	// MaxAge gives up on records older than this (0: never).
+	// MaxAge gives up on records older than this (0: when the stream's
+	// retention drops them, 24 hours).
 	MaxAge time.Duration
 	// Bisect splits a failed batch in two and retries the halves.
 	Bisect bool
@@ -72,6 +73,10 @@ type Runner struct {
 	mu      sync.Mutex
 	running map[string]*poller
 	closed  bool
+
+	sends     sync.WaitGroup     // failure records being sent
+	stopSends context.CancelFunc // Close cancels them
+	sendsCtx  context.Context
 }
 
 // RetryBase is the first wait before retrying a failed batch; each retry
@@ -84,7 +89,8 @@ func NewRunner(st *store.Store, streams Streams, inv lambda.Invoker, arn func(st
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Runner{st: st, streams: streams, inv: inv, arn: arn, log: logger, running: map[string]*poller{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Runner{st: st, streams: streams, inv: inv, arn: arn, log: logger, running: map[string]*poller{}, sendsCtx: ctx, stopSends: cancel}
 }
 
 type poller struct {
@@ -167,6 +173,8 @@ func (r *Runner) Close() {
 	for _, p := range ps {
 		<-p.done
 	}
+	r.stopSends()
+	r.sends.Wait()
 }
 
 // position reads where the mapping is in arn, starting it where its
@@ -363,8 +371,12 @@ func (r *Runner) deliver(ctx context.Context, log *slog.Logger, m Mapping, arn s
 		// Records before the first failure are done; retry from it.
 		batch = batch[failedFrom:]
 		condition := ""
+		maxAge := m.MaxAge
+		if maxAge <= 0 {
+			maxAge = dynamodb.Retention // records are given up on when the stream drops them
+		}
 		switch {
-		case m.MaxAge > 0 && time.Since(batch[0].At) > m.MaxAge:
+		case time.Since(batch[0].At) > maxAge:
 			condition = "RecordAgeExceeded"
 		case m.MaxRetries >= 0 && attempts > m.MaxRetries:
 			condition = "RetryAttemptsExhausted"
@@ -459,8 +471,10 @@ func (r *Runner) failed(m Mapping, arn string, batch []dynamodb.StreamRecord, co
 		},
 	}
 	payload, _ := json.Marshal(doc)
+	r.sends.Add(1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+		defer r.sends.Done()
+		ctx, cancel := context.WithTimeout(r.sendsCtx, 15*time.Minute)
 		defer cancel()
 		if res, err := r.inv.Invoke(ctx, &lambda.Request{Function: m.OnFailure, Payload: payload}); err != nil {
 			r.log.Error("stream event: the failure destination could not be invoked", "destination", m.OnFailure, "err", err)

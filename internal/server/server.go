@@ -422,9 +422,11 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 			Role:                "arn:aws:iam::" + DefaultAccountID + ":role/" + fn.Role,
 		})
 		df := DeployedFunction{Key: fn.Key, Name: fn.Name}
+		streams := 0 // the function's stream events so far: their ids stay as other events come and go
 		for i, ev := range fn.Events {
 			if st := ev.Stream; st != nil {
-				m := streamMapping(fn.Name, i, st)
+				m := streamMapping(fn.Name, streams, st)
+				streams++
 				if _, err := m.Check(); err != nil {
 					return nil, fmt.Errorf("%s:%d: functions.%s.events[%d].stream.filterPatterns: %w", filepath.Base(proj.File), ev.Line, fn.Key, i, err)
 				}

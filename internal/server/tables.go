@@ -21,8 +21,9 @@ func tableSpecs(p *manifest.Project) []dynamodb.TableSpec {
 	return out
 }
 
-// streamMapping is a function's i-th event, a stream event, as the event
-// source runner runs it.
+// streamMapping is a function's i-th stream event as the event source
+// runner runs it; its id (function, table, i) keeps its position across
+// deploys.
 func streamMapping(function string, i int, st *manifest.StreamEvent) eventsource.Mapping {
 	m := eventsource.Mapping{
 		ID: function + "/" + st.Table + "/" + strconv.Itoa(i), Function: function, Table: st.Table,

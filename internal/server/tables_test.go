@@ -179,4 +179,34 @@ func TestDynamoDBConditionKeys(t *testing.T) {
 	if _, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("tenants")}); apiCode(err) != "AccessDeniedException" {
 		t.Fatalf("scan: %v", err)
 	}
+	// a local index has the table's partition key: the same limits
+	qi := func(tenant string) error {
+		_, err := db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String("tenants"), IndexName: aws.String("byName"),
+			KeyConditionExpression: aws.String("tenant = :t"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: tenant}}})
+		return err
+	}
+	if err := qi("tenant-a"); err != nil {
+		t.Fatalf("index query own: %v", err)
+	}
+	if err := qi("tenant-b"); apiCode(err) != "AccessDeniedException" {
+		t.Fatalf("index query another: %v", err)
+	}
+	// PartiQL: the same keys
+	pq := func(stmt string) error {
+		_, err := db.ExecuteStatement(ctx, &dynamodb.ExecuteStatementInput{Statement: aws.String(stmt)})
+		return err
+	}
+	if err := pq(`SELECT * FROM tenants WHERE tenant = 'tenant-a'`); err != nil {
+		t.Fatalf("PartiQL own: %v", err)
+	}
+	if err := pq(`SELECT * FROM tenants WHERE tenant = 'tenant-b'`); apiCode(err) != "AccessDeniedException" {
+		t.Fatalf("PartiQL another: %v", err)
+	}
+	if err := pq(`UPDATE tenants SET secret = 'x' WHERE tenant = 'tenant-a' AND id = '1'`); apiCode(err) != "AccessDeniedException" {
+		t.Fatalf("PartiQL update of the secret attribute: %v", err)
+	}
+	if err := pq(`UPDATE tenants SET name = 'y' WHERE tenant = 'tenant-a' AND id = '1'`); err != nil {
+		t.Fatalf("PartiQL update of another attribute: %v", err)
+	}
 }

@@ -85,6 +85,10 @@ var migrations = []string{
 		stream  TEXT NOT NULL,
 		next    INTEGER NOT NULL
 	)`,
+	// 13 and 14: each DynamoDB stream's next sequence number, kept apart
+	// from its records so that trimming them never reuses a number.
+	`ALTER TABLE dynamodb_streams ADD COLUMN next_seq INTEGER NOT NULL DEFAULT 1`,
+	`UPDATE dynamodb_streams SET next_seq = 1 + COALESCE((SELECT MAX(seq) FROM dynamodb_stream_records r WHERE r.stream = dynamodb_streams.arn), 0)`,
 }
 
 // Version is the schema version this build writes.
