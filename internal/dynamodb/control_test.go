@@ -54,7 +54,7 @@ func TestUpdateTableAndTags(t *testing.T) {
 	wantErr(t, err, "ValidationException", "At least one of ProvisionedThroughput")
 	// a refusal after a change undoes the change: no stream is switched off
 	_, err = db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("orders"),
-		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(false)},
+		StreamSpecification:         &types.StreamSpecification{StreamEnabled: aws.Bool(false)},
 		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Delete: &types.DeleteGlobalSecondaryIndexAction{IndexName: aws.String("nope")}}}})
 	wantErr(t, err, "ResourceNotFoundException", "Index: nope not found")
 	if d, _ := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("orders")}); d.Table.StreamSpecification == nil || !*d.Table.StreamSpecification.StreamEnabled {

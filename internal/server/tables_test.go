@@ -182,7 +182,7 @@ func TestDynamoDBConditionKeys(t *testing.T) {
 	// a local index has the table's partition key: the same limits
 	qi := func(tenant string) error {
 		_, err := db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String("tenants"), IndexName: aws.String("byName"),
-			KeyConditionExpression: aws.String("tenant = :t"),
+			KeyConditionExpression:    aws.String("tenant = :t"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: tenant}}})
 		return err
 	}
