@@ -34,11 +34,15 @@ func TestPythonFallsBackToDebiansBoto3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Base(dir) != "python-debian-boto3-1.26.27" {
+	if filepath.Base(dir) != "python-debian-boto3-1.26.27-2" {
 		t.Fatalf("dir = %s", dir)
 	}
 	if target, err := os.Readlink(filepath.Join(dir, "botocore")); err != nil || target != filepath.Join(deb, "botocore") {
 		t.Fatalf("botocore → %q %v", target, err)
+	}
+	// requests, which Debian's botocore imports, comes along
+	if target, err := os.Readlink(filepath.Join(dir, "requests")); err != nil || target != filepath.Join(deb, "requests") {
+		t.Fatalf("requests → %q %v", target, err)
 	}
 
 	c = NewCache(t.TempDir(), nil)
