@@ -387,33 +387,35 @@ func parseCondition(what, src string, x *exprContext) (*cond, error) {
 }
 
 func (p *parser) or() (*cond, error) {
-	c, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.peekKeyword("OR") {
-		p.i++
-		d, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		c = &cond{kind: cOr, c: []*cond{c, d}}
-	}
-	return c, nil
+	return chain(p.and, func() bool { return p.takeKeyword("OR") }, cOr)
 }
 
 func (p *parser) and() (*cond, error) {
-	c, err := p.not()
+	return chain(p.not, func() bool { return p.takeKeyword("AND") }, cAnd)
+}
+
+// takeKeyword consumes kw if it is next.
+func (p *parser) takeKeyword(kw string) bool {
+	if p.peekKeyword(kw) {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// chain parses operands joined by a keyword (next (kw next)*), left
+// associative: how both expression languages read AND and OR.
+func chain(next func() (*cond, error), kw func() bool, kind condKind) (*cond, error) {
+	c, err := next()
 	if err != nil {
 		return nil, err
 	}
-	for p.peekKeyword("AND") {
-		p.i++
-		d, err := p.not()
+	for kw() {
+		d, err := next()
 		if err != nil {
 			return nil, err
 		}
-		c = &cond{kind: cAnd, c: []*cond{c, d}}
+		c = &cond{kind: kind, c: []*cond{c, d}}
 	}
 	return c, nil
 }

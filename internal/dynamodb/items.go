@@ -171,6 +171,37 @@ func keyBlob(b []byte) []byte {
 	return b
 }
 
+// storedItem is an item read back with its key bytes.
+type storedItem struct {
+	hk, rk []byte
+	it     Item
+}
+
+// itemsTx reads every item a query selects (its columns: hk, rk, item)
+// before it returns, so that the caller may write in the same
+// transaction.
+func itemsTx(tx *store.Tx, query string, args ...any) ([]storedItem, error) {
+	rows, err := tx.Query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []storedItem
+	for rows.Next() {
+		var si storedItem
+		var doc []byte
+		if err := rows.Scan(&si.hk, &si.rk, &doc); err != nil {
+			return nil, err
+		}
+		si.rk = keyBlob(si.rk)
+		if si.it, err = decodeItem(doc); err != nil {
+			return nil, err
+		}
+		out = append(out, si)
+	}
+	return out, rows.Err()
+}
+
 // readItemTx reads the item with key (hk, rk); nil when there is none.
 func readItemTx(tx *store.Tx, t *table, hk, rk []byte) (Item, error) {
 	var doc []byte

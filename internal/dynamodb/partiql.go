@@ -302,27 +302,19 @@ func (p *pqParser) operand() (*operand, error) {
 }
 
 func (p *pqParser) or() (*cond, error) {
-	c, err := p.and()
-	for err == nil && p.isKW("OR") {
-		p.i++
-		var d *cond
-		if d, err = p.and(); err == nil {
-			c = &cond{kind: cOr, c: []*cond{c, d}}
-		}
-	}
-	return c, err
+	return chain(p.and, func() bool { return p.takeKW("OR") }, cOr)
 }
 
 func (p *pqParser) and() (*cond, error) {
-	c, err := p.not()
-	for err == nil && p.isKW("AND") {
+	return chain(p.not, func() bool { return p.takeKW("AND") }, cAnd)
+}
+
+func (p *pqParser) takeKW(kw string) bool {
+	if p.isKW(kw) {
 		p.i++
-		var d *cond
-		if d, err = p.not(); err == nil {
-			c = &cond{kind: cAnd, c: []*cond{c, d}}
-		}
+		return true
 	}
-	return c, err
+	return false
 }
 
 func (p *pqParser) not() (*cond, error) {

@@ -2,10 +2,8 @@ package dynamodb
 
 import (
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -326,19 +324,11 @@ func uuid() string {
 
 // loadTx reads a table's description in tx; nil when there is none.
 func loadTx(tx *store.Tx, name string) (*tableDescription, error) {
-	var doc string
-	err := tx.QueryRow(`SELECT description FROM dynamodb_tables WHERE name = ?`, name).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
+	t, err := loadTableTx(tx, name)
+	if t == nil {
 		return nil, err
 	}
-	var d tableDescription
-	if err := json.Unmarshal([]byte(doc), &d); err != nil {
-		return nil, fmt.Errorf("table %s: damaged description: %v", name, err)
-	}
-	return &d, nil
+	return t.d, nil
 }
 
 // checkTable authorizes op on table name, then checks the name: the start

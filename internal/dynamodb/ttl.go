@@ -147,35 +147,15 @@ func markExpiriesTx(tx *store.Tx, t *table) error {
 		_, err := tx.Exec(`UPDATE dynamodb_items SET expires = NULL WHERE tbl = ?`, t.d.TableID)
 		return err
 	}
-	rows, err := tx.Query(`SELECT hk, rk, item FROM dynamodb_items WHERE tbl = ?`, t.d.TableID)
+	items, err := itemsTx(tx, `SELECT hk, rk, item FROM dynamodb_items WHERE tbl = ?`, t.d.TableID)
 	if err != nil {
 		return err
 	}
-	type mark struct {
-		hk, rk []byte
-		at     any
-	}
-	var marks []mark
-	for rows.Next() {
-		var hk, rk, doc []byte
-		if err := rows.Scan(&hk, &rk, &doc); err != nil {
-			rows.Close()
-			return err
-		}
-		rk = keyBlob(rk)
-		it, err := decodeItem(doc)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		if at := t.expiry(it); at != nil {
-			marks = append(marks, mark{hk, rk, at})
-		}
-	}
-	rows.Close()
-	for _, m := range marks {
-		if _, err := tx.Exec(`UPDATE dynamodb_items SET expires = ? WHERE tbl = ? AND hk = ? AND rk = ?`, m.at, t.d.TableID, m.hk, m.rk); err != nil {
-			return err
+	for _, si := range items {
+		if at := t.expiry(si.it); at != nil {
+			if _, err := tx.Exec(`UPDATE dynamodb_items SET expires = ? WHERE tbl = ? AND hk = ? AND rk = ?`, at, t.d.TableID, si.hk, si.rk); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -227,31 +207,11 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 				return err
 			}
 			n := 0
-			rows, err := tx.Query(`SELECT hk, rk, item FROM dynamodb_items WHERE tbl = ? AND expires IS NOT NULL AND expires <= ? AND expires > ? LIMIT ?`,
+			all, err := itemsTx(tx, `SELECT hk, rk, item FROM dynamodb_items WHERE tbl = ? AND expires IS NOT NULL AND expires <= ? AND expires > ? LIMIT ?`,
 				t.d.TableID, now.Unix(), now.AddDate(-5, 0, 0).Unix(), sweepBatch)
 			if err != nil {
 				return err
 			}
-			type gone struct {
-				hk, rk []byte
-				it     Item
-			}
-			var all []gone
-			for rows.Next() {
-				var g gone
-				var doc []byte
-				if err := rows.Scan(&g.hk, &g.rk, &doc); err != nil {
-					rows.Close()
-					return err
-				}
-				g.rk = keyBlob(g.rk)
-				if g.it, err = decodeItem(doc); err != nil {
-					rows.Close()
-					return err
-				}
-				all = append(all, g)
-			}
-			rows.Close()
 			for _, g := range all {
 				if err := writeItemTx(tx, t, g.hk, g.rk, g.it, nil); err != nil {
 					return err

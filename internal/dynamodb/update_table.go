@@ -218,39 +218,27 @@ func (s *Service) addIndexTx(tx *store.Tx, d *tableDescription, defs []attribute
 	d.GlobalSecondaryIndexes = append(d.GlobalSecondaryIndexes, added)
 	t := newTable(d)
 	ixs := t.index(added.IndexName)
-	rows, err := tx.Query(`SELECT hk, rk, item FROM dynamodb_items WHERE tbl = ?`, d.TableID)
+	items, err := itemsTx(tx, `SELECT hk, rk, item FROM dynamodb_items WHERE tbl = ?`, d.TableID)
 	if err != nil {
 		return internal(s, "update table", err)
 	}
 	type entry struct{ ihk, irk, hk, rk []byte }
 	var entries []entry
-	for rows.Next() {
-		var hk, rk, doc []byte
-		if err := rows.Scan(&hk, &rk, &doc); err != nil {
-			rows.Close()
-			return internal(s, "update table", err)
-		}
-		rk = keyBlob(rk)
-		it, err := decodeItem(doc)
-		if err != nil {
-			rows.Close()
-			return internal(s, "update table", err)
-		}
-		h := it[ixs.key.hash]
+	for _, si := range items {
+		h := si.it[ixs.key.hash]
 		if h == nil || h.T != ixs.key.hashT {
 			continue
 		}
 		irk := []byte{}
 		if ixs.key.rng != "" {
-			v := it[ixs.key.rng]
+			v := si.it[ixs.key.rng]
 			if v == nil || v.T != ixs.key.rngT {
 				continue
 			}
 			irk = keyBytes(v)
 		}
-		entries = append(entries, entry{keyBytes(h), irk, hk, rk})
+		entries = append(entries, entry{keyBytes(h), irk, si.hk, si.rk})
 	}
-	rows.Close()
 	for _, en := range entries {
 		if _, err := tx.Exec(`INSERT INTO dynamodb_index_keys (tbl, idx, hk, rk, thk, trk) VALUES (?, ?, ?, ?, ?, ?)`,
 			d.TableID, added.IndexName, en.ihk, en.irk, en.hk, en.rk); err != nil {
