@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -264,6 +265,19 @@ func TestLegacyParameters(t *testing.T) {
 	}
 	_, err = db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("orders"), Key: key("l", "1"), AttributesToGet: []string{"n"}, ProjectionExpression: aws.String("n")})
 	wantErr(t, err, "ValidationException", "Can not use both expression and non-expression parameters in the same request")
+	// KeyConditions and QueryFilter
+	for i := 2; i <= 6; i++ {
+		db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("orders"), Item: map[string]types.AttributeValue{"pk": s("l"), "sk": n(strconv.Itoa(i)), "odd": &types.AttributeValueMemberBOOL{Value: i%2 == 1}}})
+	}
+	q, err := db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String("orders"),
+		KeyConditions: map[string]types.Condition{
+			"pk": {ComparisonOperator: types.ComparisonOperatorEq, AttributeValueList: []types.AttributeValue{s("l")}},
+			"sk": {ComparisonOperator: types.ComparisonOperatorBetween, AttributeValueList: []types.AttributeValue{n("2"), n("5")}},
+		},
+		QueryFilter: map[string]types.Condition{"odd": {ComparisonOperator: types.ComparisonOperatorEq, AttributeValueList: []types.AttributeValue{&types.AttributeValueMemberBOOL{Value: true}}}}})
+	if err != nil || q.Count != 2 || q.ScannedCount != 4 || ns(q.Items[0], "sk") != "3" || ns(q.Items[1], "sk") != "5" {
+		t.Fatalf("KeyConditions with QueryFilter: %+v %v", q, err)
+	}
 }
 
 // plain is an item as Go values, to compare items by value.
