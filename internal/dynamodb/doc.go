@@ -36,8 +36,8 @@
 //     namespaces for validation, serialization and authentication codes,
 //     com.amazonaws.dynamodb.v20120810 for the service's own), and every
 //     answer carries x-amz-crc32 of its body.
-//   - Expired items (TTL) are deleted by Sweep (Run calls it every
-//     interval) with REMOVE records by the DynamoDB service; stream
+//   - Expired items (TTL) are deleted by Sweep (the server calls it every
+//     few seconds) with REMOVE records by the DynamoDB service; stream
 //     records older than 24 hours are dropped.
 //
 // Differences from AWS (the README lists them per operation): tables are

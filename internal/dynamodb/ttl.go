@@ -230,19 +230,3 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	}
 	return deleted, s.update(ctx, func(tx *store.Tx) error { return trimStreamsTx(tx, now) })
 }
-
-// Run sweeps expired items every interval until ctx is done.
-func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("dynamodb: sweeping expired items", "err", err)
-			}
-		}
-	}
-}

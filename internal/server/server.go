@@ -17,6 +17,7 @@ import (
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/dynamodb"
 	"github.com/cloudlet/cloudlet/internal/eventsource"
+	"github.com/cloudlet/cloudlet/internal/sqs"
 	"github.com/cloudlet/cloudlet/internal/gateway"
 	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/lambda"
@@ -76,7 +77,8 @@ type Options struct {
 	Logger        *slog.Logger
 }
 
-// DefaultSweepInterval is how often expired DynamoDB items are looked for.
+// DefaultSweepInterval is how often expired DynamoDB items and SQS
+// messages past their retention are looked for.
 const DefaultSweepInterval = 5 * time.Second
 
 // DefaultStemCells is the number of stem cells kept per runtime in use.
@@ -100,6 +102,7 @@ type Server struct {
 	gateway       *gateway.Gateway
 	lambdaAPI     *awsapi.LambdaService
 	dynamo        *dynamodb.Service
+	queues        *sqs.Service
 	sources       *eventsource.Runner // stream events
 	background    sync.WaitGroup      // the DynamoDB sweeper
 
@@ -280,6 +283,7 @@ func (s *Server) Start() error {
 	}
 	s.lambdaAPI.SetPolicies(s.policies)
 	s.dynamo = dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log)
+	s.queues = sqs.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.sources = eventsource.NewRunner(s.store, s.dynamo, s.registry, s.registry.ARN, s.log)
 	sweep := s.opts.SweepInterval
 	if sweep <= 0 {
@@ -287,7 +291,7 @@ func (s *Server) Start() error {
 	}
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	s.background.Add(2)
-	go func() { defer s.background.Done(); s.dynamo.Run(sweepCtx, sweep) }()
+	go func() { defer s.background.Done(); s.sweep(sweepCtx, sweep) }()
 	go func() { defer s.background.Done(); <-s.stopping; stopSweep() }()
 	api := awsapi.New(awsapi.Options{
 		Authorizer: s.authz,
@@ -299,6 +303,7 @@ func (s *Server) Start() error {
 			"lambda":   s.lambdaAPI,
 			"sts":      awsapi.NewSTS(s.keys),
 			"dynamodb": s.dynamo,
+			"sqs":      s.queues,
 			"cloudlet": s.newAdminService(),
 		},
 	})
@@ -536,4 +541,24 @@ func (s *Server) Close() error {
 		err = s.store.Close()
 	}
 	return errors.Join(err, s.logs.Close())
+}
+
+// sweep deletes, every interval until ctx is done, DynamoDB's expired
+// items (trimming its streams) and SQS messages past their retention.
+func (s *Server) sweep(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := s.dynamo.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("dynamodb: sweeping expired items", "err", err)
+		}
+		if _, err := s.queues.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("sqs: dropping messages past their retention", "err", err)
+		}
+	}
 }

@@ -89,6 +89,32 @@ var migrations = []string{
 	// from its records so that trimming them never reuses a number.
 	`ALTER TABLE dynamodb_streams ADD COLUMN next_seq INTEGER NOT NULL DEFAULT 1`,
 	`UPDATE dynamodb_streams SET next_seq = 1 + COALESCE((SELECT MAX(seq) FROM dynamodb_stream_records r WHERE r.stream = dynamodb_streams.arn), 0)`,
+	// 15: SQS queues (internal/sqs): attributes and tags as JSON, and the
+	// next message's sequence number.
+	`CREATE TABLE sqs_queues (
+		name       TEXT PRIMARY KEY,
+		attributes TEXT NOT NULL,
+		tags       TEXT NOT NULL,
+		created    INTEGER NOT NULL,
+		modified   INTEGER NOT NULL,
+		next_seq   INTEGER NOT NULL
+	)`,
+	// 16 and 17: SQS messages, in the order sent; visible is when the
+	// message may next be received (Unix ms).
+	`CREATE TABLE sqs_messages (
+		queue         TEXT NOT NULL,
+		seq           INTEGER NOT NULL,
+		id            TEXT NOT NULL,
+		body          TEXT NOT NULL,
+		attributes    TEXT NOT NULL,
+		sent          INTEGER NOT NULL,
+		visible       INTEGER NOT NULL,
+		receives      INTEGER NOT NULL,
+		first_receive INTEGER NOT NULL,
+		receipt       TEXT NOT NULL,
+		PRIMARY KEY (queue, seq)
+	)`,
+	`CREATE INDEX sqs_messages_visible ON sqs_messages (queue, visible, seq)`,
 }
 
 // Version is the schema version this build writes.

@@ -1,0 +1,28 @@
+// Package sqs is Cloudlet's SQS-compatible service: the JSON protocol
+// (x-amz-json-1.0, X-Amz-Target: AmazonSQS.*) on the AWS endpoint, over
+// internal/store.
+//
+// Guarantees:
+//   - A message is durable when SendMessage (or SendMessageBatch)
+//     answers: it is committed in the store (group committed, fsynced)
+//     before the answer.
+//   - Receiving marks messages in flight in the same transaction that
+//     selects them, so two receivers never get one message at once; a
+//     message becomes visible again when its visibility timeout passes
+//     (or ChangeMessageVisibility says so), and one received more than its
+//     queue's RedrivePolicy maxReceiveCount moves to the dead-letter queue
+//     (keeping its id, body, attributes and first send time) instead of
+//     being handed out again.
+//   - Long polls (WaitTimeSeconds) answer as soon as a message is
+//     committed or comes due, not at a polling interval.
+//   - MD5OfMessageBody, MD5OfMessageAttributes and
+//     MD5OfMessageSystemAttributes are computed as SQS computes them
+//     (the SDKs check the body's).
+//   - Errors are SQS's: the JSON __type (com.amazonaws.sqs#Code) and
+//     message, with the Query protocol's code in x-amzn-query-error.
+//   - Every operation is authorized through internal/iam with the queue's
+//     ARN, before the queue is looked up.
+//
+// Not yet: the Query protocol, FIFO queues (refused with a message that
+// says so), queue policies as resource policies, message move tasks.
+package sqs
