@@ -17,7 +17,6 @@ import (
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/dynamodb"
 	"github.com/cloudlet/cloudlet/internal/eventsource"
-	"github.com/cloudlet/cloudlet/internal/sqs"
 	"github.com/cloudlet/cloudlet/internal/gateway"
 	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/lambda"
@@ -25,6 +24,7 @@ import (
 	"github.com/cloudlet/cloudlet/internal/metrics"
 	"github.com/cloudlet/cloudlet/internal/sandbox"
 	"github.com/cloudlet/cloudlet/internal/sdk"
+	"github.com/cloudlet/cloudlet/internal/sqs"
 	"github.com/cloudlet/cloudlet/internal/store"
 	"github.com/cloudlet/cloudlet/internal/telemetry"
 )

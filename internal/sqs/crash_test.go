@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
-	"github.com/cloudlet/cloudlet/internal/store"
 	svc "github.com/cloudlet/cloudlet/internal/sqs"
+	"github.com/cloudlet/cloudlet/internal/store"
 )
 
 func TestMain(m *testing.M) {

@@ -480,11 +480,11 @@ func (s *Service) nextDue(ctx context.Context, name string) (time.Time, bool) {
 
 // taken is a message handed to a receiver.
 type taken struct {
-	seq                 int64
-	id, body, receipt   string
-	st                  stored
-	sent, first         int64
-	receives            int
+	seq               int64
+	id, body, receipt string
+	st                stored
+	sent, first       int64
+	receives          int
 }
 
 func (m *taken) answer(sysNames, attrNames []string) message {

@@ -16,8 +16,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
-	"github.com/cloudlet/cloudlet/internal/store"
 	svc "github.com/cloudlet/cloudlet/internal/sqs"
+	"github.com/cloudlet/cloudlet/internal/store"
 )
 
 func serve(t *testing.T, dir string) *sqs.Client {
