@@ -1,6 +1,8 @@
-// Package sqs is Cloudlet's SQS-compatible service: the JSON protocol
-// (x-amz-json-1.0, X-Amz-Target: AmazonSQS.*) on the AWS endpoint, over
-// internal/store.
+// Package sqs is Cloudlet's SQS-compatible service on the AWS endpoint,
+// over internal/store, in both of SQS's wire protocols: JSON
+// (x-amz-json-1.0, X-Amz-Target: AmazonSQS.*; current SDKs) and Query
+// (form-encoded, XML answers; the aws CLI, boto3 as Debian ships it),
+// which query.go turns into the JSON protocol's input and back.
 //
 // Guarantees:
 //   - A message is durable when SendMessage (or SendMessageBatch)
@@ -23,6 +25,7 @@
 //   - Every operation is authorized through internal/iam with the queue's
 //     ARN, before the queue is looked up.
 //
-// Not yet: the Query protocol, FIFO queues (refused with a message that
-// says so), queue policies as resource policies, message move tasks.
+// Not yet: FIFO queues (refused with a message that says so), queue
+// policies as resource policies, message move tasks, sqs events and
+// AWS::SQS::Queue resources (issue 10's next parts).
 package sqs

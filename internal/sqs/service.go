@@ -116,54 +116,20 @@ func internalError(s *Service, what string, err error) *awsapi.Error {
 	return (&sqsError{"InternalError", "InternalError", 500, "We encountered an internal error. Please try again."}).awsError()
 }
 
-// ServeAWS implements awsapi.Service.
+// ServeAWS implements awsapi.Service: the JSON protocol, or the Query
+// protocol (query.go).
 func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.Call) {
+	if isQuery(r) {
+		s.serveQuery(w, r, call)
+		return
+	}
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 	if r.Method != http.MethodPost || !ok {
 		s.WriteError(w, call.RequestID, (&sqsError{"UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", 400,
-			"Cloudlet's SQS speaks the JSON protocol (X-Amz-Target: AmazonSQS.*); the Query protocol is not served yet"}).awsError())
+			"SQS requests are POSTs with X-Amz-Target: AmazonSQS.<operation> (JSON) or a form with Action=<operation> (Query)"}).awsError())
 		return
 	}
-	var out any
-	var e *awsapi.Error
-	switch op {
-	case "CreateQueue":
-		out, e = s.createQueue(r, call)
-	case "GetQueueUrl":
-		out, e = s.getQueueURL(r, call)
-	case "ListQueues":
-		out, e = s.listQueues(r, call)
-	case "GetQueueAttributes":
-		out, e = s.getQueueAttributes(r, call)
-	case "SetQueueAttributes":
-		out, e = s.setQueueAttributes(r, call)
-	case "DeleteQueue":
-		out, e = s.deleteQueue(r, call)
-	case "PurgeQueue":
-		out, e = s.purgeQueue(r, call)
-	case "TagQueue", "UntagQueue":
-		out, e = s.tagQueue(r, call, op)
-	case "ListQueueTags":
-		out, e = s.listQueueTags(r, call)
-	case "ListDeadLetterSourceQueues":
-		out, e = s.listDeadLetterSourceQueues(r, call)
-	case "SendMessage":
-		out, e = s.sendMessage(r, call)
-	case "SendMessageBatch":
-		out, e = s.sendMessageBatch(r, call)
-	case "ReceiveMessage":
-		out, e = s.receiveMessage(r, call)
-	case "DeleteMessage":
-		out, e = s.deleteMessage(r, call)
-	case "DeleteMessageBatch":
-		out, e = s.deleteMessageBatch(r, call)
-	case "ChangeMessageVisibility":
-		out, e = s.changeMessageVisibility(r, call)
-	case "ChangeMessageVisibilityBatch":
-		out, e = s.changeMessageVisibilityBatch(r, call)
-	default:
-		e = (&sqsError{"UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", 400, "The operation " + op + " is not served by Cloudlet's SQS; the README lists what is"}).awsError()
-	}
+	out, e := s.dispatch(r, call, op)
 	if e != nil {
 		s.WriteError(w, call.RequestID, e)
 		return
@@ -174,6 +140,47 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.
 		return
 	}
 	writeBody(w, call.RequestID, http.StatusOK, b)
+}
+
+// dispatch serves op with the call's JSON input.
+func (s *Service) dispatch(r *http.Request, call *awsapi.Call, op string) (any, *awsapi.Error) {
+	switch op {
+	case "CreateQueue":
+		return s.createQueue(r, call)
+	case "GetQueueUrl":
+		return s.getQueueURL(r, call)
+	case "ListQueues":
+		return s.listQueues(r, call)
+	case "GetQueueAttributes":
+		return s.getQueueAttributes(r, call)
+	case "SetQueueAttributes":
+		return s.setQueueAttributes(r, call)
+	case "DeleteQueue":
+		return s.deleteQueue(r, call)
+	case "PurgeQueue":
+		return s.purgeQueue(r, call)
+	case "TagQueue", "UntagQueue":
+		return s.tagQueue(r, call, op)
+	case "ListQueueTags":
+		return s.listQueueTags(r, call)
+	case "ListDeadLetterSourceQueues":
+		return s.listDeadLetterSourceQueues(r, call)
+	case "SendMessage":
+		return s.sendMessage(r, call)
+	case "SendMessageBatch":
+		return s.sendMessageBatch(r, call)
+	case "ReceiveMessage":
+		return s.receiveMessage(r, call)
+	case "DeleteMessage":
+		return s.deleteMessage(r, call)
+	case "DeleteMessageBatch":
+		return s.deleteMessageBatch(r, call)
+	case "ChangeMessageVisibility":
+		return s.changeMessageVisibility(r, call)
+	case "ChangeMessageVisibilityBatch":
+		return s.changeMessageVisibilityBatch(r, call)
+	}
+	return nil, (&sqsError{"UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", 400, "The operation " + op + " is not served by Cloudlet's SQS; the README lists what is"}).awsError()
 }
 
 func writeBody(w http.ResponseWriter, requestID string, status int, b []byte) {
