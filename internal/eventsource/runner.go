@@ -15,17 +15,22 @@ import (
 
 	"github.com/cloudlet/cloudlet/internal/dynamodb"
 	"github.com/cloudlet/cloudlet/internal/lambda"
+	"github.com/cloudlet/cloudlet/internal/sqs"
 	"github.com/cloudlet/cloudlet/internal/store"
 )
 
 // Mapping is one event source mapping: a function fed from a DynamoDB
-// table's stream.
+// table's stream (Table) or from an SQS queue (Queue).
 type Mapping struct {
 	// ID names the mapping stably across deploys (its position is kept
 	// under it).
 	ID       string
 	Function string
 	Table    string
+	Queue    string
+	// Concurrency is how many batches of a queue may be in the function at
+	// once (maximumConcurrency; 0: DefaultQueueConcurrency).
+	Concurrency int
 	// BatchSize is the most records per invocation.
 	BatchSize int
 	// BatchWindow is how long to gather records before invoking a batch
@@ -62,10 +67,25 @@ type Streams interface {
 	Changed() <-chan struct{}
 }
 
-// Runner runs a deploy's mappings, one poller each.
+// Queues is what the runner needs of the SQS service.
+type Queues interface {
+	Receive(ctx context.Context, name string, max int) ([]sqs.Received, bool, error)
+	Delete(ctx context.Context, name string, receipts []string) error
+	Arrived() <-chan struct{}
+	ARN(name string) string
+	Region() string
+}
+
+// DefaultQueueConcurrency is how many pollers a queue mapping runs when
+// its maximumConcurrency is not set.
+const DefaultQueueConcurrency = 2
+
+// Runner runs a deploy's mappings: one poller per stream mapping, and
+// Concurrency pollers per queue mapping.
 type Runner struct {
 	st      *store.Store
 	streams Streams
+	queues  Queues
 	inv     lambda.Invoker
 	arn     func(function string) string
 	log     *slog.Logger
@@ -85,12 +105,12 @@ var RetryBase, RetryMax = 100 * time.Millisecond, 10 * time.Second
 
 // NewRunner returns a runner invoking through inv; arn gives a function's
 // ARN for the records sent to failure destinations.
-func NewRunner(st *store.Store, streams Streams, inv lambda.Invoker, arn func(string) string, logger *slog.Logger) *Runner {
+func NewRunner(st *store.Store, streams Streams, queues Queues, inv lambda.Invoker, arn func(string) string, logger *slog.Logger) *Runner {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runner{st: st, streams: streams, inv: inv, arn: arn, log: logger, running: map[string]*poller{}, sendsCtx: ctx, stopSends: cancel}
+	return &Runner{st: st, streams: streams, queues: queues, inv: inv, arn: arn, log: logger, running: map[string]*poller{}, sendsCtx: ctx, stopSends: cancel}
 }
 
 type poller struct {
@@ -145,6 +165,25 @@ func (r *Runner) Set(ms []Mapping) {
 			r.log.Error("stream event: bad filter", "function", m.Function, "err", err)
 			cancel()
 			close(p.done)
+			continue
+		}
+		if m.Queue != "" {
+			n := m.Concurrency
+			if n <= 0 {
+				n = DefaultQueueConcurrency
+			}
+			var wg sync.WaitGroup
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r.pollQueue(ctx, p.m, filters)
+				}()
+			}
+			go func() {
+				wg.Wait()
+				close(p.done)
+			}()
 			continue
 		}
 		go func() {

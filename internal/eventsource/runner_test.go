@@ -124,7 +124,7 @@ func setup(t *testing.T, dir string) *env {
 }
 
 func (e *env) runner(t *testing.T, ms ...eventsource.Mapping) *eventsource.Runner {
-	r := eventsource.NewRunner(e.st, e.ddb, e.fns, func(f string) string { return "arn:aws:lambda:us-east-1:000000000000:function:" + f }, nil)
+	r := eventsource.NewRunner(e.st, e.ddb, nil, e.fns, func(f string) string { return "arn:aws:lambda:us-east-1:000000000000:function:" + f }, nil)
 	r.Set(ms)
 	t.Cleanup(r.Close)
 	return r

@@ -186,7 +186,7 @@ func (d *decoder) project(root *node) *Project {
 	p.Provider = d.provider(provider, root)
 	p.Functions = d.functions(functions, p)
 	p.Roles = d.roles(p, d.provIAM, d.fnIAM)
-	p.Tables = d.tables(v)
+	p.Tables, p.Queues = d.tables(v)
 	return p
 }
 

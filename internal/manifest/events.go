@@ -60,13 +60,17 @@ func (d *decoder) events(raw *node, path string) []Event {
 			if st := d.stream(e, ep); st != nil {
 				events = append(events, Event{Stream: st, Line: e.line})
 			}
+		case "sqs":
+			if q := d.sqsEvent(e, ep); q != nil {
+				events = append(events, Event{SQS: q, Line: e.line})
+			}
 		default:
 			if slices.Contains(eventKinds, e.key) {
 				d.warnAt(e, ep, e.key+" events are "+notSupported)
 				continue
 			}
 			msg := "unknown event type"
-			if s := suggest(e.key, append([]string{"http", "httpApi", "stream"}, eventKinds...), nil); s != "" {
+			if s := suggest(e.key, append([]string{"http", "httpApi", "stream", "sqs"}, eventKinds...), nil); s != "" {
 				msg += " (did you mean " + s + "?)"
 			}
 			d.errorAt(e, ep, "%s", msg)

@@ -558,7 +558,11 @@ func (d *decoder) ref(name string) (any, string) {
 	case "AWS::S3::Bucket":
 		return d.physicalName(name, r, "BucketName"), ""
 	case "AWS::SQS::Queue":
-		return "http://sqs." + region + ".localhost/" + iam.DefaultAccount + "/" + d.physicalName(name, r, "QueueName"), ""
+		base := d.r.opts.APIURL
+		if base == "" {
+			base = "http://sqs." + region + ".localhost"
+		}
+		return strings.TrimSuffix(base, "/") + "/" + iam.DefaultAccount + "/" + d.physicalName(name, r, "QueueName"), ""
 	case "AWS::SNS::Topic":
 		return "arn:aws:sns:" + region + ":" + iam.DefaultAccount + ":" + d.physicalName(name, r, "TopicName"), ""
 	case "AWS::IAM::Role":

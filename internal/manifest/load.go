@@ -17,6 +17,10 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// AccountID is ${aws:accountId}; "" means "000000000000".
 	AccountID string
+	// APIURL is the AWS endpoint the project is deployed to, e.g.
+	// http://127.0.0.1:4566: what Ref of a queue (its URL) starts with,
+	// since the SDKs send a queue's calls to its URL's host.
+	APIURL string
 }
 
 // names are the files Load looks for, in order. JSON is YAML too.

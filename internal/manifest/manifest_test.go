@@ -340,8 +340,8 @@ functions:
       TABLE: !Ref Table
     events:
       - s3: bucket
-      - sqs:
-          arn: ${cf:other.QueueArn}
+      - sns:
+          arn: ${cf:other.TopicArn}
       - http:
           method: get
           path: x
@@ -354,7 +354,7 @@ functions:
 		"serverless.yml:27: functions.f.layers: layers are not supported yet, ignored",
 		"serverless.yml:30: functions.f.environment.TABLE: Ref Table: the resource has no Type, and cloudlet does not evaluate Ref of it; TABLE is not set",
 		"serverless.yml:32: functions.f.events[0].s3: s3 events are not supported yet, ignored",
-		"serverless.yml:33: functions.f.events[1].sqs: sqs events are not supported yet, ignored",
+		"serverless.yml:33: functions.f.events[1].sns: sns events are not supported yet, ignored",
 		"serverless.yml:38: functions.f.events[2].http.authorizer: authorizers are not supported yet, ignored; requests are not authorized",
 		"serverless.yml:9: resources.Resources.Table: a resource without a Type is not created",
 	}

@@ -15,6 +15,9 @@ type Project struct {
 	// Tables are the DynamoDB tables of resources.Resources, in the
 	// file's order.
 	Tables []*Table
+	// Queues are the SQS queues of resources.Resources, in the file's
+	// order.
+	Queues []*Queue
 	// Warnings name settings that were accepted but have no effect in
 	// Cloudlet (plugins, resources, s3 events, ...), one message each,
 	// formatted like errors: "serverless.yml:12: plugins: ...".
@@ -70,6 +73,7 @@ type Event struct {
 	HTTP    *HTTPEvent   // `http:` — API Gateway REST API, payload 1.0
 	HTTPAPI *HTTPEvent   // `httpApi:` — API Gateway HTTP API, payload 2.0
 	Stream  *StreamEvent // `stream:` — a DynamoDB table's stream
+	SQS     *SQSEvent    // `sqs:` — a queue
 	Line    int
 }
 

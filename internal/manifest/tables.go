@@ -11,6 +11,17 @@ import (
 // AWS::DynamoDB::Table), with their properties evaluated as CloudFormation
 // would; other resource types are left out with a warning.
 
+// Queue is an SQS queue the project declares (AWS::SQS::Queue).
+type Queue struct {
+	LogicalID string
+	// Name is QueueName, or the name CloudFormation would generate.
+	Name string
+	// Properties are the resource's evaluated properties
+	// (CloudFormation's shape: RedrivePolicy as an object, Tags as a list).
+	Properties map[string]any
+	Line       int
+}
+
 // Table is a DynamoDB table the project declares.
 type Table struct {
 	LogicalID string
@@ -38,17 +49,18 @@ func generatedName(stack, id string, lower bool) string {
 	return name
 }
 
-// tables reads resources.Resources' tables.
-func (d *decoder) tables(root *node) []*Table {
+// tables reads resources.Resources' tables and queues.
+func (d *decoder) tables(root *node) ([]*Table, []*Queue) {
 	res := root.get("resources")
 	if res == nil {
-		return nil
+		return nil, nil
 	}
 	res, ok := d.value(res, "resources")
 	if !ok || res.kind != kindMap {
-		return nil
+		return nil, nil
 	}
 	var out []*Table
+	var queues []*Queue
 	for _, f := range res.fields {
 		if f.key != "Resources" {
 			if f.key != "Outputs" && f.key != "Conditions" && f.key != "Description" && f.key != "extensions" {
@@ -69,7 +81,7 @@ func (d *decoder) tables(root *node) []*Table {
 			}
 			typ, _ := d.plainString(nodeOr(rv.get("Type")), path+".Type")
 			switch typ {
-			case "AWS::DynamoDB::Table":
+			case "AWS::DynamoDB::Table", "AWS::SQS::Queue":
 			case "":
 				d.warnAt(r, path, "a resource without a Type is not created")
 				continue
@@ -77,36 +89,45 @@ func (d *decoder) tables(root *node) []*Table {
 				d.warnAt(r, path, fmt.Sprintf("resources of type %s are not created by cloudlet", typ))
 				continue
 			}
-			t := &Table{LogicalID: r.key, Line: r.line, Properties: map[string]any{}}
-			if props := rv.get("Properties"); props != nil {
-				v, ok := d.policyValue(props, path+".Properties", 1)
+			what, nameProp := "table", "TableName"
+			if typ == "AWS::SQS::Queue" {
+				what, nameProp = "queue", "QueueName"
+			}
+			props := map[string]any{}
+			if raw := rv.get("Properties"); raw != nil {
+				v, ok := d.policyValue(raw, path+".Properties", 1)
 				if !ok {
 					continue
 				}
 				m, isMap := v.(map[string]any)
 				if !isMap {
-					d.errorf(props, path+".Properties", "must be a mapping")
+					d.errorf(raw, path+".Properties", "must be a mapping")
 					continue
 				}
 				if msg := firstUnresolved(m); msg != "" {
-					d.warnAt(r, path, msg+"; the table is not created")
+					d.warnAt(r, path, msg+"; the "+what+" is not created")
 					continue
 				}
-				t.Properties = m
+				props = m
 			}
-			switch name := t.Properties["TableName"].(type) {
+			var name string
+			switch n := props[nameProp].(type) {
 			case string:
-				t.Name = name
+				name = n
 			case nil:
-				t.Name = generatedName(d.stack(), r.key, false)
+				name = generatedName(d.stack(), r.key, false)
 			default:
-				d.errorf(rv, path+".Properties.TableName", "must be a string")
+				d.errorf(rv, path+".Properties."+nameProp, "must be a string")
 				continue
 			}
-			out = append(out, t)
+			if what == "queue" {
+				queues = append(queues, &Queue{LogicalID: r.key, Name: name, Properties: props, Line: r.line})
+				continue
+			}
+			out = append(out, &Table{LogicalID: r.key, Name: name, Properties: props, Line: r.line})
 		}
 	}
-	return out
+	return out, queues
 }
 
 // firstUnresolved finds a value cloudlet could not evaluate in v.

@@ -137,6 +137,8 @@ type DeployedFunction struct {
 	Routes []string `json:"routes,omitempty"`
 	// Streams are the tables whose streams feed the function.
 	Streams []string `json:"streams,omitempty"`
+	// Queues are the queues that feed the function.
+	Queues []string `json:"queues,omitempty"`
 }
 
 // New builds a server; Start makes it listen.
@@ -284,7 +286,7 @@ func (s *Server) Start() error {
 	s.lambdaAPI.SetPolicies(s.policies)
 	s.dynamo = dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.queues = sqs.New(s.store, s.opts.Region, DefaultAccountID, s.log)
-	s.sources = eventsource.NewRunner(s.store, s.dynamo, s.registry, s.registry.ARN, s.log)
+	s.sources = eventsource.NewRunner(s.store, s.dynamo, s.queues, s.registry, s.registry.ARN, s.log)
 	sweep := s.opts.SweepInterval
 	if sweep <= 0 {
 		sweep = DefaultSweepInterval
@@ -410,7 +412,7 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 			s.deployErr.Store(nil)
 		}
 	}()
-	proj, err := manifest.Load(dir, manifest.Options{Stage: stage, Region: s.opts.Region, AccountID: DefaultAccountID})
+	proj, err := manifest.Load(dir, manifest.Options{Stage: stage, Region: s.opts.Region, AccountID: DefaultAccountID, APIURL: s.APIURL()})
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +429,7 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 			Role:                "arn:aws:iam::" + DefaultAccountID + ":role/" + fn.Role,
 		})
 		df := DeployedFunction{Key: fn.Key, Name: fn.Name}
-		streams := 0 // the function's stream events so far: their ids stay as other events come and go
+		streams, queues := 0, 0 // the function's stream and queue events so far: their ids stay as other events come and go
 		for i, ev := range fn.Events {
 			if st := ev.Stream; st != nil {
 				m := streamMapping(fn.Name, streams, st)
@@ -437,6 +439,16 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 				}
 				mappings = append(mappings, m)
 				df.Streams = append(df.Streams, st.Table)
+				continue
+			}
+			if q := ev.SQS; q != nil {
+				m := queueMapping(fn.Name, queues, q)
+				queues++
+				if _, err := m.Check(); err != nil {
+					return nil, fmt.Errorf("%s:%d: functions.%s.events[%d].sqs.filterPatterns: %w", filepath.Base(proj.File), ev.Line, fn.Key, i, err)
+				}
+				mappings = append(mappings, m)
+				df.Queues = append(df.Queues, q.Queue)
 				continue
 			}
 			r := gateway.Route{Function: fn.Name}
@@ -476,6 +488,10 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	}
 	// Tables first: the functions' environment names them.
 	if err := s.dynamo.Apply(context.Background(), tableSpecs(proj)); err != nil {
+		s.saveDeployed(prev)
+		return nil, err
+	}
+	if err := s.queues.Apply(context.Background(), queueSpecs(proj)); err != nil {
 		s.saveDeployed(prev)
 		return nil, err
 	}

@@ -7,8 +7,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	stypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/cloudlet/cloudlet/internal/server"
 )
@@ -55,5 +58,60 @@ func TestFunctionSendsToQueue(t *testing.T) {
 	}
 	if res := send(*other.QueueUrl); res["ok"] != false || !strings.Contains(res["message"].(string), "is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:other") {
 		t.Fatalf("send to other: %v", res)
+	}
+}
+
+// The seed's queue pattern end to end: an httpApi function enqueues with
+// @aws-sdk/client-sqs to the queue of `resources` (its URL from !Ref), a
+// function with an sqs event records each job and its messages are
+// deleted; a job that keeps failing moves to the dead-letter queue after
+// maxReceiveCount.
+func TestQueueTriggersFunction(t *testing.T) {
+	s := start(t)
+	if _, err := s.Deploy(copyDir(t, "testdata/worker"), ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db := dynamoClient(s, "test", "test", "")
+	q := sqsClient(s)
+	tables, _ := db.ListTables(ctx, &dynamodb.ListTablesInput{})
+	results := tables.TableNames[0]
+	if code, body := post(t, s.GatewayURL()+"/jobs", "job-1"); code != 202 {
+		t.Fatalf("POST /jobs: %d %s", code, body)
+	}
+	waitFor(t, "the worker's record of job-1", func() bool {
+		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(results), Key: map[string]dtypes.AttributeValue{"job": &dtypes.AttributeValueMemberS{Value: "job-1"}}})
+		return err == nil && out.Item != nil
+	})
+	out, _ := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(results), Key: map[string]dtypes.AttributeValue{"job": &dtypes.AttributeValueMemberS{Value: "job-1"}}})
+	if src := out.Item["source"].(*dtypes.AttributeValueMemberS).Value; src != "api" {
+		t.Fatalf("the record: %v", out.Item)
+	}
+	jobs, err := q.ListQueues(ctx, &sqs.ListQueuesInput{QueueNamePrefix: aws.String("worker-dev-JobsQueue-")})
+	if err != nil || len(jobs.QueueUrls) != 1 {
+		t.Fatalf("the jobs queue: %v %v", jobs, err)
+	}
+	waitFor(t, "job-1's message to be deleted", func() bool {
+		a, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(jobs.QueueUrls[0]),
+			AttributeNames: []stypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
+		return err == nil && a.Attributes["ApproximateNumberOfMessages"] == "0" && a.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+	})
+	if code, body := post(t, s.GatewayURL()+"/jobs", "poison"); code != 202 {
+		t.Fatalf("POST poison: %d %s", code, body)
+	}
+	dlq, err := q.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("worker-dev-dlq")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dead []string
+	waitFor(t, "the poisoned job in the dead-letter queue", func() bool {
+		r, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq.QueueUrl, WaitTimeSeconds: 1})
+		for _, m := range r.Messages {
+			dead = append(dead, *m.Body)
+		}
+		return err == nil && len(dead) > 0
+	})
+	if len(dead) != 1 || dead[0] != "poison" {
+		t.Fatalf("dead letters %v", dead)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/cloudlet/cloudlet/internal/dynamodb"
 	"github.com/cloudlet/cloudlet/internal/eventsource"
 	"github.com/cloudlet/cloudlet/internal/manifest"
+	"github.com/cloudlet/cloudlet/internal/sqs"
 )
 
 // tableSpecs are the project's DynamoDB tables as the service applies them.
@@ -35,4 +36,24 @@ func streamMapping(function string, i int, st *manifest.StreamEvent) eventsource
 		m.MaxAge = time.Duration(st.MaximumRecordAgeInSeconds) * time.Second
 	}
 	return m
+}
+
+// queueSpecs are the project's SQS queues as the service applies them.
+func queueSpecs(p *manifest.Project) []sqs.QueueSpec {
+	out := make([]sqs.QueueSpec, 0, len(p.Queues))
+	for _, q := range p.Queues {
+		out = append(out, sqs.QueueSpec{Name: q.Name, Properties: q.Properties,
+			Origin: fmt.Sprintf("%s:%d: resources.Resources.%s", filepath.Base(p.File), q.Line, q.LogicalID)})
+	}
+	return out
+}
+
+// queueMapping is a function's i-th sqs event as the event source runner
+// runs it.
+func queueMapping(function string, i int, q *manifest.SQSEvent) eventsource.Mapping {
+	return eventsource.Mapping{
+		ID: function + "/sqs/" + q.Queue + "/" + strconv.Itoa(i), Function: function, Queue: q.Queue,
+		BatchSize: q.BatchSize, BatchWindow: time.Duration(q.MaximumBatchingWindow) * time.Second, Concurrency: q.MaximumConcurrency,
+		ReportFailures: q.ReportBatchItemFailures, FilterPatterns: q.FilterPatterns, Enabled: q.Enabled,
+	}
 }

@@ -1,0 +1,189 @@
+package sqs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/cloudlet/cloudlet/internal/store"
+)
+
+// QueueSpec is a queue a deployed project declares (resources.Resources,
+// Type AWS::SQS::Queue).
+type QueueSpec struct {
+	Name string
+	// Properties are the resource's evaluated CloudFormation properties.
+	Properties map[string]any
+	// Origin says where the queue is declared, for errors.
+	Origin string
+}
+
+// cfnAttributes turns CloudFormation's properties into the queue's
+// attributes and tags.
+func cfnAttributes(spec QueueSpec) (map[string]string, map[string]string, error) {
+	attrs, tags := map[string]string{}, map[string]string{}
+	for k, v := range spec.Properties {
+		switch k {
+		case "QueueName":
+		case "Tags":
+			list, _ := v.([]any)
+			for _, t := range list {
+				m, _ := t.(map[string]any)
+				key, _ := m["Key"].(string)
+				val, _ := m["Value"].(string)
+				tags[key] = val
+			}
+		case "RedrivePolicy", "RedriveAllowPolicy":
+			if s, ok := v.(string); ok {
+				attrs[k] = s
+				continue
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %s: %v", spec.Origin, k, err)
+			}
+			attrs[k] = string(b)
+		default:
+			switch t := v.(type) {
+			case string:
+				attrs[k] = t
+			case float64:
+				attrs[k] = strconv.FormatFloat(t, 'f', -1, 64)
+			case bool:
+				attrs[k] = strconv.FormatBool(t)
+			default:
+				return nil, nil, fmt.Errorf("%s: %s must be a string or a number", spec.Origin, k)
+			}
+		}
+	}
+	if e := checkAttributes(attrs); e != nil {
+		return nil, nil, fmt.Errorf("%s: %s", spec.Origin, e.Message)
+	}
+	return attrs, tags, nil
+}
+
+// Apply creates the queues a deploy declares, or sets their attributes
+// and tags to what it declares, all in one store transaction. Queues no
+// longer declared are kept, with their messages.
+func (s *Service) Apply(ctx context.Context, specs []QueueSpec) error {
+	type want struct {
+		spec        QueueSpec
+		attrs, tags map[string]string
+	}
+	var ws []want
+	for _, spec := range specs {
+		if !queueNameRe.MatchString(spec.Name) {
+			return fmt.Errorf("%s: QueueName %q: can only include alphanumeric characters, hyphens, or underscores, 1 to 80 in length (FIFO queues are not supported yet)", spec.Origin, spec.Name)
+		}
+		a, t, err := cfnAttributes(spec)
+		if err != nil {
+			return err
+		}
+		ws = append(ws, want{spec, a, t})
+	}
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		now := time.Now().Unix()
+		for _, w := range ws {
+			have, err := loadQueueTx(tx, w.spec.Name)
+			if err != nil {
+				return err
+			}
+			if have == nil {
+				a, _ := json.Marshal(w.attrs)
+				t, _ := json.Marshal(w.tags)
+				if _, err := tx.Exec(`INSERT INTO sqs_queues (name, attributes, tags, created, modified, next_seq) VALUES (?, ?, ?, ?, ?, 1)`,
+					w.spec.Name, string(a), string(t), now, now); err != nil {
+					return err
+				}
+				continue
+			}
+			have.attrs, have.tags, have.modified = w.attrs, w.tags, now
+			if err := saveQueueTx(tx, have); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.wake()
+	return err
+}
+
+// Received is a message handed to an event source poller.
+type Received struct {
+	ID, Receipt, Body string
+	MD5OfBody         string
+	// Attributes are the system attributes a Lambda record carries.
+	Attributes map[string]string
+	// MessageAttributes by name: DataType, and StringValue or BinaryValue.
+	MessageAttributes map[string]MessageAttribute
+	Sent              time.Time
+}
+
+// MessageAttribute is one message attribute.
+type MessageAttribute struct {
+	DataType    string
+	StringValue string
+	BinaryValue []byte
+}
+
+// Receive takes up to max visible messages of the named queue, in flight
+// for the queue's visibility timeout; ok is false when there is no such
+// queue.
+func (s *Service) Receive(ctx context.Context, name string, max int) (msgs []Received, ok bool, err error) {
+	var q *queue
+	if err := s.st.View(ctx, func(tx *store.Tx) (err error) {
+		q, err = loadQueueTx(tx, name)
+		return err
+	}); err != nil || q == nil {
+		return nil, false, err
+	}
+	for max > 0 {
+		n := min(max, 10)
+		got, err := s.take(ctx, q, n, q.seconds("VisibilityTimeout"))
+		if err != nil {
+			return msgs, true, err
+		}
+		for _, m := range got {
+			r := Received{ID: m.id, Receipt: m.receipt, Body: m.body, MD5OfBody: md5Hex(m.body), Sent: time.UnixMilli(m.sent),
+				Attributes: map[string]string{
+					"ApproximateReceiveCount": strconv.Itoa(m.receives), "SentTimestamp": strconv.FormatInt(m.sent, 10),
+					"SenderId": m.st.Sender, "ApproximateFirstReceiveTimestamp": strconv.FormatInt(m.first, 10),
+				}, MessageAttributes: map[string]MessageAttribute{}}
+			for k, a := range m.st.Attrs {
+				r.MessageAttributes[k] = MessageAttribute{DataType: a.DataType, StringValue: a.StringValue, BinaryValue: a.BinaryValue}
+			}
+			msgs = append(msgs, r)
+		}
+		if len(got) < n {
+			break
+		}
+		max -= len(got)
+	}
+	return msgs, true, nil
+}
+
+// Delete deletes the messages of the named queue its receipts name.
+func (s *Service) Delete(ctx context.Context, name string, receipts []string) error {
+	q := &queue{name: name}
+	return s.st.Update(ctx, func(tx *store.Tx) error {
+		for _, h := range receipts {
+			if e := deleteTx(tx, q, h); e != nil {
+				return errors.New(e.Message)
+			}
+		}
+		return nil
+	})
+}
+
+// Arrived returns a channel closed the next time messages are committed
+// or made visible.
+func (s *Service) Arrived() <-chan struct{} { return s.arrived() }
+
+// ARN is the named queue's ARN.
+func (s *Service) ARN(name string) string { return s.arn(name) }
+
+// Region is the region the service's ARNs name.
+func (s *Service) Region() string { return s.region }
