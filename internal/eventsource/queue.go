@@ -173,4 +173,3 @@ func reportedFailures(payload []byte, batch []sqsRecord) map[string]bool {
 	}
 	return out
 }
-
