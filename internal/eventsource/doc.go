@@ -1,7 +1,8 @@
 // Package eventsource runs event source mappings: the `stream` events of
 // a deployed project, each a poller that reads a DynamoDB table's stream
-// (internal/dynamodb) and invokes its function with batches of records
-// shaped as Lambda delivers them.
+// (internal/dynamodb), and its `sqs` events, pollers that receive from a
+// queue (internal/sqs, queue.go); each invokes its function with batches
+// of records shaped as Lambda delivers them.
 //
 // Guarantees:
 //   - Records reach the function in stream order, one batch at a time per
@@ -24,6 +25,15 @@
 //     timer, so a write reaches its stream function without a polling
 //     delay.
 //
-// Differences from Lambda: one poller per mapping (parallelizationFactor
-// is not supported), and failure destinations are functions only.
+// Queue mappings: a batch that succeeds is deleted (but for its reported
+// batchItemFailures); one that fails is left to become visible again
+// after the queue's visibility timeout, so its queue's RedrivePolicy
+// moves it to the dead-letter queue after maxReceiveCount. Messages that
+// match no filter are deleted, as on Lambda.
+//
+// Differences from Lambda: one poller per stream mapping
+// (parallelizationFactor is not supported); a fixed number of pollers per
+// queue mapping (its maximumConcurrency, else DefaultQueueConcurrency),
+// not one that grows with the backlog; failure destinations are
+// functions only.
 package eventsource

@@ -107,3 +107,60 @@ func TestTablesAndStreams(t *testing.T) {
 		t.Fatalf("bad stream ARN: %v", err)
 	}
 }
+
+const queuesDoc = `service: jobs
+provider:
+  name: aws
+  runtime: nodejs20.x
+  environment:
+    JOBS_URL: !Ref JobsQueue
+functions:
+  work:
+    handler: h.work
+    events:
+      - sqs:
+          arn: !GetAtt JobsQueue.Arn
+          batchSize: 50
+          maximumBatchingWindow: 2
+          maximumConcurrency: 3
+          functionResponseType: ReportBatchItemFailures
+      - sqs: arn:aws:sqs:us-east-1:000000000000:other
+resources:
+  Resources:
+    JobsQueue:
+      Type: AWS::SQS::Queue
+      Properties:
+        VisibilityTimeout: 60
+        RedrivePolicy:
+          deadLetterTargetArn: !GetAtt DLQ.Arn
+          maxReceiveCount: 3
+    DLQ:
+      Type: AWS::SQS::Queue
+      Properties:
+        QueueName: jobs-dlq
+`
+
+// Queues come from resources.Resources; Ref of a queue is its URL on the
+// server deployed to; sqs events name their queue.
+func TestQueuesAndSQSEvents(t *testing.T) {
+	p := mustParse(t, queuesDoc, Options{APIURL: "http://127.0.0.1:4566"})
+	if len(p.Queues) != 2 || !strings.HasPrefix(p.Queues[0].Name, "jobs-dev-JobsQueue-") || p.Queues[1].Name != "jobs-dlq" {
+		t.Fatalf("queues %+v", p.Queues)
+	}
+	rp := p.Queues[0].Properties["RedrivePolicy"].(map[string]any)
+	if rp["deadLetterTargetArn"] != "arn:aws:sqs:us-east-1:000000000000:jobs-dlq" {
+		t.Fatalf("redrive policy %v", rp)
+	}
+	if got := p.Functions[0].Environment["JOBS_URL"]; got != "http://127.0.0.1:4566/000000000000/"+p.Queues[0].Name {
+		t.Fatalf("JOBS_URL %q", got)
+	}
+	e := p.Functions[0].Events
+	if len(e) != 2 || e[0].SQS.Queue != p.Queues[0].Name || e[0].SQS.BatchSize != 50 || e[0].SQS.MaximumBatchingWindow != 2 ||
+		e[0].SQS.MaximumConcurrency != 3 || !e[0].SQS.ReportBatchItemFailures || e[1].SQS.Queue != "other" || e[1].SQS.BatchSize != 10 {
+		t.Fatalf("events %+v %+v", e[0].SQS, e[1].SQS)
+	}
+	_, err := parse(t, "", strings.Replace(queuesDoc, "maximumBatchingWindow: 2", "maximumBatchingWindow: 0", 1), Options{})
+	if err == nil || !strings.Contains(err.Error(), "a batchSize over 10 needs a maximumBatchingWindow") {
+		t.Fatalf("batch without window: %v", err)
+	}
+}
