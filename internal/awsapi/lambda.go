@@ -34,7 +34,18 @@ type LambdaService struct {
 	wg    sync.WaitGroup
 
 	policies FunctionPolicies // resource-based policies; nil: none can be added
+	events   EventQueue       // where Event invocations go; nil: run in the background, not durable
 }
+
+// EventQueue keeps Event invocations durably until they have run
+// (internal/async).
+type EventQueue interface {
+	Enqueue(ctx context.Context, function string, payload []byte, traceID string) (string, error)
+}
+
+// SetEventQueue makes l hand Event invocations to q, durably, before it
+// answers 202. Call it before serving.
+func (l *LambdaService) SetEventQueue(q EventQueue) { l.events = q }
 
 // SetPolicies makes l serve AddPermission, GetPolicy and RemovePermission
 // over p, and evaluate the policies it keeps on every call. Call it before
@@ -230,6 +241,17 @@ func (l *LambdaService) invokeSync(w http.ResponseWriter, r *http.Request, call 
 // invokeAsync queues an Event invocation and answers 202 at once.
 func (l *LambdaService) invokeAsync(w http.ResponseWriter, r *http.Request, call *Call, cfg lambda.Config,
 	req *lambda.Request, log *slog.Logger) {
+	if l.events != nil {
+		id, err := l.events.Enqueue(r.Context(), cfg.Name, req.Payload, req.TraceID)
+		if err != nil {
+			log.Error("event invocation could not be recorded", "err", err)
+			writeJSONError(w, call.RequestID, ErrServiceFailure.Errorf("The event could not be recorded: %v", err))
+			return
+		}
+		log.Debug("event invocation queued", "event_id", id)
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
 	select {
 	case l.async <- struct{}{}:
 	default:

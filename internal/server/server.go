@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudlet/cloudlet/internal/async"
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/dynamodb"
 	"github.com/cloudlet/cloudlet/internal/eventsource"
@@ -104,6 +105,7 @@ type Server struct {
 	dynamo        *dynamodb.Service
 	queues        *sqs.Service
 	sources       *eventsource.Runner // stream events
+	events        *async.Queue        // Event invocations
 	background    sync.WaitGroup      // the DynamoDB sweeper
 
 	gwLn, apiLn   net.Listener
@@ -284,6 +286,8 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.lambdaAPI.SetPolicies(s.policies)
+	s.events = async.New(s.store, s.registry, s.log)
+	s.lambdaAPI.SetEventQueue(s.events)
 	s.dynamo = dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.queues = sqs.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.sources = eventsource.NewRunner(s.store, s.dynamo, s.queues, s.registry, s.registry.ARN, s.log)
@@ -320,6 +324,11 @@ func (s *Server) Start() error {
 	go s.apiSrv.Serve(limitListen(s.apiLn, lim.MaxConns))
 	go s.gwSrv.Serve(limitListen(s.gwLn, lim.MaxConns))
 	s.restore()
+	// Events run once what was deployed is back: the ones kept from
+	// before a restart find their functions.
+	if err := s.events.Start(); err != nil {
+		s.log.Error("async: start the event queue", "err", err)
+	}
 	if !s.opts.AwaitDeploy {
 		s.attempted.Store(true)
 	}
@@ -541,6 +550,9 @@ func (s *Server) Close() error {
 	}
 	if s.sources != nil {
 		s.sources.Close()
+	}
+	if s.events != nil {
+		s.events.Close()
 	}
 	if s.lambdaAPI != nil {
 		s.lambdaAPI.Drain(ctx)

@@ -115,6 +115,19 @@ var migrations = []string{
 		PRIMARY KEY (queue, seq)
 	)`,
 	`CREATE INDEX sqs_messages_visible ON sqs_messages (queue, visible, seq)`,
+	// 18 and 19: asynchronous invocations (internal/async) waiting to run
+	// or be retried: next is when (Unix ms); claimed while one runs.
+	`CREATE TABLE async_events (
+		id       TEXT PRIMARY KEY,
+		function TEXT NOT NULL,
+		payload  BLOB NOT NULL,
+		trace    TEXT NOT NULL,
+		received INTEGER NOT NULL,
+		attempts INTEGER NOT NULL,
+		next     INTEGER NOT NULL,
+		claimed  INTEGER NOT NULL
+	)`,
+	`CREATE INDEX async_events_due ON async_events (claimed, next)`,
 }
 
 // Version is the schema version this build writes.
