@@ -78,11 +78,9 @@ func newID() string {
 // Enqueue records an event for function; it is durable when Enqueue
 // returns nil.
 func (q *Queue) Enqueue(ctx context.Context, function string, payload []byte, traceID string) (string, error) {
-	id := newID()
-	now := time.Now().UnixMilli()
-	err := q.st.Update(ctx, func(tx *store.Tx) error {
-		_, err := tx.Exec(`INSERT INTO async_events (id, function, payload, trace, received, attempts, next, claimed) VALUES (?, ?, ?, ?, ?, 0, ?, 0)`,
-			id, function, payload, traceID, now, now)
+	var id string
+	err := q.st.Update(ctx, func(tx *store.Tx) (err error) {
+		id, err = EnqueueTx(tx, function, payload, traceID)
 		return err
 	})
 	if err == nil {
@@ -90,6 +88,20 @@ func (q *Queue) Enqueue(ctx context.Context, function string, payload []byte, tr
 	}
 	return id, err
 }
+
+// EnqueueTx records an event for function in tx, for a caller that must
+// record it together with its own changes (a schedule's tick); the caller
+// calls Wake once tx has committed.
+func EnqueueTx(tx *store.Tx, function string, payload []byte, traceID string) (string, error) {
+	id := newID()
+	now := time.Now().UnixMilli()
+	_, err := tx.Exec(`INSERT INTO async_events (id, function, payload, trace, received, attempts, next, claimed) VALUES (?, ?, ?, ?, ?, 0, ?, 0)`,
+		id, function, payload, traceID, now, now)
+	return id, err
+}
+
+// Wake tells the workers that events were queued.
+func (q *Queue) Wake() { q.wake() }
 
 func (q *Queue) signal() <-chan struct{} {
 	q.mu.Lock()

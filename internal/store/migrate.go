@@ -128,6 +128,13 @@ var migrations = []string{
 		claimed  INTEGER NOT NULL
 	)`,
 	`CREATE INDEX async_events_due ON async_events (claimed, next)`,
+	// 20: schedules (internal/schedule): when each was first seen (rate()
+	// ticks count from it) and the last tick fired or passed (Unix ms).
+	`CREATE TABLE schedules (
+		id    TEXT PRIMARY KEY,
+		start INTEGER NOT NULL,
+		last  INTEGER NOT NULL
+	)`,
 }
 
 // Version is the schema version this build writes.
