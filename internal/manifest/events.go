@@ -64,13 +64,17 @@ func (d *decoder) events(raw *node, path string) []Event {
 			if q := d.sqsEvent(e, ep); q != nil {
 				events = append(events, Event{SQS: q, Line: e.line})
 			}
+		case "schedule":
+			if sc := d.scheduleEvent(e, ep); sc != nil {
+				events = append(events, Event{Schedule: sc, Line: e.line})
+			}
 		default:
 			if slices.Contains(eventKinds, e.key) {
 				d.warnAt(e, ep, e.key+" events are "+notSupported)
 				continue
 			}
 			msg := "unknown event type"
-			if s := suggest(e.key, append([]string{"http", "httpApi", "stream", "sqs"}, eventKinds...), nil); s != "" {
+			if s := suggest(e.key, append([]string{"http", "httpApi", "stream", "sqs", "schedule"}, eventKinds...), nil); s != "" {
 				msg += " (did you mean " + s + "?)"
 			}
 			d.errorAt(e, ep, "%s", msg)

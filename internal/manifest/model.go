@@ -70,11 +70,12 @@ type Function struct {
 // events of kinds Cloudlet does not support yet are left out (with a
 // warning on the Project).
 type Event struct {
-	HTTP    *HTTPEvent   // `http:` — API Gateway REST API, payload 1.0
-	HTTPAPI *HTTPEvent   // `httpApi:` — API Gateway HTTP API, payload 2.0
-	Stream  *StreamEvent // `stream:` — a DynamoDB table's stream
-	SQS     *SQSEvent    // `sqs:` — a queue
-	Line    int
+	HTTP     *HTTPEvent     // `http:` — API Gateway REST API, payload 1.0
+	HTTPAPI  *HTTPEvent     // `httpApi:` — API Gateway HTTP API, payload 2.0
+	Stream   *StreamEvent   // `stream:` — a DynamoDB table's stream
+	SQS      *SQSEvent      // `sqs:` — a queue
+	Schedule *ScheduleEvent // `schedule:` — rate() or cron()
+	Line     int
 }
 
 // HTTPEvent is an `http` or `httpApi` event.

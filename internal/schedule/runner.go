@@ -56,6 +56,7 @@ type Runner struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
+	current []Schedule
 	wg      sync.WaitGroup
 }
 
@@ -75,6 +76,7 @@ func (r *Runner) Set(ss []Schedule) {
 		cancel()
 		delete(r.running, id)
 	}
+	r.current = append([]Schedule(nil), ss...)
 	for _, s := range ss {
 		if !s.Enabled {
 			continue
@@ -87,6 +89,30 @@ func (r *Runner) Set(ss []Schedule) {
 			r.loop(ctx, s)
 		}(s)
 	}
+}
+
+// FireNow queues the event of the schedule named rule (its rule name, or
+// its function's name for the function's first schedule) as if it ticked
+// now, without changing its ticks: `cloudlet invoke --schedule`, and
+// tests. ok is false when no schedule has that name.
+func (r *Runner) FireNow(ctx context.Context, rule string) (bool, error) {
+	r.mu.Lock()
+	var found *Schedule
+	for i := range r.current {
+		if s := &r.current[i]; s.Rule == rule || s.Function == rule && found == nil {
+			found = s
+		}
+	}
+	r.mu.Unlock()
+	if found == nil {
+		return false, nil
+	}
+	payload, err := r.payload(*found, time.Now().Truncate(time.Second))
+	if err != nil {
+		return true, err
+	}
+	_, err = r.queue.Enqueue(ctx, found.Function, payload, "")
+	return true, err
 }
 
 // Close stops every schedule.

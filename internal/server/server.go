@@ -24,6 +24,7 @@ import (
 	"github.com/cloudlet/cloudlet/internal/manifest"
 	"github.com/cloudlet/cloudlet/internal/metrics"
 	"github.com/cloudlet/cloudlet/internal/sandbox"
+	"github.com/cloudlet/cloudlet/internal/schedule"
 	"github.com/cloudlet/cloudlet/internal/sdk"
 	"github.com/cloudlet/cloudlet/internal/sqs"
 	"github.com/cloudlet/cloudlet/internal/store"
@@ -106,6 +107,7 @@ type Server struct {
 	queues        *sqs.Service
 	sources       *eventsource.Runner // stream events
 	events        *async.Queue        // Event invocations
+	schedules     *schedule.Runner    // schedule events
 	background    sync.WaitGroup      // the DynamoDB sweeper
 
 	gwLn, apiLn   net.Listener
@@ -288,6 +290,7 @@ func (s *Server) Start() error {
 	s.lambdaAPI.SetPolicies(s.policies)
 	s.events = async.New(s.store, s.registry, s.log)
 	s.lambdaAPI.SetEventQueue(s.events)
+	s.schedules = schedule.NewRunner(s.store, s.events, s.opts.Region, DefaultAccountID, s.log)
 	s.dynamo = dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.queues = sqs.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.sources = eventsource.NewRunner(s.store, s.dynamo, s.queues, s.registry, s.registry.ARN, s.log)
@@ -363,6 +366,12 @@ func (s *Server) APIURL() string { return "http://" + s.apiLn.Addr().String() }
 // Registry gives access to the function registry (for tests and benchmarks).
 func (s *Server) Registry() *lambda.Registry { return s.registry }
 
+// FireSchedule queues the event of the schedule named rule (its rule
+// name, or its function's full name) as if it ticked now.
+func (s *Server) FireSchedule(rule string) (bool, error) {
+	return s.schedules.FireNow(context.Background(), rule)
+}
+
 // Store is the server's embedded database (for benchmarks: its commit count).
 func (s *Server) Store() *store.Store { return s.store }
 
@@ -429,6 +438,7 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	specs := make([]lambda.FunctionSpec, 0, len(proj.Functions))
 	var routes []gateway.Route
 	var mappings []eventsource.Mapping
+	var scheds []schedule.Schedule
 	for _, fn := range proj.Functions {
 		specs = append(specs, lambda.FunctionSpec{
 			Name: fn.Name, Runtime: fn.Runtime, Handler: fn.Handler, TaskRoot: proj.Dir,
@@ -438,7 +448,7 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 			Role:                "arn:aws:iam::" + DefaultAccountID + ":role/" + fn.Role,
 		})
 		df := DeployedFunction{Key: fn.Key, Name: fn.Name}
-		streams, queues := 0, 0 // the function's stream and queue events so far: their ids stay as other events come and go
+		streams, queues, scheduleEvents := 0, 0, 0 // the function's events of each kind so far: their ids stay as other events come and go
 		for i, ev := range fn.Events {
 			if st := ev.Stream; st != nil {
 				m := streamMapping(fn.Name, streams, st)
@@ -448,6 +458,11 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 				}
 				mappings = append(mappings, m)
 				df.Streams = append(df.Streams, st.Table)
+				continue
+			}
+			if sc := ev.Schedule; sc != nil {
+				scheds = append(scheds, scheduleOf(fn.Name, scheduleEvents, sc)...)
+				scheduleEvents++
 				continue
 			}
 			if q := ev.SQS; q != nil {
@@ -527,6 +542,7 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	}
 	s.gateway.Swap(table)
 	s.sources.Set(mappings)
+	s.schedules.Set(scheds)
 	for _, fn := range proj.Functions {
 		s.logs.SetRetention(fn.Name, fn.LogRetentionInDays)
 	}
@@ -550,6 +566,9 @@ func (s *Server) Close() error {
 	}
 	if s.sources != nil {
 		s.sources.Close()
+	}
+	if s.schedules != nil {
+		s.schedules.Close()
 	}
 	if s.events != nil {
 		s.events.Close()

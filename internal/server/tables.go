@@ -9,6 +9,7 @@ import (
 	"github.com/cloudlet/cloudlet/internal/dynamodb"
 	"github.com/cloudlet/cloudlet/internal/eventsource"
 	"github.com/cloudlet/cloudlet/internal/manifest"
+	"github.com/cloudlet/cloudlet/internal/schedule"
 	"github.com/cloudlet/cloudlet/internal/sqs"
 )
 
@@ -56,4 +57,34 @@ func queueMapping(function string, i int, q *manifest.SQSEvent) eventsource.Mapp
 		BatchSize: q.BatchSize, BatchWindow: time.Duration(q.MaximumBatchingWindow) * time.Second, Concurrency: q.MaximumConcurrency,
 		ReportFailures: q.ReportBatchItemFailures, FilterPatterns: q.FilterPatterns, Enabled: q.Enabled,
 	}
+}
+
+// scheduleOf is a function's i-th schedule event as the schedule runner
+// runs it: one schedule per expression.
+func scheduleOf(function string, i int, ev *manifest.ScheduleEvent) []schedule.Schedule {
+	var out []schedule.Schedule
+	var loc *time.Location
+	if ev.Timezone != "" {
+		loc, _ = time.LoadLocation(ev.Timezone)
+	}
+	for j, text := range ev.Expressions {
+		e, err := schedule.Parse(text)
+		if err != nil {
+			continue // the manifest checked it
+		}
+		rule := ev.Name
+		if rule == "" || len(ev.Expressions) > 1 {
+			rule = function + "-rule-" + strconv.Itoa(i+1)
+			if len(ev.Expressions) > 1 {
+				rule += "-" + strconv.Itoa(j+1)
+			}
+		}
+		sc := schedule.Schedule{ID: function + "/schedule/" + strconv.Itoa(i) + "/" + strconv.Itoa(j), Function: function, Rule: rule,
+			Expr: e, Location: loc, Input: ev.Input, InputPath: ev.InputPath, Enabled: ev.Enabled}
+		if ev.InputTemplate != "" {
+			sc.Transformer = &schedule.Transformer{PathsMap: ev.InputPathsMap, Template: ev.InputTemplate}
+		}
+		out = append(out, sc)
+	}
+	return out
 }
