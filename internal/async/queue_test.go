@@ -2,6 +2,7 @@ package async_test
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +54,10 @@ func pending(t *testing.T, st *store.Store) int {
 }
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("ASYNC_TEST_CHILD"); dir != "" {
+		crashChild(dir)
+		return
+	}
 	async.RetryDelays = []time.Duration{time.Millisecond, 2 * time.Millisecond}
 	async.ThrottleDelay, async.ThrottleMax = time.Millisecond, 10*time.Millisecond
 	m.Run()
