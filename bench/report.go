@@ -24,6 +24,7 @@ type report struct {
 	io        *ioPart
 	iam       *iamPart
 	dynamo    *dynamoPart
+	sqs       *sqsPart
 	elapsed   time.Duration
 	loadAfter string
 }
@@ -102,6 +103,9 @@ func (r *report) markdown() string {
 	}
 	if r.dynamo != nil {
 		r.dynamoTables(&b)
+	}
+	if r.sqs != nil {
+		r.sqsTables(&b)
 	}
 	if notes := r.notes(); len(notes) > 0 {
 		w("## Notes\n\n")

@@ -183,6 +183,14 @@ func run(ctx context.Context, cfg config) error {
 		}
 		rep.dynamo = part
 	}
+	if cfg.parts["j"] {
+		progress("(j) SQS")
+		part, err := runSQS(ctx, p, tmp, resultsDir, cfg)
+		if err != nil {
+			return err
+		}
+		rep.sqs = part
+	}
 	rep.elapsed = time.Since(began)
 	rep.loadAfter = loadAverage()
 
