@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,15 +66,29 @@ func newDeploy() *cobra.Command {
 
 func newInvoke() *cobra.Command {
 	var cf clientFlags
-	var fn, data, path string
+	var fn, data, path, sched string
 	var async, tail bool
 	cmd := &cobra.Command{
-		Use:   "invoke -f NAME [-d JSON]",
-		Short: "Invoke a function and print its result",
+		Use:   "invoke -f NAME [-d JSON] | invoke --schedule NAME",
+		Short: "Invoke a function and print its result, or fire one of its schedules now",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if sched != "" {
+				c := cf.client()
+				name := sched
+				if !strings.Contains(name, "-rule-") {
+					name = c.resolve(cmd.Context(), name) // a function's key or full name
+				}
+				resp, err := c.admin(cmd.Context(), http.MethodPost, server.AdminSchedulePath, map[string]string{"schedule": name})
+				if err != nil {
+					return err
+				}
+				resp.Body.Close()
+				fmt.Fprintf(cmd.OutOrStdout(), "Fired %s (its event is queued as an asynchronous invocation)\n", sched)
+				return nil
+			}
 			if fn == "" {
-				return errors.New("-f NAME is required")
+				return errors.New("-f NAME (or --schedule NAME) is required")
 			}
 			payload := []byte(data)
 			if path != "" {
@@ -125,6 +140,7 @@ func newInvoke() *cobra.Command {
 	cmd.Flags().StringVarP(&path, "path", "p", "", "file with the event JSON")
 	cmd.Flags().BoolVar(&async, "async", false, "invoke asynchronously (InvocationType Event)")
 	cmd.Flags().BoolVarP(&tail, "log", "l", false, "print the invocation's log tail to stderr")
+	cmd.Flags().StringVar(&sched, "schedule", "", "fire a schedule now: its rule name, or a function (its first schedule)")
 	return cmd
 }
 

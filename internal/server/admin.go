@@ -20,6 +20,8 @@ const (
 	AdminInfoPath   = "/_cloudlet/admin/info"   // GET
 	AdminLogsPath   = "/_cloudlet/admin/logs"   // GET ?function=NAME&tail=N&follow=1
 	AdminIAMPath    = "/_cloudlet/admin/iam"    // GET ?function=NAME
+	// AdminSchedulePath fires a schedule now: POST {"schedule": "RULE or FUNCTION"}.
+	AdminSchedulePath = "/_cloudlet/admin/schedule"
 )
 
 // IAMReport is what the iam call returns: the recorded decisions of role
@@ -81,6 +83,7 @@ func (s *Server) newAdminService() *adminService {
 	mux.HandleFunc("GET "+AdminInfoPath, s.handleInfo)
 	mux.HandleFunc("GET "+AdminLogsPath, s.handleLogs)
 	mux.HandleFunc("GET "+AdminIAMPath, s.handleIAM)
+	mux.HandleFunc("POST "+AdminSchedulePath, s.handleSchedule)
 	return &adminService{s: s, mux: mux}
 }
 
@@ -209,4 +212,26 @@ func (s *Server) IAMReport(fn string) *IAMReport {
 		rep.Decisions = append(rep.Decisions, d)
 	}
 	return &rep
+}
+
+// handleSchedule fires a schedule now (cloudlet invoke --schedule).
+func (s *Server) handleSchedule(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Schedule string `json:"schedule"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Schedule == "" {
+		adminError(w, http.StatusBadRequest, "ValidationException", "body must be {\"schedule\": \"<rule or function>\"}")
+		return
+	}
+	ok, err := s.FireSchedule(req.Schedule)
+	switch {
+	case err != nil:
+		adminError(w, http.StatusInternalServerError, "ServiceException", err.Error())
+	case !ok:
+		adminError(w, http.StatusNotFound, "ResourceNotFoundException", "no schedule is named "+req.Schedule+" (a rule name, or a function's full name)")
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte(`{"fired":true}`))
+	}
 }
