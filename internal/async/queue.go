@@ -243,21 +243,27 @@ func (q *Queue) run(ctx context.Context, ev *event) {
 		log.Warn("async: event dropped: the function no longer exists")
 		q.finish(ev, 0, 0)
 		return
-	case err != nil: // throttled or stopping: wait, without counting an attempt
+	case errors.Is(err, lambda.ErrThrottled) || errors.Is(err, lambda.ErrStopped): // wait, without counting an attempt
 		// The longer it has waited, the longer the next wait: a quarter of
 		// its age, between ThrottleDelay and ThrottleMax.
 		delay := min(max(age/4, ThrottleDelay), ThrottleMax)
 		next = delay
 		log.Info("async: event throttled; it waits and runs later", "err", err, "retry_in", delay)
-	default:
+	default: // the function failed (or could not be invoked)
 		attempts++
+		kind := ""
+		if err != nil {
+			kind = err.Error()
+		} else {
+			kind = res.ErrorType
+		}
 		if attempts > MaxRetries {
-			log.Warn("async: event dropped after its retries", "attempts", attempts, "error_type", res.ErrorType)
+			log.Warn("async: event dropped after its retries", "attempts", attempts, "error", kind)
 			q.finish(ev, 0, 0)
 			return
 		}
 		next = RetryDelays[min(attempts-1, len(RetryDelays)-1)]
-		log.Info("async: the function failed; the event is retried", "attempt", attempts, "error_type", res.ErrorType, "retry_in", next)
+		log.Info("async: the function failed; the event is retried", "attempt", attempts, "error", kind, "retry_in", next)
 	}
 	if age+next > MaxAge {
 		log.Warn("async: event dropped: older than the maximum event age", "age", age.Round(time.Second))
@@ -270,7 +276,23 @@ func (q *Queue) run(ctx context.Context, ev *event) {
 // finish deletes the event (next 0), or releases it to run again after
 // next.
 func (q *Queue) finish(ev *event, next time.Duration, attempts int) {
-	err := q.st.Update(context.Background(), func(tx *store.Tx) error {
+	// Recording the outcome is retried: an event left claimed would not
+	// run again before the next start.
+	var err error
+	for try := 0; try < 10; try++ {
+		if err = q.record(ev, next, attempts); err == nil || errors.Is(err, store.ErrClosed) {
+			break
+		}
+		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+	}
+	if err != nil && !errors.Is(err, store.ErrClosed) {
+		q.log.Error("async: record an event's outcome", "event_id", ev.id, "err", err)
+	}
+	q.wake()
+}
+
+func (q *Queue) record(ev *event, next time.Duration, attempts int) error {
+	return q.st.Update(context.Background(), func(tx *store.Tx) error {
 		if next == 0 {
 			_, err := tx.Exec(`DELETE FROM async_events WHERE id = ?`, ev.id)
 			return err
@@ -279,8 +301,4 @@ func (q *Queue) finish(ev *event, next time.Duration, attempts int) {
 			attempts, time.Now().Add(next).UnixMilli(), ev.id)
 		return err
 	})
-	if err != nil && !errors.Is(err, store.ErrClosed) {
-		q.log.Error("async: record an event's outcome", "event_id", ev.id, "err", err)
-	}
-	q.wake()
 }

@@ -92,7 +92,17 @@ func (r *Runner) pollQueue(ctx context.Context, m Mapping, filters []*Filter) {
 				if err != nil {
 					break
 				}
-				msgs = append(msgs, more...)
+				for _, x := range more { // one visible again in the window is in the batch once, with its latest receipt
+					dup := false
+					for i := range msgs {
+						if msgs[i].ID == x.ID {
+							msgs[i], dup = x, true
+						}
+					}
+					if !dup {
+						msgs = append(msgs, x)
+					}
+				}
 				if len(more) == 0 {
 					wait(ctx, ch, time.Until(deadline))
 				}

@@ -298,6 +298,12 @@ func (e *Expr) Next(t, start time.Time, loc *time.Location) (time.Time, bool) {
 	}
 	c := e.cron
 	cur := t.In(loc).Truncate(time.Minute).Add(time.Minute)
+	// When clocks go back, an hour repeats: a tick fires in it once, as
+	// EventBridge Scheduler documents; its wall-clock time is t's.
+	tw := t.In(loc)
+	same := func(u time.Time) bool {
+		return u.Year() == tw.Year() && u.YearDay() == tw.YearDay() && u.Hour() == tw.Hour() && u.Minute() == tw.Minute()
+	}
 	// Walk minute by minute with jumps: at most a few years of days.
 	for i := 0; i < 366*5*24*60 && cur.Year() <= 2199; i++ {
 		if !c.years.has(cur.Year()) {
@@ -316,7 +322,7 @@ func (e *Expr) Next(t, start time.Time, loc *time.Location) (time.Time, bool) {
 			cur = time.Date(cur.Year(), cur.Month(), cur.Day(), cur.Hour()+1, 0, 0, 0, loc)
 			continue
 		}
-		if !c.minutes.has(cur.Minute()) {
+		if !c.minutes.has(cur.Minute()) || same(cur) {
 			cur = cur.Add(time.Minute)
 			continue
 		}

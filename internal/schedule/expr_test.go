@@ -75,6 +75,17 @@ func TestRateAndTimezone(t *testing.T) {
 	}
 }
 
+// In a repeated hour (clocks going back), a tick fires once.
+func TestRepeatedHourFiresOnce(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	c, _ := Parse("cron(30 1 * * ? *)")
+	first, _ := c.Next(time.Date(2026, 11, 1, 0, 0, 0, 0, ny), time.Time{}, ny) // 01:30 EDT on the day clocks go back
+	next, _ := c.Next(first, time.Time{}, ny)
+	if next.Sub(first) < 24*time.Hour {
+		t.Fatalf("after %v the next tick is %v", first, next)
+	}
+}
+
 // Expressions EventBridge refuses.
 func TestBadExpressions(t *testing.T) {
 	for _, s := range []string{"rate(0 minutes)", "rate(1 minutes)", "rate(5 minute)", "rate(5 weeks)", "rate(five minutes)",

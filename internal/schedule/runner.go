@@ -179,38 +179,49 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // fire queues the event of s's latest tick due at now, once: the tick is
-// recorded as the last one in the same transaction. Ticks due earlier
-// (and not fired) or later than Grace are missed, and logged. It answers
-// the tick fired (zero when none).
+// recorded as the last one in the same transaction (if no one recorded a
+// later one meanwhile). Ticks due earlier (and not fired), or later than
+// Grace, are missed and logged. It answers the tick fired (zero: none).
+// The ticks are worked out outside the store's writer.
 func (r *Runner) fire(ctx context.Context, s Schedule, now time.Time) (time.Time, error) {
-	var fired time.Time
-	missed := 0
-	err := r.st.Update(ctx, func(tx *store.Tx) error {
-		fired, missed = time.Time{}, 0
+	var start, last time.Time
+	if err := r.st.View(ctx, func(tx *store.Tx) error {
 		var st, la int64
 		if err := tx.QueryRow(`SELECT start, last FROM schedules WHERE id = ?`, s.ID).Scan(&st, &la); err != nil {
 			return err
 		}
-		start, last := time.UnixMilli(st), time.UnixMilli(la)
-		tick, ok := s.Expr.Next(last, start, s.Location)
-		if !ok || tick.After(now) {
-			return nil
+		start, last = time.UnixMilli(st), time.UnixMilli(la)
+		return nil
+	}); err != nil {
+		return time.Time{}, err
+	}
+	first, ok := s.Expr.Next(last, start, s.Location)
+	if !ok || first.After(now) {
+		return time.Time{}, nil
+	}
+	// The latest tick at or before now: ticks older than now - Grace are
+	// missed whatever they are, so the search need not start before that.
+	from := last
+	if lim := now.Add(-2 * Grace); from.Before(lim) {
+		from = lim
+	}
+	tick := first
+	for t := from; ; {
+		n, ok := s.Expr.Next(t, start, s.Location)
+		if !ok || n.After(now) {
+			break
 		}
-		// the latest tick at or before now
-		for i := 0; i < 1_000_000; i++ {
-			n, ok := s.Expr.Next(tick, start, s.Location)
-			if !ok || n.After(now) {
-				break
-			}
+		if n.After(tick) {
 			tick = n
-			missed++
 		}
-		if now.Sub(tick) > Grace {
-			missed++
-			_, err := tx.Exec(`UPDATE schedules SET last = ? WHERE id = ?`, tick.UnixMilli(), s.ID)
-			return err
-		}
-		if _, err := tx.Exec(`UPDATE schedules SET last = ? WHERE id = ?`, tick.UnixMilli(), s.ID); err != nil {
+		t = n
+	}
+	late := now.Sub(tick) > Grace
+	var fired time.Time
+	err := r.st.Update(ctx, func(tx *store.Tx) error {
+		fired = time.Time{}
+		n, err := tx.Exec(`UPDATE schedules SET last = ? WHERE id = ? AND last = ?`, tick.UnixMilli(), s.ID, last.UnixMilli())
+		if err != nil || n == 0 || late { // n == 0: another fired it
 			return err
 		}
 		payload, err := r.payload(s, tick)
@@ -226,8 +237,12 @@ func (r *Runner) fire(ctx context.Context, s Schedule, now time.Time) (time.Time
 	if err != nil {
 		return time.Time{}, err
 	}
-	if missed > 0 {
-		r.log.Warn("schedule: ticks missed while the server was down or busy", "function", s.Function, "schedule", s.Rule, "missed", missed)
+	if missedFrom := first; late || missedFrom.Before(tick) {
+		if late {
+			missedFrom = first
+		}
+		r.log.Warn("schedule: ticks missed while the server was down or busy", "function", s.Function, "schedule", s.Rule,
+			"from", missedFrom.UTC().Format(time.RFC3339), "to", tick.UTC().Format(time.RFC3339), "fired_latest", !late)
 	}
 	if !fired.IsZero() {
 		r.queue.Wake()

@@ -107,6 +107,7 @@ type Server struct {
 	queues        *sqs.Service
 	sources       *eventsource.Runner // stream events
 	events        *async.Queue        // Event invocations
+	eventsOnce    sync.Once
 	schedules     *schedule.Runner    // schedule events
 	background    sync.WaitGroup      // the DynamoDB sweeper
 
@@ -326,11 +327,10 @@ func (s *Server) Start() error {
 		MaxHeaderBytes: gateway.MaxHeaderBytes}
 	go s.apiSrv.Serve(limitListen(s.apiLn, lim.MaxConns))
 	go s.gwSrv.Serve(limitListen(s.gwLn, lim.MaxConns))
-	s.restore()
-	// Events run once what was deployed is back: the ones kept from
-	// before a restart find their functions.
-	if err := s.events.Start(); err != nil {
-		s.log.Error("async: start the event queue", "err", err)
+	// Events run once what was deployed is back; if it could not be
+	// restored, once a deploy succeeds.
+	if s.restore() {
+		s.startEvents()
 	}
 	if !s.opts.AwaitDeploy {
 		s.attempted.Store(true)
@@ -341,20 +341,35 @@ func (s *Server) Start() error {
 }
 
 // restore redeploys what this data directory served last, if anything.
-func (s *Server) restore() {
+// restore redeploys the last acknowledged deployment; it reports whether
+// what was deployed is back (true when nothing was).
+func (s *Server) restore() bool {
 	st, ok, err := s.loadDeployed()
 	if err != nil {
 		s.log.Error("restore the last deployment", "err", err)
-		return
+		return false
 	}
 	if !ok || st.Dir == "" {
-		return // nothing acknowledged yet (a pending deploy was never)
+		return true // nothing acknowledged yet (a pending deploy was never)
 	}
 	// Not Deploy: a restored version is not the deploy that cloudlet up
 	// awaits before it reports ready.
 	if _, err := s.deploy(st.Dir, st.Stage); err != nil {
 		s.log.Error("restore the last deployment", "dir", st.Dir, "err", err)
+		return false
 	}
+	return true
+}
+
+// startEvents starts the queue of Event invocations, once: after what was
+// deployed is back, so that the events kept from before find their
+// functions (a function not found drops its events).
+func (s *Server) startEvents() {
+	s.eventsOnce.Do(func() {
+		if err := s.events.Start(); err != nil {
+			s.log.Error("async: start the event queue", "err", err)
+		}
+	})
 }
 
 // GatewayURL is the HTTP gateway's base URL.
@@ -519,6 +534,10 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 		s.saveDeployed(prev)
 		return nil, err
 	}
+	if err := s.checkQueueMappings(proj); err != nil {
+		s.saveDeployed(prev)
+		return nil, err
+	}
 	prevRoles, prevFnRoles := s.roles, s.fnRoles
 	s.keys.Stage(roles, fnRoles) // provisioned instances start during the deploy
 	if err := s.registry.Deploy(specs); err != nil {
@@ -543,6 +562,9 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	s.gateway.Swap(table)
 	s.sources.Set(mappings)
 	s.schedules.Set(scheds)
+	if s.ready.Load() {
+		s.startEvents() // after a restore that failed: this deploy brings the functions back
+	}
 	for _, fn := range proj.Functions {
 		s.logs.SetRetention(fn.Name, fn.LogRetentionInDays)
 	}

@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -68,6 +70,13 @@ func TestFunctionSendsToQueue(t *testing.T) {
 // maxReceiveCount.
 func TestQueueTriggersFunction(t *testing.T) {
 	s := start(t)
+	// a function that may run longer than its queue hides a message is refused, as AWS refuses it
+	long := copyDir(t, "testdata/worker")
+	yml, _ := os.ReadFile(filepath.Join(long, "serverless.yml"))
+	os.WriteFile(filepath.Join(long, "serverless.yml"), []byte(strings.Replace(string(yml), "timeout: 1 #", "timeout: 6 #", 1)), 0o644)
+	if _, err := s.Deploy(long, ""); err == nil || !strings.Contains(err.Error(), "Queue visibility timeout: 1 seconds is less than Function timeout: 6 seconds") {
+		t.Fatalf("a function longer than its queue's visibility timeout: %v", err)
+	}
 	if _, err := s.Deploy(copyDir(t, "testdata/worker"), ""); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -87,4 +88,26 @@ func scheduleOf(function string, i int, ev *manifest.ScheduleEvent) []schedule.S
 		out = append(out, sc)
 	}
 	return out
+}
+
+// checkQueueMappings refuses an sqs event whose queue's visibility timeout
+// is shorter than its function's timeout, as CreateEventSourceMapping
+// does: its messages would come back while the function still ran.
+func (s *Server) checkQueueMappings(p *manifest.Project) error {
+	for _, fn := range p.Functions {
+		for i, ev := range fn.Events {
+			if ev.SQS == nil {
+				continue
+			}
+			vis, ok, err := s.queues.VisibilityTimeout(context.Background(), ev.SQS.Queue)
+			if err != nil {
+				return err
+			}
+			if ok && vis < time.Duration(fn.Timeout)*time.Second {
+				return fmt.Errorf("%s:%d: functions.%s.events[%d].sqs: Invalid request provided: Queue visibility timeout: %d seconds is less than Function timeout: %d seconds",
+					filepath.Base(p.File), ev.Line, fn.Key, i, int(vis.Seconds()), fn.Timeout)
+			}
+		}
+	}
+	return nil
 }

@@ -84,7 +84,9 @@ func (s *Service) Apply(ctx context.Context, specs []QueueSpec) error {
 		}
 		ws = append(ws, want{spec, a, t})
 	}
+	var refused error
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		refused = nil
 		now := time.Now().Unix()
 		for _, w := range ws {
 			have, err := loadQueueTx(tx, w.spec.Name)
@@ -105,9 +107,23 @@ func (s *Service) Apply(ctx context.Context, specs []QueueSpec) error {
 				return err
 			}
 		}
+		// dead-letter queues may be declared in any order: checked once all are there
+		for _, w := range ws {
+			e, err := s.checkRedriveTx(tx, w.spec.Name, w.attrs)
+			if err != nil {
+				return err
+			}
+			if e != nil {
+				refused = fmt.Errorf("%s: %s", w.spec.Origin, e.Message)
+				return refused
+			}
+		}
 		return nil
 	})
 	s.wake()
+	if refused != nil {
+		return refused
+	}
 	return err
 }
 
@@ -187,3 +203,17 @@ func (s *Service) ARN(name string) string { return s.arn(name) }
 
 // Region is the region the service's ARNs name.
 func (s *Service) Region() string { return s.region }
+
+// VisibilityTimeout is the named queue's visibility timeout; ok is false
+// when there is no such queue.
+func (s *Service) VisibilityTimeout(ctx context.Context, name string) (time.Duration, bool, error) {
+	var q *queue
+	err := s.st.View(ctx, func(tx *store.Tx) (err error) {
+		q, err = loadQueueTx(tx, name)
+		return err
+	})
+	if err != nil || q == nil {
+		return 0, false, err
+	}
+	return q.seconds("VisibilityTimeout"), true, nil
+}

@@ -283,6 +283,9 @@ func (s *Service) sendMessageBatch(r *http.Request, call *awsapi.Call) (any, *aw
 	ids := make([]string, len(in.Entries))
 	total := 0
 	for i, m := range in.Entries {
+		if m == nil {
+			return nil, missingParameter("SendMessageBatchRequestEntry." + strconv.Itoa(i+1) + ".Id")
+		}
 		ids[i] = m.ID
 		if m.MessageBody != nil {
 			total += len(*m.MessageBody)
@@ -532,8 +535,10 @@ func (s *Service) take(ctx context.Context, q *queue, max int, vis time.Duration
 		var dlq *queue
 		if p := cur.attr("RedrivePolicy"); p != "" && json.Unmarshal([]byte(p), &rp) == nil {
 			name := rp.DeadLetterTargetArn[strings.LastIndexByte(rp.DeadLetterTargetArn, ':')+1:]
-			if dlq, err = loadQueueTx(tx, name); err != nil {
-				return err
+			if name != q.name { // a queue is not its own dead-letter queue
+				if dlq, err = loadQueueTx(tx, name); err != nil {
+					return err
+				}
 			}
 		}
 		now := time.Now()
@@ -615,13 +620,16 @@ func errReceipt(h string) *awsapi.Error {
 }
 
 // deleteTx deletes the message a receipt names (nothing when it is gone
-// already, as SQS answers).
+// already, or the receipt is not its latest, as SQS answers).
 func deleteTx(tx *store.Tx, q *queue, h string) *awsapi.Error {
 	name, seq, ok := parseReceipt(h)
 	if !ok || name != q.name {
 		return errReceipt(h)
 	}
-	if _, err := tx.Exec(`DELETE FROM sqs_messages WHERE queue = ? AND seq = ?`, q.name, seq); err != nil {
+	// Only the latest receipt deletes: an earlier one (or one of a queue
+	// of the same name deleted since) succeeds and deletes nothing, as SQS
+	// documents.
+	if _, err := tx.Exec(`DELETE FROM sqs_messages WHERE queue = ? AND seq = ? AND receipt = ?`, q.name, seq, h); err != nil {
 		return &awsapi.Error{Code: "InternalError", Status: 500, Message: err.Error()}
 	}
 	return nil

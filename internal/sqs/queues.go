@@ -165,6 +165,29 @@ func loadQueueTx(tx *store.Tx, name string) (*queue, error) {
 	return q, nil
 }
 
+// checkRedriveTx refuses a RedrivePolicy whose dead-letter queue is not
+// there, or is the queue itself.
+func (s *Service) checkRedriveTx(tx *store.Tx, name string, attrs map[string]string) (*awsapi.Error, error) {
+	v := attrs["RedrivePolicy"]
+	if v == "" {
+		return nil, nil
+	}
+	var rp redrivePolicy
+	json.Unmarshal([]byte(v), &rp)
+	target := rp.DeadLetterTargetArn[strings.LastIndexByte(rp.DeadLetterTargetArn, ':')+1:]
+	if !strings.HasPrefix(rp.DeadLetterTargetArn, "arn:aws:sqs:"+s.region+":"+s.account+":") || target == name {
+		return invalidAttributeValue("Value " + v + " for parameter RedrivePolicy is invalid. Reason: Dead letter target must be another queue of this account and region."), nil
+	}
+	dlq, err := loadQueueTx(tx, target)
+	if err != nil {
+		return nil, err
+	}
+	if dlq == nil {
+		return invalidAttributeValue("Value " + v + " for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist."), nil
+	}
+	return nil, nil
+}
+
 func saveQueueTx(tx *store.Tx, q *queue) error {
 	a, _ := json.Marshal(q.attrs)
 	t, _ := json.Marshal(q.tags)
@@ -244,6 +267,9 @@ func (s *Service) createQueue(r *http.Request, call *awsapi.Call) (any, *awsapi.
 				}
 			}
 			return nil
+		}
+		if e, err = s.checkRedriveTx(tx, in.QueueName, in.Attributes); err != nil || e != nil {
+			return err
 		}
 		now := time.Now().Unix()
 		a, _ := json.Marshal(in.Attributes)
@@ -435,6 +461,9 @@ func (s *Service) setQueueAttributes(r *http.Request, call *awsapi.Call) (any, *
 		cur, err := loadQueueTx(tx, q.name)
 		if err != nil || cur == nil {
 			e = errNoQueue()
+			return err
+		}
+		if e, err = s.checkRedriveTx(tx, q.name, in.Attributes); err != nil || e != nil {
 			return err
 		}
 		for k, v := range in.Attributes {

@@ -95,6 +95,13 @@ func TestQueues(t *testing.T) {
 		attrs.Attributes["ApproximateNumberOfMessages"] != "0" || attrs.Attributes["RedrivePolicy"] == "" {
 		t.Fatalf("attributes %v %v", attrs, err)
 	}
+	for _, target := range []string{"arn:aws:sqs:us-east-1:000000000000:missing", "arn:aws:sqs:us-east-1:000000000000:jobs"} {
+		_, err := q.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: url, Attributes: map[string]string{
+			"RedrivePolicy": `{"deadLetterTargetArn":"` + target + `","maxReceiveCount":"2"}`}})
+		if code(err) != "InvalidAttributeValue" || !strings.Contains(err.Error(), "Dead letter target") {
+			t.Fatalf("redrive to %s: %v", target, err)
+		}
+	}
 	src, err := q.ListDeadLetterSourceQueues(ctx, &sqs.ListDeadLetterSourceQueuesInput{QueueUrl: aws.String(strings.Replace(*url, "jobs", "jobs-dlq", 1))})
 	if err != nil || len(src.QueueUrls) != 1 || src.QueueUrls[0] != *url {
 		t.Fatalf("dead letter sources %v %v", src, err)
@@ -165,6 +172,13 @@ func TestMessages(t *testing.T) {
 	_, err = q.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
 	if code(err) == "" {
 		t.Fatal("a stale receipt changed visibility")
+	}
+	// an earlier receipt deletes nothing (SQS: "the request succeeds, but the message might not be deleted")
+	if _, err := q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: url, ReceiptHandle: m.ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: url, AttributeNames: []types.QueueAttributeName{"ApproximateNumberOfMessagesNotVisible"}}); a.Attributes["ApproximateNumberOfMessagesNotVisible"] != "1" {
+		t.Fatalf("a stale receipt deleted the message: %v", a.Attributes)
 	}
 	q.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: url, ReceiptHandle: r3.Messages[0].ReceiptHandle, VisibilityTimeout: 0})
 	// received twice: the third receive moves it to the dead-letter queue
