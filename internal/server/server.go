@@ -108,8 +108,8 @@ type Server struct {
 	sources       *eventsource.Runner // stream events
 	events        *async.Queue        // Event invocations
 	eventsOnce    sync.Once
-	schedules     *schedule.Runner    // schedule events
-	background    sync.WaitGroup      // the DynamoDB sweeper
+	schedules     *schedule.Runner // schedule events
+	background    sync.WaitGroup   // the DynamoDB sweeper
 
 	gwLn, apiLn   net.Listener
 	gwSrv, apiSrv *http.Server
