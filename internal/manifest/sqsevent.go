@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -42,18 +41,8 @@ func (d *decoder) sqsEvent(f field, path string) *SQSEvent {
 			switch g.key {
 			case "arn":
 				arnNode = g.val
-				a, ok := d.policyValue(g.val, gp, 1)
-				if !ok {
-					return nil
-				}
-				switch t := a.(type) {
-				case string:
-					ev.ARN = t
-				case unresolved:
-					d.warnAt(g, gp, string(t)+"; the event is ignored")
-					return nil
-				default:
-					d.errorf(g.val, gp, "must be a queue ARN")
+				var ok bool
+				if ev.ARN, ok = d.eventARN(g, gp, "queue"); !ok {
 					return nil
 				}
 			case "batchSize":
@@ -71,16 +60,7 @@ func (d *decoder) sqsEvent(f field, path string) *SQSEvent {
 				}
 				ev.ReportBatchItemFailures = true
 			case "filterPatterns":
-				a, ok := d.policyValue(g.val, gp, 1)
-				list, isList := a.([]any)
-				if !ok || !isList {
-					d.errorf(g.val, gp, "must be a list of filter patterns")
-					continue
-				}
-				for _, p := range list {
-					b, _ := json.Marshal(p)
-					ev.FilterPatterns = append(ev.FilterPatterns, string(b))
-				}
+				ev.FilterPatterns = d.filterPatterns(g, gp)
 			default:
 				d.unknown(g, gp, sqsFields, nil)
 			}

@@ -70,18 +70,8 @@ func (d *decoder) stream(f field, path string) *StreamEvent {
 				typ, _ = d.str(g.val, gp)
 			case "arn":
 				arnNode = g.val
-				a, ok := d.policyValue(g.val, gp, 1)
-				if !ok {
-					return nil
-				}
-				switch t := a.(type) {
-				case string:
-					ev.ARN = t
-				case unresolved:
-					d.warnAt(g, gp, string(t)+"; the event is ignored")
-					return nil
-				default:
-					d.errorf(g.val, gp, "must be a stream ARN")
+				var ok bool
+				if ev.ARN, ok = d.eventARN(g, gp, "stream"); !ok {
 					return nil
 				}
 			case "batchSize":
@@ -117,16 +107,7 @@ func (d *decoder) stream(f field, path string) *StreamEvent {
 				}
 				ev.ReportBatchItemFailures = true
 			case "filterPatterns":
-				a, ok := d.policyValue(g.val, gp, 1)
-				list, isList := a.([]any)
-				if !ok || !isList {
-					d.errorf(g.val, gp, "must be a list of filter patterns")
-					continue
-				}
-				for _, p := range list {
-					b, _ := json.Marshal(p)
-					ev.FilterPatterns = append(ev.FilterPatterns, string(b))
-				}
+				ev.FilterPatterns = d.filterPatterns(g, gp)
 			case "destinations":
 				ev.OnFailure = d.onFailure(g, gp)
 			default:
@@ -221,4 +202,38 @@ func (d *decoder) onFailure(g field, path string) string {
 		return target
 	}
 	return ""
+}
+
+// eventARN reads an event's arn: a string, or an intrinsic function that
+// gives one; ok is false when the event is left out (reported).
+func (d *decoder) eventARN(g field, path, what string) (string, bool) {
+	a, ok := d.policyValue(g.val, path, 1)
+	if !ok {
+		return "", false
+	}
+	switch t := a.(type) {
+	case string:
+		return t, true
+	case unresolved:
+		d.warnAt(g, path, string(t)+"; the event is ignored")
+	default:
+		d.errorf(g.val, path, "must be a %s ARN", what)
+	}
+	return "", false
+}
+
+// filterPatterns reads an event's filterPatterns, each as JSON.
+func (d *decoder) filterPatterns(g field, path string) []string {
+	a, ok := d.policyValue(g.val, path, 1)
+	list, isList := a.([]any)
+	if !ok || !isList {
+		d.errorf(g.val, path, "must be a list of filter patterns")
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, p := range list {
+		b, _ := json.Marshal(p)
+		out = append(out, string(b))
+	}
+	return out
 }

@@ -296,19 +296,9 @@ func writeResult(x *bytes.Buffer, op string, doc map[string]any) {
 				elem(x, "QueueUrl", text(u))
 			}
 		case "Attributes":
-			for _, name := range sortedKeys(v.(map[string]any)) {
-				x.WriteString("<Attribute>")
-				elem(x, "Name", name)
-				elem(x, "Value", text(v.(map[string]any)[name]))
-				x.WriteString("</Attribute>")
-			}
+			writePairs(x, v, "Attribute", "Name")
 		case "Tags":
-			for _, name := range sortedKeys(v.(map[string]any)) {
-				x.WriteString("<Tag>")
-				elem(x, "Key", name)
-				elem(x, "Value", text(v.(map[string]any)[name]))
-				x.WriteString("</Tag>")
-			}
+			writePairs(x, v, "Tag", "Key")
 		case "Messages":
 			for _, m := range v.([]any) {
 				x.WriteString("<Message>")
@@ -333,17 +323,23 @@ func writeResult(x *bytes.Buffer, op string, doc map[string]any) {
 	}
 }
 
+// writePairs writes a map as repeated <member><key>k</key><Value>v</Value></member>.
+func writePairs(x *bytes.Buffer, v any, member, key string) {
+	m, _ := v.(map[string]any)
+	for _, name := range sortedKeys(m) {
+		x.WriteString("<" + member + ">")
+		elem(x, key, name)
+		elem(x, "Value", text(m[name]))
+		x.WriteString("</" + member + ">")
+	}
+}
+
 func writeMessage(x *bytes.Buffer, m map[string]any) {
 	for _, k := range sortedKeys(m) {
 		v := m[k]
 		switch k {
 		case "Attributes":
-			for _, name := range sortedKeys(v.(map[string]any)) {
-				x.WriteString("<Attribute>")
-				elem(x, "Name", name)
-				elem(x, "Value", text(v.(map[string]any)[name]))
-				x.WriteString("</Attribute>")
-			}
+			writePairs(x, v, "Attribute", "Name")
 		case "MessageAttributes":
 			for _, name := range sortedKeys(v.(map[string]any)) {
 				a := v.(map[string]any)[name].(map[string]any)
