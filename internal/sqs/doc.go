@@ -25,7 +25,10 @@
 //   - Every operation is authorized through internal/iam with the queue's
 //     ARN, before the queue is looked up.
 //
+// apply.go holds what the server uses besides the API: Apply for a
+// deploy's AWS::SQS::Queue resources, and Receive, Delete and Arrived for
+// the pollers of sqs events (internal/eventsource).
+//
 // Not yet: FIFO queues (refused with a message that says so), queue
-// policies as resource policies, message move tasks, sqs events and
-// AWS::SQS::Queue resources (issue 10's next parts).
+// policies as resource policies, message move tasks.
 package sqs
