@@ -525,7 +525,15 @@ func (d *decoder) physicalName(id string, r resource, prop string) string {
 			return ""
 		}
 	}
-	return generatedName(d.stack(), id, r.typ == "AWS::S3::Bucket")
+	name := generatedName(d.stack(), id, r.typ == "AWS::S3::Bucket")
+	if r.typ == "AWS::SQS::Queue" && r.props != nil {
+		if f := r.props.get("FifoQueue"); f != nil {
+			if v, ok := d.policyValue(f, "resources.Resources."+id+".Properties.FifoQueue", 1); ok && (v == true || v == "true") {
+				name += ".fifo" // CloudFormation's generated name of a FIFO queue
+			}
+		}
+	}
+	return name
 }
 
 func (d *decoder) stack() string {

@@ -116,6 +116,9 @@ func (d *decoder) tables(root *node) ([]*Table, []*Queue) {
 				name = n
 			case nil:
 				name = generatedName(d.stack(), r.key, false)
+				if f := props["FifoQueue"]; what == "queue" && (f == true || f == "true") {
+					name += ".fifo" // CloudFormation's generated name of a FIFO queue
+				}
 			default:
 				d.errorf(rv, path+".Properties."+nameProp, "must be a string")
 				continue

@@ -76,11 +76,14 @@ func (s *Service) Apply(ctx context.Context, specs []QueueSpec) error {
 	var ws []want
 	for _, spec := range specs {
 		if !queueNameRe.MatchString(spec.Name) {
-			return fmt.Errorf("%s: QueueName %q: can only include alphanumeric characters, hyphens, or underscores, 1 to 80 in length (FIFO queues are not supported yet)", spec.Origin, spec.Name)
+			return fmt.Errorf("%s: QueueName %q: can only include alphanumeric characters, hyphens, or underscores, 1 to 80 in length (a FIFO queue's ending in .fifo)", spec.Origin, spec.Name)
 		}
 		a, t, err := cfnAttributes(spec)
 		if err != nil {
 			return err
+		}
+		if e := checkQueueType(spec.Name, a); e != nil {
+			return fmt.Errorf("%s: %s", spec.Origin, e.Message)
 		}
 		ws = append(ws, want{spec, a, t})
 	}
@@ -168,6 +171,9 @@ func (s *Service) Receive(ctx context.Context, name string, max int) (msgs []Rec
 					"ApproximateReceiveCount": strconv.Itoa(m.receives), "SentTimestamp": strconv.FormatInt(m.sent, 10),
 					"SenderId": m.st.Sender, "ApproximateFirstReceiveTimestamp": strconv.FormatInt(m.first, 10),
 				}, MessageAttributes: map[string]MessageAttribute{}}
+			if m.st.Group != "" {
+				r.Attributes["MessageGroupId"], r.Attributes["MessageDeduplicationId"], r.Attributes["SequenceNumber"] = m.st.Group, m.st.Dedup, seqNumber(m.seq)
+			}
 			for k, a := range m.st.Attrs {
 				r.MessageAttributes[k] = MessageAttribute{DataType: a.DataType, StringValue: a.StringValue, BinaryValue: a.BinaryValue}
 			}

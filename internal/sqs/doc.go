@@ -29,6 +29,11 @@
 // deploy's AWS::SQS::Queue resources, and Receive, Delete and Arrived for
 // the pollers of sqs events (internal/eventsource).
 //
-// Not yet: FIFO queues (refused with a message that says so), queue
-// policies as resource policies, message move tasks.
+//   - FIFO queues: a group's messages are received in order, and none of
+//     a group while one of it is in flight or not yet visible; a
+//     deduplication id seen in the last five minutes answers as the
+//     message it repeats, in the same transaction as the check.
+//
+// Not yet: queue policies as resource policies, message move tasks,
+// ReceiveRequestAttemptId.
 package sqs

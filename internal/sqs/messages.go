@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -99,7 +100,15 @@ type stored struct {
 	Attrs  map[string]attributeValue `json:"a,omitempty"`
 	System map[string]attributeValue `json:"s,omitempty"`
 	Sender string                    `json:"u"`
+	Group  string                    `json:"g,omitempty"` // FIFO
+	Dedup  string                    `json:"d,omitempty"` // FIFO
 }
+
+// dedupWindow is how long a FIFO queue remembers a deduplication id.
+const dedupWindow = 5 * time.Minute
+
+// seqNumber is a FIFO message's SequenceNumber as SQS writes them.
+func seqNumber(seq int64) string { return fmt.Sprintf("1%019d", seq) }
 
 type sendEntry struct {
 	ID                      string                    `json:"Id"`
@@ -125,7 +134,22 @@ func (m *sendEntry) check(q *queue) *awsapi.Error {
 	if m.DelaySeconds != nil && (*m.DelaySeconds < 0 || *m.DelaySeconds > 900) {
 		return invalidParameter(fmt.Sprintf("Value %d for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.", *m.DelaySeconds))
 	}
-	if m.MessageGroupID != "" || m.MessageDeduplicationID != "" {
+	if q.fifo() {
+		if m.MessageGroupID == "" {
+			return missingParameter("MessageGroupId")
+		}
+		if m.DelaySeconds != nil && *m.DelaySeconds != 0 {
+			return invalidParameter(fmt.Sprintf("Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", *m.DelaySeconds))
+		}
+		if m.MessageDeduplicationID == "" && q.attr("ContentBasedDeduplication") != "true" {
+			return invalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+		}
+		for _, v := range []string{m.MessageGroupID, m.MessageDeduplicationID} {
+			if len(v) > 128 || strings.IndexFunc(v, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+				return invalidParameter("Value " + v + " for parameter MessageGroupId or MessageDeduplicationId is invalid. Reason: It may hold up to 128 printable ASCII characters.")
+			}
+		}
+	} else if m.MessageDeduplicationID != "" {
 		return invalidParameter("The request include parameter that is not valid for this queue type")
 	}
 	if len(m.MessageAttributes) > 10 {
@@ -167,28 +191,62 @@ func (m *sendEntry) check(q *queue) *awsapi.Error {
 	return nil
 }
 
-// enqueueTx adds messages to q in tx, sent now; it returns their ids.
-func enqueueTx(tx *store.Tx, q *queue, msgs []*sendEntry, sender string, now time.Time) ([]string, error) {
+// sent is a message enqueued: its id, and its SequenceNumber (FIFO).
+type sent struct{ id, seq string }
+
+// enqueueTx adds messages to q in tx, sent now. In a FIFO queue a message
+// whose deduplication id was seen in the last five minutes is not added
+// again: it answers as the message it repeats.
+func enqueueTx(tx *store.Tx, q *queue, msgs []*sendEntry, sender string, now time.Time) ([]sent, error) {
 	var seq int64
 	if err := tx.QueryRow(`SELECT next_seq FROM sqs_queues WHERE name = ?`, q.name).Scan(&seq); err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(msgs))
+	if q.fifo() {
+		if _, err := tx.Exec(`DELETE FROM sqs_dedup WHERE queue = ? AND at < ?`, q.name, now.Add(-dedupWindow).UnixMilli()); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]sent, len(msgs))
 	for i, m := range msgs {
+		st := stored{Attrs: m.MessageAttributes, System: m.MessageSystemAttributes, Sender: sender}
+		if q.fifo() {
+			st.Group, st.Dedup = m.MessageGroupID, m.MessageDeduplicationID
+			if st.Dedup == "" {
+				sum := sha256.Sum256([]byte(*m.MessageBody))
+				st.Dedup = hex.EncodeToString(sum[:])
+			}
+			key := st.Dedup
+			if q.attr("DeduplicationScope") == "messageGroup" {
+				key = st.Group + "\x00" + st.Dedup
+			}
+			var id string
+			var was int64
+			err := tx.QueryRow(`SELECT id, seq FROM sqs_dedup WHERE queue = ? AND dedup = ?`, q.name, key).Scan(&id, &was)
+			if err == nil {
+				out[i] = sent{id, seqNumber(was)}
+				continue
+			}
+			out[i] = sent{newID(), seqNumber(seq)}
+			if _, err := tx.Exec(`INSERT INTO sqs_dedup (queue, dedup, id, seq, at) VALUES (?, ?, ?, ?, ?)`, q.name, key, out[i].id, seq, now.UnixMilli()); err != nil {
+				return nil, err
+			}
+		} else {
+			out[i] = sent{id: newID()}
+		}
 		delay := q.seconds("DelaySeconds")
-		if m.DelaySeconds != nil {
+		if m.DelaySeconds != nil && !q.fifo() {
 			delay = time.Duration(*m.DelaySeconds) * time.Second
 		}
-		st, _ := json.Marshal(stored{Attrs: m.MessageAttributes, System: m.MessageSystemAttributes, Sender: sender})
-		ids[i] = newID()
-		if _, err := tx.Exec(`INSERT INTO sqs_messages (queue, seq, id, body, attributes, sent, visible, receives, first_receive, receipt)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, '')`, q.name, seq, ids[i], *m.MessageBody, string(st), now.UnixMilli(), now.Add(delay).UnixMilli()); err != nil {
+		doc, _ := json.Marshal(st)
+		if _, err := tx.Exec(`INSERT INTO sqs_messages (queue, seq, id, body, attributes, sent, visible, receives, first_receive, receipt, grp)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, '', ?)`, q.name, seq, out[i].id, *m.MessageBody, string(doc), now.UnixMilli(), now.Add(delay).UnixMilli(), st.Group); err != nil {
 			return nil, err
 		}
 		seq++
 	}
 	_, err := tx.Exec(`UPDATE sqs_queues SET next_seq = ? WHERE name = ?`, seq, q.name)
-	return ids, err
+	return out, err
 }
 
 // sender is a message's SenderId: the access key that sent it.
@@ -209,7 +267,7 @@ func (s *Service) sendMessage(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	if e := in.sendEntry.check(q); e != nil {
 		return nil, e
 	}
-	var ids []string
+	var ids []sent
 	var gone bool
 	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
 		if cur, err := loadQueueTx(tx, q.name); err != nil || cur == nil {
@@ -226,7 +284,10 @@ func (s *Service) sendMessage(r *http.Request, call *awsapi.Call) (any, *awsapi.
 		return nil, errNoQueue()
 	}
 	s.wake()
-	out := map[string]string{"MessageId": ids[0], "MD5OfMessageBody": md5Hex(*in.MessageBody)}
+	out := map[string]string{"MessageId": ids[0].id, "MD5OfMessageBody": md5Hex(*in.MessageBody)}
+	if ids[0].seq != "" {
+		out["SequenceNumber"] = ids[0].seq
+	}
 	if m := md5OfAttributes(in.MessageAttributes); m != "" {
 		out["MD5OfMessageAttributes"] = m
 	}
@@ -307,7 +368,7 @@ func (s *Service) sendMessageBatch(r *http.Request, call *awsapi.Call) (any, *aw
 		}
 		good = append(good, m)
 	}
-	var msgIDs []string
+	var msgIDs []sent
 	var gone bool
 	if len(good) > 0 {
 		err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
@@ -328,7 +389,10 @@ func (s *Service) sendMessageBatch(r *http.Request, call *awsapi.Call) (any, *aw
 	}
 	okEntries := make([]map[string]string, len(good))
 	for i, m := range good {
-		ent := map[string]string{"Id": m.ID, "MessageId": msgIDs[i], "MD5OfMessageBody": md5Hex(*m.MessageBody)}
+		ent := map[string]string{"Id": m.ID, "MessageId": msgIDs[i].id, "MD5OfMessageBody": md5Hex(*m.MessageBody)}
+		if msgIDs[i].seq != "" {
+			ent["SequenceNumber"] = msgIDs[i].seq
+		}
 		if h := md5OfAttributes(m.MessageAttributes); h != "" {
 			ent["MD5OfMessageAttributes"] = h
 		}
@@ -499,6 +563,9 @@ func (m *taken) answer(sysNames, attrNames []string) message {
 	if th, ok := m.st.System["AWSTraceHeader"]; ok {
 		sys["AWSTraceHeader"] = th.StringValue
 	}
+	if m.st.Group != "" {
+		sys["MessageGroupId"], sys["MessageDeduplicationId"], sys["SequenceNumber"] = m.st.Group, m.st.Dedup, seqNumber(m.seq)
+	}
 	for k, v := range sys {
 		if wanted(sysNames, k) {
 			if out.Attributes == nil {
@@ -544,8 +611,18 @@ func (s *Service) take(ctx context.Context, q *queue, max int, vis time.Duration
 		now := time.Now()
 		seen := map[int64]bool{}
 		for len(out) < max {
-			rows, err := tx.Query(`SELECT seq, id, body, attributes, sent, receives, first_receive FROM sqs_messages
-				WHERE queue = ? AND visible <= ? ORDER BY visible, seq LIMIT ?`, q.name, now.UnixMilli(), max-len(out))
+			query := `SELECT seq, id, body, attributes, sent, receives, first_receive FROM sqs_messages
+				WHERE queue = ? AND visible <= ? ORDER BY visible, seq LIMIT ?`
+			args := []any{q.name, now.UnixMilli(), max - len(out)}
+			if cur.fifo() {
+				// In order, and none of a group with a message in flight (or
+				// not yet visible): a group's messages go out one batch at a time.
+				query = `SELECT seq, id, body, attributes, sent, receives, first_receive FROM sqs_messages
+					WHERE queue = ? AND visible <= ? AND grp NOT IN (SELECT grp FROM sqs_messages WHERE queue = ? AND visible > ?)
+					ORDER BY seq LIMIT ?`
+				args = []any{q.name, now.UnixMilli(), q.name, now.UnixMilli(), max - len(out)}
+			}
+			rows, err := tx.Query(query, args...)
 			if err != nil {
 				return err
 			}
@@ -604,8 +681,8 @@ func moveTx(tx *store.Tx, from string, dlq *queue, m *taken) error {
 		return err
 	}
 	st, _ := json.Marshal(m.st)
-	if _, err := tx.Exec(`INSERT INTO sqs_messages (queue, seq, id, body, attributes, sent, visible, receives, first_receive, receipt)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '')`, dlq.name, seq, m.id, m.body, string(st), m.sent, time.Now().UnixMilli(), m.receives, m.first); err != nil {
+	if _, err := tx.Exec(`INSERT INTO sqs_messages (queue, seq, id, body, attributes, sent, visible, receives, first_receive, receipt, grp)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`, dlq.name, seq, m.id, m.body, string(st), m.sent, time.Now().UnixMilli(), m.receives, m.first, m.st.Group); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(`UPDATE sqs_queues SET next_seq = ? WHERE name = ?`, seq+1, dlq.name); err != nil {

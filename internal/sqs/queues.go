@@ -52,7 +52,7 @@ var settable = map[string]bool{
 var readOnly = []string{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed",
 	"CreatedTimestamp", "LastModifiedTimestamp", "QueueArn"}
 
-var queueNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+var queueNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$|^[A-Za-z0-9_-]{1,75}\.fifo$`)
 
 func (s *Service) arn(name string) string {
 	return "arn:aws:sqs:" + s.region + ":" + s.account + ":" + name
@@ -99,11 +99,18 @@ func checkAttributes(attrs map[string]string) *awsapi.Error {
 			}
 		}
 		switch k {
-		case "FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit":
-			if k == "FifoQueue" && v == "false" {
-				continue
+		case "FifoQueue", "ContentBasedDeduplication":
+			if v != "true" && v != "false" {
+				return invalidAttributeValue(fmt.Sprintf("Invalid value for the parameter %s.", k))
 			}
-			return invalidAttributeValue("FIFO queues are not supported by Cloudlet yet (the attribute " + k + ")")
+		case "DeduplicationScope":
+			if v != "queue" && v != "messageGroup" {
+				return invalidAttributeValue("Invalid value for the parameter DeduplicationScope.")
+			}
+		case "FifoThroughputLimit":
+			if v != "perQueue" && v != "perMessageGroupId" {
+				return invalidAttributeValue("Invalid value for the parameter FifoThroughputLimit.")
+			}
 		case "RedrivePolicy":
 			if v == "" {
 				continue
@@ -132,6 +139,33 @@ func (rp redrivePolicy) maxReceives() int {
 	s := strings.Trim(string(rp.MaxReceiveCount), `"`)
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// fifo reports whether q is a FIFO queue.
+func (q *queue) fifo() bool { return q.attrs["FifoQueue"] == "true" }
+
+// fifoOnly are the attributes only FIFO queues take.
+var fifoOnly = []string{"ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"}
+
+// checkQueueType refuses attributes that do not fit the queue's name: a
+// FIFO queue is named .fifo and says FifoQueue=true, and the other way
+// round.
+func checkQueueType(name string, attrs map[string]string) *awsapi.Error {
+	fifoName := strings.HasSuffix(name, ".fifo")
+	if fifoName != (attrs["FifoQueue"] == "true") {
+		if fifoName {
+			return invalidParameter("The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.")
+		}
+		return invalidAttributeValue("Invalid value for the parameter FifoQueue. Reason: Queue name must end with .fifo to be a FIFO queue.")
+	}
+	if !fifoName {
+		for _, k := range fifoOnly {
+			if _, ok := attrs[k]; ok {
+				return invalidAttributeName(k)
+			}
+		}
+	}
+	return nil
 }
 
 func (q *queue) attr(name string) string {
@@ -185,6 +219,9 @@ func (s *Service) checkRedriveTx(tx *store.Tx, name string, attrs map[string]str
 	if dlq == nil {
 		return invalidAttributeValue("Value " + v + " for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist."), nil
 	}
+	if dlq.fifo() != strings.HasSuffix(name, ".fifo") {
+		return invalidAttributeValue("Value " + v + " for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be same type of queue as the source."), nil
+	}
 	return nil, nil
 }
 
@@ -236,13 +273,16 @@ func (s *Service) createQueue(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	if e := call.Authorize(ops.Op("CreateQueue"), s.arn(in.QueueName), nil, nil); e != nil {
 		return nil, e
 	}
-	if strings.HasSuffix(in.QueueName, ".fifo") {
-		return nil, invalidAttributeValue("FIFO queues are not supported by Cloudlet yet")
-	}
 	if !queueNameRe.MatchString(in.QueueName) {
+		if strings.HasSuffix(in.QueueName, ".fifo") {
+			return nil, invalidParameter("The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.")
+		}
 		return nil, invalidParameter("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
 	}
 	if e := checkAttributes(in.Attributes); e != nil {
+		return nil, e
+	}
+	if e := checkQueueType(in.QueueName, in.Attributes); e != nil {
 		return nil, e
 	}
 	if in.Attributes == nil {
@@ -456,6 +496,16 @@ func (s *Service) setQueueAttributes(r *http.Request, call *awsapi.Call) (any, *
 	}
 	if e := checkAttributes(in.Attributes); e != nil {
 		return nil, e
+	}
+	if v, ok := in.Attributes["FifoQueue"]; ok && v != strconv.FormatBool(q.fifo()) {
+		return nil, invalidAttributeValue("Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.")
+	}
+	if !q.fifo() {
+		for _, k := range fifoOnly {
+			if _, ok := in.Attributes[k]; ok {
+				return nil, invalidAttributeName(k)
+			}
+		}
 	}
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
 		cur, err := loadQueueTx(tx, q.name)

@@ -135,6 +135,20 @@ var migrations = []string{
 		start INTEGER NOT NULL,
 		last  INTEGER NOT NULL
 	)`,
+	// 21 and 22: FIFO queues — a message's group (messages of a group are
+	// received in order, one batch in flight at a time).
+	`ALTER TABLE sqs_messages ADD COLUMN grp TEXT NOT NULL DEFAULT ''`,
+	`CREATE INDEX sqs_messages_group ON sqs_messages (queue, grp, visible)`,
+	// 23: FIFO queues' deduplication ids of the last five minutes, with
+	// the message each stands for.
+	`CREATE TABLE sqs_dedup (
+		queue TEXT NOT NULL,
+		dedup TEXT NOT NULL,
+		id    TEXT NOT NULL,
+		seq   INTEGER NOT NULL,
+		at    INTEGER NOT NULL,
+		PRIMARY KEY (queue, dedup)
+	)`,
 }
 
 // Version is the schema version this build writes.
