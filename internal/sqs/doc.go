@@ -30,7 +30,7 @@
 // the pollers of sqs events (internal/eventsource).
 //
 //   - FIFO queues: a group's messages are received in order, and none of
-//     a group while one of it is in flight or not yet visible; a
+//     a group while one of it is in flight; a
 //     deduplication id seen in the last five minutes answers as the
 //     message it repeats, in the same transaction as the check.
 //

@@ -615,10 +615,10 @@ func (s *Service) take(ctx context.Context, q *queue, max int, vis time.Duration
 				WHERE queue = ? AND visible <= ? ORDER BY visible, seq LIMIT ?`
 			args := []any{q.name, now.UnixMilli(), max - len(out)}
 			if cur.fifo() {
-				// In order, and none of a group with a message in flight (or
-				// not yet visible): a group's messages go out one batch at a time.
+				// In order, and none of a group with a message in flight: a
+				// group's messages go out one batch at a time.
 				query = `SELECT seq, id, body, attributes, sent, receives, first_receive FROM sqs_messages
-					WHERE queue = ? AND visible <= ? AND grp NOT IN (SELECT grp FROM sqs_messages WHERE queue = ? AND visible > ?)
+					WHERE queue = ? AND visible <= ? AND grp NOT IN (SELECT grp FROM sqs_messages WHERE queue = ? AND visible > ? AND receives > 0)
 					ORDER BY seq LIMIT ?`
 				args = []any{q.name, now.UnixMilli(), q.name, now.UnixMilli(), max - len(out)}
 			}
