@@ -747,6 +747,15 @@ type receiptEntry struct {
 }
 
 func (s *Service) deleteMessageBatch(r *http.Request, call *awsapi.Call) (any, *awsapi.Error) {
+	return s.receiptBatch(r, call, "DeleteMessage", func(tx *store.Tx, q *queue, en receiptEntry) (*awsapi.Error, error) {
+		return deleteTx(tx, q, en.ReceiptHandle), nil
+	})
+}
+
+// receiptBatch serves a batch of receipt entries (DeleteMessageBatch,
+// ChangeMessageVisibilityBatch), authorized as op: every entry in one
+// transaction, each one's refusal answered as its failure.
+func (s *Service) receiptBatch(r *http.Request, call *awsapi.Call, op string, each func(*store.Tx, *queue, receiptEntry) (*awsapi.Error, error)) (any, *awsapi.Error) {
 	var in struct {
 		QueueURL string         `json:"QueueUrl"`
 		Entries  []receiptEntry `json:"Entries"`
@@ -754,7 +763,7 @@ func (s *Service) deleteMessageBatch(r *http.Request, call *awsapi.Call) (any, *
 	if e := decode(call, &in); e != nil {
 		return nil, e
 	}
-	q, e := s.findQueue(r, call, "DeleteMessage", in.QueueURL)
+	q, e := s.findQueue(r, call, op, in.QueueURL)
 	if e != nil {
 		return nil, e
 	}
@@ -770,7 +779,11 @@ func (s *Service) deleteMessageBatch(r *http.Request, call *awsapi.Call) (any, *
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
 		ok, failed = ok[:0], failed[:0]
 		for _, en := range in.Entries {
-			if e := deleteTx(tx, q, en.ReceiptHandle); e != nil {
+			e, err := each(tx, q, en)
+			if err != nil {
+				return err
+			}
+			if e != nil {
 				failed = append(failed, batchError{ID: en.ID, SenderFault: true, Code: e.Code, Message: e.Message})
 				continue
 			}
@@ -779,8 +792,9 @@ func (s *Service) deleteMessageBatch(r *http.Request, call *awsapi.Call) (any, *
 		return nil
 	})
 	if err != nil {
-		return nil, internalError(s, "delete message batch", err)
+		return nil, internalError(s, op+" batch", err)
 	}
+	s.wake() // a visibility of 0 releases messages now
 	return map[string]any{"Successful": ok, "Failed": failed}, nil
 }
 
@@ -839,50 +853,13 @@ func (s *Service) changeMessageVisibility(r *http.Request, call *awsapi.Call) (a
 }
 
 func (s *Service) changeMessageVisibilityBatch(r *http.Request, call *awsapi.Call) (any, *awsapi.Error) {
-	var in struct {
-		QueueURL string         `json:"QueueUrl"`
-		Entries  []receiptEntry `json:"Entries"`
-	}
-	if e := decode(call, &in); e != nil {
-		return nil, e
-	}
-	q, e := s.findQueue(r, call, "ChangeMessageVisibility", in.QueueURL)
-	if e != nil {
-		return nil, e
-	}
-	ids := make([]string, len(in.Entries))
-	for i, en := range in.Entries {
-		ids[i] = en.ID
-	}
-	if e := checkBatchIDs(ids); e != nil {
-		return nil, e
-	}
-	ok := []map[string]string{}
-	failed := []batchError{}
-	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
-		ok, failed = ok[:0], failed[:0]
-		for _, en := range in.Entries {
-			secs := 0
-			if en.VisibilityTimeout != nil {
-				secs = *en.VisibilityTimeout
-			}
-			e, err := visibilityTx(tx, q, en.ReceiptHandle, secs)
-			if err != nil {
-				return err
-			}
-			if e != nil {
-				failed = append(failed, batchError{ID: en.ID, SenderFault: true, Code: e.Code, Message: e.Message})
-				continue
-			}
-			ok = append(ok, map[string]string{"Id": en.ID})
+	return s.receiptBatch(r, call, "ChangeMessageVisibility", func(tx *store.Tx, q *queue, en receiptEntry) (*awsapi.Error, error) {
+		secs := 0
+		if en.VisibilityTimeout != nil {
+			secs = *en.VisibilityTimeout
 		}
-		return nil
+		return visibilityTx(tx, q, en.ReceiptHandle, secs)
 	})
-	if err != nil {
-		return nil, internalError(s, "change message visibility batch", err)
-	}
-	s.wake()
-	return map[string]any{"Successful": ok, "Failed": failed}, nil
 }
 
 // Sweep deletes messages past their queue's MessageRetentionPeriod; it
