@@ -213,7 +213,14 @@ var dynOps = []struct {
 
 // drive runs do from conc goroutines for d and measures it.
 func drive(ctx context.Context, db *dynamodb.Client, conc int, d time.Duration, do func(context.Context, *dynamodb.Client, *rand.Rand, int64) error) opRun {
-	var seq, errs atomic.Int64
+	return measure(ctx, conc, d, func(r *rand.Rand, seq int64) (int, error) { return 1, do(ctx, db, r, seq) })
+}
+
+// measure runs call from conc goroutines for d: the units its successful
+// calls report (operations, or messages) per second, and the latency of
+// each call.
+func measure(ctx context.Context, conc int, d time.Duration, call func(r *rand.Rand, seq int64) (int, error)) opRun {
+	var seq, errs, units atomic.Int64
 	lat := make([][]time.Duration, conc)
 	start := time.Now()
 	stop := start.Add(d)
@@ -225,10 +232,12 @@ func drive(ctx context.Context, db *dynamodb.Client, conc int, d time.Duration, 
 			r := rand.New(rand.NewPCG(uint64(g), uint64(start.UnixNano())))
 			for time.Now().Before(stop) && ctx.Err() == nil {
 				t0 := time.Now()
-				if err := do(ctx, db, r, seq.Add(1)); err != nil {
+				n, err := call(r, seq.Add(1))
+				if err != nil {
 					errs.Add(1)
 					continue
 				}
+				units.Add(int64(n))
 				lat[g] = append(lat[g], time.Since(t0))
 			}
 		}(g)
@@ -242,7 +251,7 @@ func drive(ctx context.Context, db *dynamodb.Client, conc int, d time.Duration, 
 		}
 	}
 	sort.Float64s(all)
-	run := opRun{rps: float64(len(all)) / elapsed.Seconds(), elapsed: elapsed, errors: errs.Load()}
+	run := opRun{rps: float64(units.Load()) / elapsed.Seconds(), elapsed: elapsed, errors: errs.Load()}
 	if len(all) > 0 {
 		run.p50, run.p99 = time.Duration(percentile(all, 50)), time.Duration(percentile(all, 99))
 	}
@@ -359,7 +368,7 @@ func growTable(ctx context.Context, db *dynamodb.Client, part *dynamoPart) error
 	marks := []int{0, part.items / 4, part.items / 2, part.items}
 	loaded := 0
 	start := time.Now()
-	measure := func() {
+	snapshot := func() {
 		get := drive(ctx, db, 1, time.Second, dynOps[1].do)
 		q := drive(ctx, db, 1, time.Second, dynOps[2].do)
 		mp := memPoint{items: loaded, heapMB: heapMB(), rssMB: rssMB(), getP50: get.p50, queryP50: q.p50}
@@ -401,7 +410,7 @@ func growTable(ctx context.Context, db *dynamodb.Client, part *dynamoPart) error
 				return ctx.Err()
 			}
 		}
-		measure()
+		snapshot()
 	}
 	part.loadDur = time.Since(start)
 	return nil

@@ -8,16 +8,14 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -128,45 +126,10 @@ var sqsOps = []struct {
 	}},
 }
 
-// driveSQS runs do from conc goroutines for d: messages per second and
-// the latency of each call.
+// driveSQS runs do from conc goroutines for d: messages per second.
 func driveSQS(ctx context.Context, c *queryClient, queue string, conc int, d time.Duration,
 	do func(context.Context, *queryClient, string, int64) (int, error)) opRun {
-	var seq, errs, msgs atomic.Int64
-	lat := make([][]time.Duration, conc)
-	start := time.Now()
-	stop := start.Add(d)
-	var wg sync.WaitGroup
-	for g := 0; g < conc; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for time.Now().Before(stop) && ctx.Err() == nil {
-				t0 := time.Now()
-				n, err := do(ctx, c, queue, seq.Add(1))
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				msgs.Add(int64(n))
-				lat[g] = append(lat[g], time.Since(t0))
-			}
-		}(g)
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	var all []float64
-	for _, l := range lat {
-		for _, x := range l {
-			all = append(all, float64(x))
-		}
-	}
-	sort.Float64s(all)
-	run := opRun{rps: float64(msgs.Load()) / elapsed.Seconds(), elapsed: elapsed, errors: errs.Load()}
-	if len(all) > 0 {
-		run.p50, run.p99 = time.Duration(percentile(all, 50)), time.Duration(percentile(all, 99))
-	}
-	return run
+	return measure(ctx, conc, d, func(_ *rand.Rand, seq int64) (int, error) { return do(ctx, c, queue, seq) })
 }
 
 // startGoaws builds goaws from its module and runs it on a free port.
