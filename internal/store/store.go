@@ -50,67 +50,59 @@ type Tx struct {
 // and is prepared after the transaction ends (prepare takes a connection
 // of the pool, which a transaction in progress may be holding).
 type stmtCache struct {
-	db      *sql.DB
-	mu      sync.Mutex
-	m       map[string]*sql.Stmt
-	pending map[string]bool
+	db       *sql.DB
+	prepared sync.Map // query → *sql.Stmt; read without a lock on every call
+
+	mu       sync.Mutex // guards pending
+	pending  map[string]bool
+	npending atomic.Int32
 }
 
 // lookup is the prepared statement of query, if there is one yet; if not,
 // it is noted for prepare.
 func (c *stmtCache) lookup(query string) *sql.Stmt {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[query]; ok {
-		return st
+	if st, ok := c.prepared.Load(query); ok {
+		return st.(*sql.Stmt)
 	}
+	c.mu.Lock()
 	if c.pending == nil {
 		c.pending = map[string]bool{}
 	}
 	c.pending[query] = true
+	c.npending.Store(int32(len(c.pending)))
+	c.mu.Unlock()
 	return nil
 }
 
 // prepare prepares the queries noted; the caller holds no connection.
 func (c *stmtCache) prepare() {
 	c.mu.Lock()
-	var todo []string
+	todo := make([]string, 0, len(c.pending))
 	for q := range c.pending {
 		todo = append(todo, q)
 	}
 	c.pending = nil
+	c.npending.Store(0)
 	c.mu.Unlock()
 	for _, q := range todo {
 		st, err := c.db.Prepare(q)
 		if err != nil {
 			continue // it runs unprepared, and says why there
 		}
-		c.mu.Lock()
-		if c.m == nil {
-			c.m = map[string]*sql.Stmt{}
-		}
-		if _, dup := c.m[q]; dup {
+		if _, dup := c.prepared.LoadOrStore(q, st); dup {
 			st.Close()
-		} else {
-			c.m[q] = st
 		}
-		c.mu.Unlock()
 	}
 }
 
-func (c *stmtCache) hasPending() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.pending) > 0
-}
+func (c *stmtCache) hasPending() bool { return c.npending.Load() > 0 }
 
 func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, st := range c.m {
-		st.Close()
-	}
-	c.m = nil
+	c.prepared.Range(func(q, st any) bool {
+		st.(*sql.Stmt).Close()
+		c.prepared.Delete(q)
+		return true
+	})
 }
 
 // stmt is query prepared and bound to t, or nil when it is not prepared
