@@ -46,7 +46,7 @@ func crashChild(dir string) {
 		go func(g int) {
 			for i := 0; ; i++ {
 				p := strconv.FormatInt(base, 10) + "-" + strconv.Itoa(g) + "-" + strconv.Itoa(i)
-				if _, err := q.Enqueue(context.Background(), "f", []byte(p), ""); err == nil {
+				if _, err := q.Enqueue(context.Background(), "", "f", []byte(p), ""); err == nil {
 					rec.mu.Lock()
 					os.Stdout.WriteString("queued " + p + "\n")
 					rec.mu.Unlock()

@@ -11,12 +11,16 @@
 //     stopped (or was killed) are released when the next one starts.
 //   - A throttled event (the function at its concurrency limit) waits and
 //     runs later; it is never dropped for that, only for its age.
-//   - A function error is retried MaxRetries times (Lambda's default 2),
-//     after RetryDelays (Lambda's 1 and 2 minutes); an event older than
-//     MaxAge (Lambda's 6 hours) is given up on. Each outcome is logged.
-//
-// Not yet: per-function maximumRetryAttempts and maximumEventAge
-// (PutFunctionEventInvokeConfig), destinations (onSuccess, onFailure).
+//   - A function error is retried the function's maximumRetryAttempts
+//     (Lambda's default 2), after RetryDelays (Lambda's 1 and 2 minutes);
+//     an event older than its maximumEventAge (Lambda's default 6 hours)
+//     is given up on.
+//   - An event's end and the records it sends to its destinations
+//     (onSuccess, onFailure, the dead-letter target) are one transaction:
+//     a record is sent exactly once, or not at all when the destination
+//     refuses it (no such queue, no permission), which is logged.
+//   - Every outcome is logged (the server's log and the function's own)
+//     and counted (Stats).
 package async
 
 import (
@@ -47,12 +51,19 @@ const Workers = 16
 
 // Queue is the durable queue of Event invocations.
 type Queue struct {
-	st  *store.Store
-	inv lambda.Invoker
-	log *slog.Logger
+	st    *store.Store
+	inv   lambda.Invoker
+	log   *slog.Logger
+	dest  Deliverer
+	fnLog FunctionLog
 
 	mu     sync.Mutex
 	wakeCh chan struct{}
+
+	cmu sync.Mutex // guards cfg
+	cfg configs
+
+	counts sync.Map // function → *counters
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -75,15 +86,30 @@ func newID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
+// SetDeliverer makes q send destination records through d. Call it
+// before Start; without one, records are logged only.
+func (q *Queue) SetDeliverer(d Deliverer) { q.dest = d }
+
+// FunctionLog is where an event's outcomes are written besides the
+// server's log: the function's own log (telemetry.Logs).
+type FunctionLog interface {
+	Append(function, text string)
+}
+
+// SetFunctionLog makes q write each outcome to l too. Call it before
+// Start.
+func (q *Queue) SetFunctionLog(l FunctionLog) { q.fnLog = l }
+
 // Enqueue records an event for function; it is durable when Enqueue
-// returns nil.
-func (q *Queue) Enqueue(ctx context.Context, function string, payload []byte, traceID string) (string, error) {
-	var id string
+// returns nil. id is the invocation's request ID ("": a new one), which
+// the function sees on every attempt.
+func (q *Queue) Enqueue(ctx context.Context, id, function string, payload []byte, traceID string) (string, error) {
 	err := q.st.Update(ctx, func(tx *store.Tx) (err error) {
-		id, err = EnqueueTx(tx, function, payload, traceID)
+		id, err = EnqueueTx(tx, id, function, payload, traceID)
 		return err
 	})
 	if err == nil {
+		q.counters(function).received.Add(1)
 		q.wake()
 	}
 	return id, err
@@ -91,17 +117,25 @@ func (q *Queue) Enqueue(ctx context.Context, function string, payload []byte, tr
 
 // EnqueueTx records an event for function in tx, for a caller that must
 // record it together with its own changes (a schedule's tick); the caller
-// calls Wake once tx has committed.
-func EnqueueTx(tx *store.Tx, function string, payload []byte, traceID string) (string, error) {
-	id := newID()
+// calls Wake once tx has committed. id "" makes a new one.
+func EnqueueTx(tx *store.Tx, id, function string, payload []byte, traceID string) (string, error) {
+	if id == "" {
+		id = newID()
+	}
 	now := time.Now().UnixMilli()
 	_, err := tx.Exec(`INSERT INTO async_events (id, function, payload, trace, received, attempts, next, claimed) VALUES (?, ?, ?, ?, ?, 0, ?, 0)`,
 		id, function, payload, traceID, now, now)
 	return id, err
 }
 
-// Wake tells the workers that events were queued.
-func (q *Queue) Wake() { q.wake() }
+// Wake tells the workers that events were queued, one for each function
+// named (counted as received).
+func (q *Queue) Wake(received ...string) {
+	for _, fn := range received {
+		q.counters(fn).received.Add(1)
+	}
+	q.wake()
+}
 
 func (q *Queue) signal() <-chan struct{} {
 	q.mu.Lock()
@@ -222,83 +256,4 @@ func sleep(ctx context.Context, woken <-chan struct{}, d time.Duration) {
 	case <-woken:
 	case <-t.C:
 	}
-}
-
-// run invokes one event and records its outcome.
-func (q *Queue) run(ctx context.Context, ev *event) {
-	log := q.log.With("function", ev.function, "event_id", ev.id)
-	res, err := q.inv.Invoke(ctx, &lambda.Request{Function: ev.function, Payload: ev.payload, TraceID: ev.trace})
-	if ctx.Err() != nil {
-		return // stopping: the claim is released at the next start
-	}
-	age := time.Since(ev.received)
-	var next time.Duration
-	attempts := ev.attempts
-	switch {
-	case err == nil && res.FunctionError == "":
-		log.Debug("async: event done", "invocation_id", res.RequestID)
-		q.finish(ev, 0, 0)
-		return
-	case errors.Is(err, lambda.ErrFunctionNotFound):
-		log.Warn("async: event dropped: the function no longer exists")
-		q.finish(ev, 0, 0)
-		return
-	case errors.Is(err, lambda.ErrThrottled) || errors.Is(err, lambda.ErrStopped): // wait, without counting an attempt
-		// The longer it has waited, the longer the next wait: a quarter of
-		// its age, between ThrottleDelay and ThrottleMax.
-		delay := min(max(age/4, ThrottleDelay), ThrottleMax)
-		next = delay
-		log.Info("async: event throttled; it waits and runs later", "err", err, "retry_in", delay)
-	default: // the function failed (or could not be invoked)
-		attempts++
-		kind := ""
-		if err != nil {
-			kind = err.Error()
-		} else {
-			kind = res.ErrorType
-		}
-		if attempts > MaxRetries {
-			log.Warn("async: event dropped after its retries", "attempts", attempts, "error", kind)
-			q.finish(ev, 0, 0)
-			return
-		}
-		next = RetryDelays[min(attempts-1, len(RetryDelays)-1)]
-		log.Info("async: the function failed; the event is retried", "attempt", attempts, "error", kind, "retry_in", next)
-	}
-	if age+next > MaxAge {
-		log.Warn("async: event dropped: older than the maximum event age", "age", age.Round(time.Second))
-		q.finish(ev, 0, 0)
-		return
-	}
-	q.finish(ev, next, attempts)
-}
-
-// finish deletes the event (next 0), or releases it to run again after
-// next.
-func (q *Queue) finish(ev *event, next time.Duration, attempts int) {
-	// Recording the outcome is retried: an event left claimed would not
-	// run again before the next start.
-	var err error
-	for try := 0; try < 10; try++ {
-		if err = q.record(ev, next, attempts); err == nil || errors.Is(err, store.ErrClosed) {
-			break
-		}
-		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
-	}
-	if err != nil && !errors.Is(err, store.ErrClosed) {
-		q.log.Error("async: record an event's outcome", "event_id", ev.id, "err", err)
-	}
-	q.wake()
-}
-
-func (q *Queue) record(ev *event, next time.Duration, attempts int) error {
-	return q.st.Update(context.Background(), func(tx *store.Tx) error {
-		if next == 0 {
-			_, err := tx.Exec(`DELETE FROM async_events WHERE id = ?`, ev.id)
-			return err
-		}
-		_, err := tx.Exec(`UPDATE async_events SET claimed = 0, attempts = ?, next = ? WHERE id = ?`,
-			attempts, time.Now().Add(next).UnixMilli(), ev.id)
-		return err
-	})
 }

@@ -17,12 +17,20 @@ import (
 type fn struct {
 	mu     sync.Mutex
 	calls  map[string]int
+	ids    map[string]map[string]bool // payload → request IDs seen
 	behave func(payload string, call int) (*lambda.Result, error)
 }
 
 func (f *fn) Invoke(ctx context.Context, req *lambda.Request) (*lambda.Result, error) {
 	f.mu.Lock()
 	f.calls[string(req.Payload)]++
+	if f.ids == nil {
+		f.ids = map[string]map[string]bool{}
+	}
+	if f.ids[string(req.Payload)] == nil {
+		f.ids[string(req.Payload)] = map[string]bool{}
+	}
+	f.ids[string(req.Payload)][req.RequestID] = true
 	n := f.calls[string(req.Payload)]
 	f.mu.Unlock()
 	return f.behave(string(req.Payload), n)
@@ -85,7 +93,7 @@ func TestRetriesAndThrottles(t *testing.T) {
 	q := async.New(st, f, nil)
 	ctx := context.Background()
 	for _, p := range []string{"ok", "busy", "broken"} {
-		if _, err := q.Enqueue(ctx, "f", []byte(p), ""); err != nil {
+		if _, err := q.Enqueue(ctx, "", "f", []byte(p), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,9 +104,14 @@ func TestRetriesAndThrottles(t *testing.T) {
 	if f.count("ok") != 1 || f.count("busy") != 6 || f.count("broken") != 1+async.MaxRetries {
 		t.Fatalf("calls: ok %d, busy %d, broken %d", f.count("ok"), f.count("busy"), f.count("broken"))
 	}
+	f.mu.Lock()
+	if ids := f.ids["broken"]; len(ids) != 1 || ids[""] {
+		t.Errorf("the retries of one event saw request IDs %v, want one", ids)
+	}
+	f.mu.Unlock()
 	q.Close()
 	// queued while stopped: runs at the next start
-	q.Enqueue(ctx, "f", []byte("later"), "")
+	q.Enqueue(ctx, "", "f", []byte("later"), "")
 	if f.count("later") != 0 {
 		t.Fatal("ran while stopped")
 	}

@@ -17,6 +17,11 @@ var lambdaOps = iam.Register("lambda",
 	iam.Operation{Name: "AddPermission", Action: "lambda:AddPermission", ResourceType: "function"},
 	iam.Operation{Name: "GetPolicy", Action: "lambda:GetPolicy", ResourceType: "function"},
 	iam.Operation{Name: "RemovePermission", Action: "lambda:RemovePermission", ResourceType: "function"},
+	iam.Operation{Name: "PutFunctionEventInvokeConfig", Action: "lambda:PutFunctionEventInvokeConfig", ResourceType: "function"},
+	iam.Operation{Name: "UpdateFunctionEventInvokeConfig", Action: "lambda:UpdateFunctionEventInvokeConfig", ResourceType: "function"},
+	iam.Operation{Name: "GetFunctionEventInvokeConfig", Action: "lambda:GetFunctionEventInvokeConfig", ResourceType: "function"},
+	iam.Operation{Name: "DeleteFunctionEventInvokeConfig", Action: "lambda:DeleteFunctionEventInvokeConfig", ResourceType: "function"},
+	iam.Operation{Name: "ListFunctionEventInvokeConfigs", Action: "lambda:ListFunctionEventInvokeConfigs", ResourceType: "function"},
 )
 
 // Authorize decides op on resource (an ARN, or "*") for the call's caller,

@@ -35,12 +35,16 @@ type LambdaService struct {
 
 	policies FunctionPolicies // resource-based policies; nil: none can be added
 	events   EventQueue       // where Event invocations go; nil: run in the background, not durable
+	// eventConfigs keeps EventInvokeConfigs; nil: none can be set.
+	eventConfigs EventInvokeConfigs
 }
 
 // EventQueue keeps Event invocations durably until they have run
 // (internal/async).
 type EventQueue interface {
-	Enqueue(ctx context.Context, function string, payload []byte, traceID string) (string, error)
+	// Enqueue records an event; id is its request ID, which the function
+	// sees on every attempt.
+	Enqueue(ctx context.Context, id, function string, payload []byte, traceID string) (string, error)
 }
 
 // SetEventQueue makes l hand Event invocations to q, durably, before it
@@ -88,6 +92,10 @@ func (l *LambdaService) Drain(ctx context.Context) error {
 
 // ServeAWS implements Service.
 func (l *LambdaService) ServeAWS(w http.ResponseWriter, r *http.Request, call *Call) {
+	if rest, found := strings.CutPrefix(wirePath(r), eventConfigPrefix); found {
+		l.serveEventConfig(w, r, call, rest)
+		return
+	}
 	name, op, sid, ok := lambdaRoute(wirePath(r))
 	switch {
 	case ok && op == "policy" && sid == "" && r.Method == http.MethodPost && l.policies != nil:
@@ -106,7 +114,7 @@ func (l *LambdaService) ServeAWS(w http.ResponseWriter, r *http.Request, call *C
 		l.invoke(w, r, call, name)
 	default:
 		writeJSONError(w, call.RequestID, ErrUnknownOperation.Errorf(
-			"Cloudlet's Lambda API has no operation %s %s; it serves Invoke, ListFunctions, GetFunction, GetFunctionConfiguration, AddPermission, GetPolicy and RemovePermission.",
+			"Cloudlet's Lambda API has no operation %s %s; it serves Invoke, ListFunctions, GetFunction, GetFunctionConfiguration, AddPermission, GetPolicy, RemovePermission and the EventInvokeConfig operations.",
 			r.Method, r.URL.Path))
 	}
 }
@@ -242,7 +250,8 @@ func (l *LambdaService) invokeSync(w http.ResponseWriter, r *http.Request, call 
 func (l *LambdaService) invokeAsync(w http.ResponseWriter, r *http.Request, call *Call, cfg lambda.Config,
 	req *lambda.Request, log *slog.Logger) {
 	if l.events != nil {
-		id, err := l.events.Enqueue(r.Context(), cfg.Name, req.Payload, req.TraceID)
+		// The 202's request ID is the one the function sees, as on AWS.
+		id, err := l.events.Enqueue(r.Context(), call.RequestID, cfg.Name, req.Payload, req.TraceID)
 		if err != nil {
 			log.Error("event invocation could not be recorded", "err", err)
 			writeJSONError(w, call.RequestID, ErrServiceFailure.Errorf("The event could not be recorded: %v", err))

@@ -179,6 +179,27 @@ func (k *Keys) IssueFunction(function string) (key Key, release func(), ok bool)
 	return *nk, func() { k.revoke(nk) }, true
 }
 
+// FunctionKey returns a key of function's role session — its principal
+// only, no credentials are issued — for the calls the platform makes on
+// the function's behalf (its destinations). ok is false for a function
+// without a role.
+func (k *Keys) FunctionKey(function string) (*Key, bool) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	r, ok := k.roles[k.fnRole[function]]
+	if !ok {
+		return nil, false
+	}
+	return &Key{Function: function, Principal: &Principal{
+		ARN:      "arn:aws:sts::" + k.account + ":assumed-role/" + r.Name + "/" + function,
+		Account:  k.account,
+		UserID:   r.RoleID + ":" + function,
+		RoleARN:  r.ARN,
+		RoleName: r.Name,
+		Session:  function,
+	}}, true
+}
+
 // AssumeRole issues a session of role called session, valid for ttl.
 func (k *Keys) AssumeRole(role *Role, session string, ttl time.Duration) Key {
 	k.mu.Lock()

@@ -29,6 +29,10 @@ type Request struct {
 	// Tail asks for the last 4 KB of the invocation's log in Result.LogTail
 	// (X-Amz-Log-Type: Tail).
 	Tail bool
+	// RequestID is the invocation's request ID; empty, a new one is made.
+	// An asynchronous invocation keeps its ID across retries, as Lambda's
+	// do.
+	RequestID string
 }
 
 // Result is the outcome of an invocation that ran (or tried to run) the function.

@@ -72,7 +72,10 @@ var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}
 
 func (f *function) invoke(ctx context.Context, req *Request) (*Result, error) {
 	c := callPool.Get().(*call)
-	c.req, c.id, c.res, c.err, c.deadline = req, NewRequestID(), Result{}, nil, time.Time{}
+	c.req, c.id, c.res, c.err, c.deadline = req, req.RequestID, Result{}, nil, time.Time{}
+	if c.id == "" {
+		c.id = NewRequestID()
+	}
 	defer func() { c.req, c.res = nil, Result{}; callPool.Put(c) }()
 
 	f.mu.Lock()

@@ -24,6 +24,9 @@ type decoder struct {
 	provIAM iamDecl
 	fnIAM   map[string]*iamDecl
 	unnamed string // set by physicalName for a name it could not evaluate
+	// dests are destinations naming a function by its key, resolved once
+	// every function is read (asyncconfig.go).
+	dests []destination
 }
 
 func (d *decoder) fail(err error) {
@@ -185,6 +188,7 @@ func (d *decoder) project(root *node) *Project {
 	p.Service = d.service(service, root)
 	p.Provider = d.provider(provider, root)
 	p.Functions = d.functions(functions, p)
+	d.resolveDestinations(p)
 	p.Roles = d.roles(p, d.provIAM, d.fnIAM)
 	p.Tables, p.Queues = d.tables(v)
 	return p
@@ -508,6 +512,8 @@ func (d *decoder) function(f field, p *Project) *Function {
 				fn.LogRetentionInDays = n
 			}
 			check(ok)
+		case "maximumRetryAttempts", "maximumEventAge", "onError", "destinations":
+			check(d.asyncField(fn, g, gp))
 		case "reservedConcurrency":
 			n, ok := d.integer(g.val, gp, 0, math.MaxInt32)
 			if ok {

@@ -90,21 +90,18 @@ var (
 
 	functionFields = []string{"handler", "runtime", "memorySize", "timeout", "environment",
 		"events", "reservedConcurrency", "provisionedConcurrency", "instanceConcurrency", "name", "description", "ephemeralStorageSize",
-		"logRetentionInDays", "iam", "iamRoleStatements", "iamRoleStatementsInherit", "iamRoleStatementsName", "role"}
+		"logRetentionInDays", "iam", "iamRoleStatements", "iamRoleStatementsInherit", "iamRoleStatementsName", "role",
+		"maximumRetryAttempts", "maximumEventAge", "onError", "destinations"}
 	functionIgnored = ignored{
 		"architecture":           "",
 		"condition":              "",
 		"dependsOn":              "",
-		"destinations":           "destinations are " + notSupported,
 		"disableLogs":            "",
 		"ephemeralStorage":       "",
 		"fileSystemConfig":       "file systems are " + notSupported,
 		"image":                  "container images are " + notSupported,
 		"kmsKeyArn":              "",
 		"layers":                 "layers are " + notSupported,
-		"maximumEventAge":        "",
-		"maximumRetryAttempts":   "",
-		"onError":                "",
 		"package":                "",
 		"provisionedConcurrency": "",
 		"runtimeManagement":      "",

@@ -441,6 +441,14 @@ func TestErrors(t *testing.T) {
 			"serverless.yml:8: functions.f.timeout: must be between 1 and 900, not 0"},
 		{"timeout fraction", head + "  f:\n    handler: h.f\n    timeout: 1.5\n",
 			"serverless.yml:8: functions.f.timeout: must be a whole number, not 1.5"},
+		{"too many retries", head + "  f:\n    handler: h.f\n    maximumRetryAttempts: 3\n",
+			"serverless.yml:8: functions.f.maximumRetryAttempts: must be between 0 and 2, not 3"},
+		{"event age too short", head + "  f:\n    handler: h.f\n    maximumEventAge: 30\n",
+			"serverless.yml:8: functions.f.maximumEventAge: must be between 60 and 21600, not 30"},
+		{"destination of no function", head + "  f:\n    handler: h.f\n    destinations:\n      onSuccess: nope\n",
+			`serverless.yml:9: functions.f.destinations.onSuccess: "nope" is neither an ARN nor a function of this service`},
+		{"destination type", head + "  f:\n    handler: h.f\n    destinations:\n      onFailure:\n        type: kafka\n        arn: arn:aws:kafka:us-east-1:000000000000:x\n",
+			`serverless.yml:10: functions.f.destinations.onFailure.type: must be sqs, sns, eventBus or function, not "kafka"`},
 		{"negative concurrency", head + "  f:\n    handler: h.f\n    reservedConcurrency: -1\n",
 			"serverless.yml:8: functions.f.reservedConcurrency: must be 0 or more, not -1"},
 		{"bad explicit name", head + "  f:\n    handler: h.f\n    name: 'a b'\n",
@@ -667,5 +675,47 @@ func TestLogRetentionInDays(t *testing.T) {
 	_, err := parse(t, "", strings.Replace(doc, "14", "10", 1), Options{})
 	if err == nil || !strings.Contains(err.Error(), "serverless.yml:5: provider.logRetentionInDays: 10 is not a retention CloudWatch Logs accepts") {
 		t.Fatalf("10 days: %v", err)
+	}
+}
+
+func TestAsyncSettings(t *testing.T) {
+	p, err := Parse("serverless.yml", []byte(`service: s
+provider:
+  name: aws
+  runtime: nodejs20.x
+functions:
+  f:
+    handler: h.f
+    maximumRetryAttempts: 1
+    maximumEventAge: 120
+    destinations:
+      onSuccess: g
+      onFailure:
+        type: sqs
+        arn: arn:aws:sqs:us-east-1:000000000000:failed
+    onError: arn:aws:sns:us-east-1:000000000000:topic
+  g:
+    handler: h.g
+    destinations:
+      onFailure: arn:aws:sqs:us-east-1:000000000000:q
+  h:
+    handler: h.h
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, g, h := p.Functions[0].Async, p.Functions[1].Async, p.Functions[2].Async
+	if f == nil || *f.MaximumRetryAttempts != 1 || *f.MaximumEventAge != 120 || f.OnSuccess != "arn:aws:lambda:us-east-1:000000000000:function:s-dev-g" ||
+		f.OnFailure != "arn:aws:sqs:us-east-1:000000000000:failed" || f.OnError != "" {
+		t.Errorf("f: %+v", f)
+	}
+	if g == nil || g.OnFailure != "arn:aws:sqs:us-east-1:000000000000:q" || g.MaximumRetryAttempts != nil {
+		t.Errorf("g: %+v", g)
+	}
+	if h != nil {
+		t.Errorf("h declares nothing: %+v", h)
+	}
+	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "functions.f.onError: only queues are dead-letter targets") {
+		t.Errorf("warnings %q", p.Warnings)
 	}
 }

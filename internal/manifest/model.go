@@ -61,6 +61,9 @@ type Function struct {
 	// once (Cloudlet's extension; 0 when not set: one, as on Lambda).
 	InstanceConcurrency int
 	Events              []Event
+	// Async holds maximumRetryAttempts, maximumEventAge, destinations and
+	// onError; nil when none is set (Lambda's defaults).
+	Async *AsyncConfig
 	// Role is the name of the function's IAM role (one of Project.Roles).
 	Role string
 	Line int // line of the function's key in serverless.yml, for errors

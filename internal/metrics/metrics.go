@@ -1,12 +1,15 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cloudlet/cloudlet/internal/async"
 	"github.com/cloudlet/cloudlet/internal/lambda"
 )
 
@@ -23,8 +26,25 @@ type IAMCounts interface {
 	Counts() (allowed, denied, softDenied uint64)
 }
 
+// AsyncSource gives the asynchronous invocations' state (async.Queue).
+type AsyncSource interface {
+	Stats(ctx context.Context) ([]async.FunctionStats, error)
+}
+
 var (
 	fnLabel = []string{"function"}
+
+	asyncQueued = prometheus.NewDesc("cloudlet_async_events_queued",
+		"Asynchronous invocations of the function waiting, being retried or running.", fnLabel, nil)
+	asyncOldest = prometheus.NewDesc("cloudlet_async_event_oldest_age_seconds",
+		"Age of the function's oldest queued asynchronous invocation (Lambda's AsyncEventAge).", fnLabel, nil)
+	asyncEvents = prometheus.NewDesc("cloudlet_async_events_total",
+		"Asynchronous invocations of the function by outcome: received, succeeded, retried (after a function error), "+
+			"throttled (waited, not counted as an attempt), dropped_retries_exhausted, dropped_age_exceeded, dropped_function_gone.",
+		[]string{"function", "outcome"}, nil)
+	asyncDestinations = prometheus.NewDesc("cloudlet_async_destination_records_total",
+		"Records of asynchronous invocations sent to destinations and dead-letter targets (sent), or refused by them.",
+		[]string{"function", "outcome"}, nil)
 
 	instances = prometheus.NewDesc("cloudlet_function_instances",
 		"Instances of the function running now, initialising ones included.", fnLabel, nil)
@@ -100,13 +120,47 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// Handler serves the metrics of src and authz (nil: none), and of the Go
-// process itself.
-func Handler(src Source, authz IAMCounts) http.Handler {
+type asyncCollector struct{ src AsyncSource }
+
+func (c asyncCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{asyncQueued, asyncOldest, asyncEvents, asyncDestinations} {
+		ch <- d
+	}
+}
+
+func (c asyncCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stats, err := c.src.Stats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(asyncQueued, err)
+		return
+	}
+	for _, f := range stats {
+		ch <- prometheus.MustNewConstMetric(asyncQueued, prometheus.GaugeValue, float64(f.Queued), f.Function)
+		ch <- prometheus.MustNewConstMetric(asyncOldest, prometheus.GaugeValue, f.Oldest.Seconds(), f.Function)
+		for _, v := range []struct {
+			outcome string
+			n       uint64
+		}{{"received", f.Received}, {"succeeded", f.Succeeded}, {"retried", f.Retried}, {"throttled", f.Throttled},
+			{"dropped_retries_exhausted", f.RetriesExhausted}, {"dropped_age_exceeded", f.AgeExceeded}, {"dropped_function_gone", f.Gone}} {
+			ch <- prometheus.MustNewConstMetric(asyncEvents, prometheus.CounterValue, float64(v.n), f.Function, v.outcome)
+		}
+		ch <- prometheus.MustNewConstMetric(asyncDestinations, prometheus.CounterValue, float64(f.DestinationsDelivered), f.Function, "sent")
+		ch <- prometheus.MustNewConstMetric(asyncDestinations, prometheus.CounterValue, float64(f.DestinationsRefused), f.Function, "refused")
+	}
+}
+
+// Handler serves the metrics of src, authz and events (nil: none), and of
+// the Go process itself.
+func Handler(src Source, authz IAMCounts, events AsyncSource) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector{src}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if authz != nil {
 		reg.MustRegister(iamCollector{authz})
+	}
+	if events != nil {
+		reg.MustRegister(asyncCollector{events})
 	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

@@ -1,11 +1,14 @@
 package metrics
 
 import (
+	"context"
 	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cloudlet/cloudlet/internal/async"
 	"github.com/cloudlet/cloudlet/internal/lambda"
 )
 
@@ -24,12 +27,21 @@ func TestExposition(t *testing.T) {
 		{Name: "svc-dev-limited", ReservedConcurrency: 2},
 	}}
 	w := httptest.NewRecorder()
-	Handler(src, counts{10, 3, 1}).ServeHTTP(w, httptest.NewRequest("GET", Path, nil))
+	events := asyncStats{{Function: "svc-dev-hello", Queued: 3, Oldest: 90 * time.Second, Received: 12, Succeeded: 8,
+		Retried: 2, Throttled: 5, RetriesExhausted: 1, DestinationsDelivered: 1, DestinationsRefused: 1}}
+	Handler(src, counts{10, 3, 1}, events).ServeHTTP(w, httptest.NewRequest("GET", Path, nil))
 	body, _ := io.ReadAll(w.Result().Body)
 	text := string(body)
 	for _, want := range []string{
 		"cloudlet_account_concurrency_limit 144",
 		"cloudlet_stem_cells_ready 2",
+		`cloudlet_async_events_queued{function="svc-dev-hello"} 3`,
+		`cloudlet_async_event_oldest_age_seconds{function="svc-dev-hello"} 90`,
+		`cloudlet_async_events_total{function="svc-dev-hello",outcome="received"} 12`,
+		`cloudlet_async_events_total{function="svc-dev-hello",outcome="retried"} 2`,
+		`cloudlet_async_events_total{function="svc-dev-hello",outcome="throttled"} 5`,
+		`cloudlet_async_events_total{function="svc-dev-hello",outcome="dropped_retries_exhausted"} 1`,
+		`cloudlet_async_destination_records_total{function="svc-dev-hello",outcome="refused"} 1`,
 		`cloudlet_function_instances{function="svc-dev-hello"} 3`,
 		`cloudlet_function_concurrent_executions{function="svc-dev-hello"} 2`,
 		`cloudlet_function_instances_starting{function="svc-dev-hello"} 1`,
@@ -54,3 +66,7 @@ func TestExposition(t *testing.T) {
 		t.Error("a function without reserved concurrency reports one")
 	}
 }
+
+type asyncStats []async.FunctionStats
+
+func (a asyncStats) Stats(context.Context) ([]async.FunctionStats, error) { return a, nil }

@@ -111,7 +111,7 @@ func (r *Runner) FireNow(ctx context.Context, rule string) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	_, err = r.queue.Enqueue(ctx, found.Function, payload, "")
+	_, err = r.queue.Enqueue(ctx, "", found.Function, payload, "")
 	return true, err
 }
 
@@ -228,7 +228,7 @@ func (r *Runner) fire(ctx context.Context, s Schedule, now time.Time) (time.Time
 		if err != nil {
 			return err
 		}
-		if _, err := async.EnqueueTx(tx, s.Function, payload, ""); err != nil {
+		if _, err := async.EnqueueTx(tx, "", s.Function, payload, ""); err != nil {
 			return err
 		}
 		fired = tick
@@ -245,7 +245,7 @@ func (r *Runner) fire(ctx context.Context, s Schedule, now time.Time) (time.Time
 			"from", missedFrom.UTC().Format(time.RFC3339), "to", tick.UTC().Format(time.RFC3339), "fired_latest", !late)
 	}
 	if !fired.IsZero() {
-		r.queue.Wake()
+		r.queue.Wake(s.Function)
 	}
 	return fired, nil
 }

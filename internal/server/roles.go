@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 
+	"github.com/cloudlet/cloudlet/internal/async"
+
 	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/manifest"
 )
@@ -31,4 +33,21 @@ func projectRoles(proj *manifest.Project) ([]*iam.Role, map[string]string, error
 		}
 	}
 	return roles, fnRoles, nil
+}
+
+// asyncConfigs are the functions' asynchronous invocation settings the
+// project declares, by function name.
+func asyncConfigs(proj *manifest.Project) map[string]async.Config {
+	out := map[string]async.Config{}
+	for _, fn := range proj.Functions {
+		a := fn.Async
+		if a == nil {
+			continue
+		}
+		c := async.Config{MaxRetries: a.MaximumRetryAttempts, MaxAgeSeconds: a.MaximumEventAge,
+			OnSuccess: a.OnSuccess, OnFailure: a.OnFailure, DeadLetter: a.OnError}
+		c.Invoke = c.MaxRetries != nil || c.MaxAgeSeconds != nil || c.OnSuccess != "" || c.OnFailure != ""
+		out[fn.Name] = c
+	}
+	return out
 }

@@ -290,7 +290,10 @@ func (s *Server) Start() error {
 	}
 	s.lambdaAPI.SetPolicies(s.policies)
 	s.events = async.New(s.store, s.registry, s.log)
+	s.events.SetDeliverer(destinations{s})
+	s.events.SetFunctionLog(s.logs)
 	s.lambdaAPI.SetEventQueue(s.events)
+	s.lambdaAPI.SetEventInvokeConfigs(s.events)
 	s.schedules = schedule.NewRunner(s.store, s.events, s.opts.Region, DefaultAccountID, s.log)
 	s.dynamo = dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.queues = sqs.New(s.store, s.opts.Region, DefaultAccountID, s.log)
@@ -318,7 +321,7 @@ func (s *Server) Start() error {
 		},
 	})
 	mux := http.NewServeMux()
-	mux.Handle(metrics.Path, metrics.Handler(s.registry, s.authz))
+	mux.Handle(metrics.Path, metrics.Handler(s.registry, s.authz, s.events))
 	mux.Handle("/", api)
 	lim := s.opts.Conns.withDefaults(raiseFileLimit())
 	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: lim.ReadHeader, ReadTimeout: lim.APIRead, IdleTimeout: lim.Idle,
@@ -553,6 +556,10 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	}
 	if err := s.policies.forget(deployedFns); err != nil {
 		s.log.Error("drop the resource policies of removed functions", "err", err)
+	}
+	if err := s.events.ApplyConfigs(context.Background(), asyncConfigs(proj), deployedFns); err != nil {
+		s.log.Error("record the functions' asynchronous invocation settings", "err", err)
+		return nil, fmt.Errorf("the deployment is applied but the functions' maximumRetryAttempts, maximumEventAge, destinations and onError cannot be recorded: %w", err)
 	}
 	if err := s.saveDeployed(next); err != nil {
 		// Applied, but a restart would serve the version before.

@@ -223,3 +223,40 @@ func (s *Service) VisibilityTimeout(ctx context.Context, name string) (time.Dura
 	}
 	return q.seconds("VisibilityTimeout"), true, nil
 }
+
+// SendTx sends one message to the named queue in tx, checked as
+// SendMessage checks it, on behalf of sender (a SenderId). refused, when
+// not "", says why the queue will not take it (there is no such queue,
+// it is a FIFO queue — Lambda sends its records to standard queues only
+// — or the message breaks its limits), and nothing was written; err is
+// the store's. Call Wake once tx has committed.
+func (s *Service) SendTx(tx *store.Tx, name, body string, attrs map[string]MessageAttribute, sender string) (id, refused string, err error) {
+	q, err := loadQueueTx(tx, name)
+	switch {
+	case err != nil:
+		return "", "", err
+	case q == nil:
+		return "", "the queue does not exist", nil
+	case q.fifo():
+		return "", "the queue is a FIFO queue; records go to standard queues only", nil
+	}
+	m := &sendEntry{MessageBody: &body}
+	if len(attrs) > 0 {
+		m.MessageAttributes = map[string]attributeValue{}
+		for k, a := range attrs {
+			m.MessageAttributes[k] = attributeValue{DataType: a.DataType, StringValue: a.StringValue, BinaryValue: a.BinaryValue}
+		}
+	}
+	if e := m.check(q); e != nil {
+		return "", e.Message, nil
+	}
+	out, err := enqueueTx(tx, q, []*sendEntry{m}, sender, time.Now())
+	if err != nil {
+		return "", "", err
+	}
+	return out[0].id, "", nil
+}
+
+// Wake tells receivers waiting on a long poll that messages were sent
+// (after SendTx's transaction committed).
+func (s *Service) Wake() { s.wake() }

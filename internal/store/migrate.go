@@ -149,6 +149,15 @@ var migrations = []string{
 		at    INTEGER NOT NULL,
 		PRIMARY KEY (queue, dedup)
 	)`,
+	// 24: functions' asynchronous invocation settings (internal/async):
+	// retries, maximum age, destinations, dead-letter target, as JSON;
+	// source says whether a deploy or the API set them.
+	`CREATE TABLE async_configs (
+		function TEXT PRIMARY KEY,
+		doc      TEXT NOT NULL,
+		source   TEXT NOT NULL,
+		modified INTEGER NOT NULL
+	)`,
 }
 
 // Version is the schema version this build writes.
