@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/cloudlet/cloudlet/internal/iam"
 )
 
 // decoder checks a resolved document against what Cloudlet reads and
@@ -27,6 +29,9 @@ type decoder struct {
 	// dests are destinations naming a function by its key, resolved once
 	// every function is read (asyncconfig.go).
 	dests []destination
+	// liftStatements are the permissions the constructs give every
+	// function (lift.go).
+	liftStatements []*iam.Statement
 }
 
 func (d *decoder) fail(err error) {
@@ -171,9 +176,13 @@ func (d *decoder) project(root *node) *Project {
 		d.errorf(root, "", "must be a mapping with service, provider and functions, not %s", v.kind)
 		return p
 	}
+	d.constructs(v)
 	var service, provider, functions *field
 	for i, f := range v.fields {
 		switch f.key {
+		case "constructs": // read by constructs
+		case "plugins":
+			d.plugins(f)
 		case "resources": // read by tables, and by Ref and Fn::GetAtt
 		case "service":
 			service = &v.fields[i]
@@ -187,6 +196,10 @@ func (d *decoder) project(root *node) *Project {
 	}
 	p.Service = d.service(service, root)
 	p.Provider = d.provider(provider, root)
+	if len(d.liftStatements) > 0 && !d.provIAM.external {
+		d.provIAM.statements = append(d.provIAM.statements, d.liftStatements...)
+		d.provIAM.set = true
+	}
 	p.Functions = d.functions(functions, p)
 	d.resolveDestinations(p)
 	p.Roles = d.roles(p, d.provIAM, d.fnIAM)
@@ -598,4 +611,35 @@ func validHandler(h, runtime string) bool {
 	}
 	i := strings.LastIndexByte(h, '.')
 	return i > 0 && i < len(h)-1 && !strings.Contains(h[i:], "/") && h[i-1] != '/'
+}
+
+// builtinPlugins are plugins whose features Cloudlet has built in.
+var builtinPlugins = map[string]bool{"serverless-lift": true}
+
+// plugins warns of the plugins listed that are not run (all but the
+// built-in ones).
+func (d *decoder) plugins(f field) {
+	v, ok := d.value(f.val, "plugins")
+	if !ok {
+		return
+	}
+	items := v.items
+	if v.kind == kindMap { // plugins: {localPath: ..., modules: [...]}
+		if m := v.get("modules"); m != nil {
+			if mv, ok := d.value(m, "plugins.modules"); ok {
+				items = mv.items
+			}
+		}
+	}
+	var skipped []string
+	for _, it := range items {
+		if iv, ok := d.value(it, "plugins"); ok && iv.kind == kindString && builtinPlugins[iv.s] {
+			continue
+		}
+		t, _ := it.scalarText()
+		skipped = append(skipped, t)
+	}
+	if len(skipped) > 0 || v.kind != kindSeq && v.kind != kindMap && !f.val.empty() {
+		d.warnAt(f, "plugins", "plugins are not run: "+strings.Join(skipped, ", "))
+	}
 }

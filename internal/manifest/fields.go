@@ -36,7 +36,6 @@ var (
 		"outputs":                             "",
 		"package":                             "",
 		"params":                              "", // read by ${param:...}
-		"plugins":                             "plugins are not run",
 		"stages":                              "", // read by ${param:...}
 		"tenant":                              "",
 		"unresolvedVariablesNotificationMode": "",

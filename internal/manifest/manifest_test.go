@@ -349,7 +349,7 @@ functions:
 `
 	p := mustParse(t, doc, Options{})
 	want := []string{
-		"serverless.yml:3: plugins: plugins are not run",
+		"serverless.yml:3: plugins: plugins are not run: serverless-offline",
 		"serverless.yml:20: provider.httpApi: HTTP API settings (cors, authorizers, payload) are not supported yet, ignored",
 		"serverless.yml:27: functions.f.layers: layers are not supported yet, ignored",
 		"serverless.yml:30: functions.f.environment.TABLE: Ref Table: the resource has no Type, and cloudlet does not evaluate Ref of it; TABLE is not set",
@@ -717,5 +717,133 @@ functions:
 	}
 	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "functions.f.onError: only queues are dead-letter targets") {
 		t.Errorf("warnings %q", p.Warnings)
+	}
+}
+
+// serverless/examples' aws-node-sqs-worker, as written: Lift's queue
+// construct becomes a queue with a dead-letter queue, a worker fed by
+// it, the permission to send to it, and ${construct:jobs.queueUrl}.
+func TestLiftQueueConstruct(t *testing.T) {
+	p, err := Parse("serverless.yml", []byte(`service: aws-node-sqs-worker
+frameworkVersion: '3'
+
+provider:
+  name: aws
+  runtime: nodejs18.x
+
+constructs:
+  jobs:
+    type: queue
+    worker:
+      handler: index.consumer
+
+functions:
+  producer:
+    handler: index.producer
+    events:
+      - httpApi:
+          method: post
+          path: /produce
+    environment:
+      QUEUE_URL: ${construct:jobs.queueUrl}
+
+plugins:
+  - serverless-lift
+`), Options{APIURL: "http://127.0.0.1:4566"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Warnings) != 0 {
+		t.Errorf("warnings: %q", p.Warnings)
+	}
+	if got := p.Functions[0].Environment["QUEUE_URL"]; got != "http://127.0.0.1:4566/000000000000/aws-node-sqs-worker-dev-jobs" {
+		t.Errorf("QUEUE_URL %q", got)
+	}
+	if len(p.Functions) != 2 || p.Functions[1].Name != "aws-node-sqs-worker-dev-jobsWorker" {
+		t.Fatalf("functions %v", p.Functions)
+	}
+	w := p.Functions[1]
+	if len(w.Events) != 1 || w.Events[0].SQS == nil {
+		t.Fatalf("worker events %+v", w.Events)
+	}
+	if ev := w.Events[0].SQS; ev.Queue != "aws-node-sqs-worker-dev-jobs" || ev.BatchSize != 1 || !ev.ReportBatchItemFailures {
+		t.Errorf("worker event %+v", ev)
+	}
+	if len(p.Queues) != 2 {
+		t.Fatalf("queues %v", p.Queues)
+	}
+	byName := map[string]*Queue{}
+	for _, q := range p.Queues {
+		byName[q.Name] = q
+	}
+	q, dlq := byName["aws-node-sqs-worker-dev-jobs"], byName["aws-node-sqs-worker-dev-jobs-dlq"]
+	if q == nil || dlq == nil {
+		t.Fatalf("queues %v", byName)
+	}
+	rp, _ := q.Properties["RedrivePolicy"].(map[string]any)
+	if q.Properties["VisibilityTimeout"] != float64(36) || rp["maxReceiveCount"] != float64(3) ||
+		rp["deadLetterTargetArn"] != "arn:aws:sqs:us-east-1:000000000000:aws-node-sqs-worker-dev-jobs-dlq" {
+		t.Errorf("queue properties %v", q.Properties)
+	}
+	if dlq.Properties["MessageRetentionPeriod"] != float64(1209600) {
+		t.Errorf("dlq properties %v", dlq.Properties)
+	}
+	var allowed bool
+	for _, st := range p.Roles[0].Statements {
+		for _, r := range st.Resources {
+			allowed = allowed || r == "arn:aws:sqs:us-east-1:000000000000:aws-node-sqs-worker-dev-jobs"
+		}
+	}
+	if !allowed {
+		t.Error("the role does not allow sending to the construct's queue")
+	}
+}
+
+func TestLiftQueueOptions(t *testing.T) {
+	p, err := Parse("serverless.yml", []byte(`service: s
+provider:
+  name: aws
+  runtime: nodejs20.x
+constructs:
+  orders:
+    type: queue
+    fifo: true
+    maxRetries: 5
+    batchSize: 10
+    maxBatchingWindow: 2
+    delay: 3
+    alarm: ops@example.com
+    worker: handle
+functions:
+  handle:
+    handler: h.handle
+    timeout: 10
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "constructs.orders.alarm: alarms are not supported") {
+		t.Errorf("warnings %q", p.Warnings)
+	}
+	if len(p.Functions) != 1 || len(p.Functions[0].Events) != 1 || p.Functions[0].Events[0].SQS.Queue != "s-dev-orders.fifo" {
+		t.Fatalf("the worker named is fed by the queue: %+v", p.Functions)
+	}
+	var q *Queue
+	for _, x := range p.Queues {
+		if x.Name == "s-dev-orders.fifo" {
+			q = x
+		}
+	}
+	if q == nil || q.Properties["VisibilityTimeout"] != float64(62) || q.Properties["FifoQueue"] != true ||
+		q.Properties["ContentBasedDeduplication"] != true || q.Properties["DelaySeconds"] != float64(3) {
+		t.Errorf("queue %+v", q)
+	}
+	_, err = Parse("serverless.yml", []byte("service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nconstructs:\n  jobs:\n    type: queue\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "constructs.jobs.worker: required") {
+		t.Errorf("no worker: %v", err)
+	}
+	_, err = Parse("serverless.yml", []byte("service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  f:\n    handler: h.f\n    environment:\n      U: ${construct:nope.queueUrl}\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "no construct nope") {
+		t.Errorf("unknown construct: %v", err)
 	}
 }

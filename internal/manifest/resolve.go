@@ -30,6 +30,9 @@ type resolver struct {
 	failed map[*node]error
 	stack  []frame          // values being resolved, to report cycles
 	files  map[string]*node // parsed ${file()} targets by path; nil when missing
+	// constructs are the variables of serverless-lift's constructs
+	// (lift.go), by construct.
+	constructs map[string]constructVars
 }
 
 // frame is a value being resolved.
@@ -219,6 +222,8 @@ func (r *resolver) source(src *source, n *node, path string) (*node, *miss, erro
 		return nil, nil, errAt(n, path, "unknown variable ${aws:%s}; cloudlet knows ${aws:region} and ${aws:accountId}", addr)
 	case "param":
 		return r.param(addr)
+	case "construct":
+		return r.construct(addr, n, path)
 	case "file":
 		return r.file(src, addr, n, path)
 	case "ssm", "s3", "cf", "secretsmanager", "terraform", "vault", "doppler":
