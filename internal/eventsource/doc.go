@@ -29,11 +29,13 @@
 // batchItemFailures); one that fails is left to become visible again
 // after the queue's visibility timeout, so its queue's RedrivePolicy
 // moves it to the dead-letter queue after maxReceiveCount. Messages that
-// match no filter are deleted, as on Lambda.
+// match no filter are deleted, as on Lambda. A queue mapping's pollers
+// scale with the backlog as Lambda's do (StartPollers, then up to
+// PollersPerSecond more each second while receives find full batches),
+// bounded by the mapping's Concurrency — maximumConcurrency, the
+// function's reserved concurrency, the account's — and idle ones stop.
 //
 // Differences from Lambda: one poller per stream mapping
-// (parallelizationFactor is not supported); a fixed number of pollers per
-// queue mapping (its maximumConcurrency, else DefaultQueueConcurrency),
-// not one that grows with the backlog; failure destinations are
-// functions only.
+// (parallelizationFactor is not supported); failure destinations of
+// stream mappings are functions only.
 package eventsource

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/lambda"
@@ -54,14 +56,64 @@ func (r *Runner) sqsRecords(m Mapping, msgs []sqs.Received) []sqsRecord {
 	return out
 }
 
+// scale is what a queue mapping's pollers tell their supervisor.
+type scale struct {
+	min          int32
+	pollers      atomic.Int32
+	full, misses atomic.Int64 // receives that found a full batch, or none
+}
+
+// runQueue runs a queue mapping's pollers, as many as its backlog needs,
+// until ctx is done.
+func (r *Runner) runQueue(ctx context.Context, m Mapping, filters []*Filter) {
+	limit := m.Concurrency
+	if limit <= 0 {
+		limit = MaxQueuePollers
+	}
+	sc := &scale{min: int32(min(StartPollers, limit))}
+	var wg sync.WaitGroup
+	spawn := func() {
+		sc.pollers.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.pollQueue(ctx, m, filters, sc)
+		}()
+	}
+	for i := int32(0); i < sc.min; i++ {
+		spawn()
+	}
+	t := time.NewTicker(scaleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-t.C:
+		}
+		full, misses := sc.full.Swap(0), sc.misses.Swap(0)
+		if n := int(sc.pollers.Load()); full > 0 && misses == 0 && n < limit {
+			add := min(PollersPerSecond, limit-n)
+			r.log.Debug("sqs event: more pollers for the backlog", "function", m.Function, "queue", m.Queue, "pollers", n+add)
+			for i := 0; i < add; i++ {
+				spawn()
+			}
+		}
+	}
+}
+
 // pollQueue feeds a function from a queue: it receives up to BatchSize
 // messages (gathering for BatchWindow), invokes the function with them
 // and deletes those it processed; the others become visible again when
 // the queue's visibility timeout passes, and reach its dead-letter queue
-// after its maxReceiveCount.
-func (r *Runner) pollQueue(ctx context.Context, m Mapping, filters []*Filter) {
+// after its maxReceiveCount. It stops when ctx is done, or when it has
+// found nothing for PollerIdleExit and more than sc.min pollers run.
+func (r *Runner) pollQueue(ctx context.Context, m Mapping, filters []*Filter, sc *scale) {
 	log := r.log.With("function", m.Function, "queue", m.Queue)
 	warned := false
+	lastBusy := time.Now()
+	defer sc.pollers.Add(-1)
 	for ctx.Err() == nil {
 		arrived := r.queues.Arrived()
 		msgs, ok, err := r.queues.Receive(ctx, m.Queue, m.BatchSize)
@@ -80,10 +132,20 @@ func (r *Runner) pollQueue(ctx context.Context, m Mapping, filters []*Filter) {
 			wait(ctx, arrived, idle)
 			continue
 		case len(msgs) == 0:
+			sc.misses.Add(1)
+			if time.Since(lastBusy) > PollerIdleExit {
+				if n := sc.pollers.Load(); n > sc.min && sc.pollers.CompareAndSwap(n, n-1) {
+					sc.pollers.Add(1) // the deferred Add(-1) takes it
+					return
+				}
+			}
 			wait(ctx, arrived, idle)
 			continue
 		}
-		warned = false
+		warned, lastBusy = false, time.Now()
+		if len(msgs) >= m.BatchSize {
+			sc.full.Add(1)
+		}
 		if m.BatchWindow > 0 && len(msgs) < m.BatchSize {
 			deadline := time.Now().Add(m.BatchWindow)
 			for len(msgs) < m.BatchSize && time.Now().Before(deadline) && ctx.Err() == nil {

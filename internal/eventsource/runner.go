@@ -28,8 +28,9 @@ type Mapping struct {
 	Function string
 	Table    string
 	Queue    string
-	// Concurrency is how many batches of a queue may be in the function at
-	// once (maximumConcurrency; 0: DefaultQueueConcurrency).
+	// Concurrency is the most batches of a queue in the function at once:
+	// the least of maximumConcurrency, the function's reserved
+	// concurrency and the account's (0: MaxQueuePollers).
 	Concurrency int
 	// BatchSize is the most records per invocation.
 	BatchSize int
@@ -76,12 +77,21 @@ type Queues interface {
 	Region() string
 }
 
-// DefaultQueueConcurrency is how many pollers a queue mapping runs when
-// its maximumConcurrency is not set.
-const DefaultQueueConcurrency = 2
+// Queue pollers scale as Lambda's do: StartPollers at first, up to
+// PollersPerSecond more each second while every receive finds a full
+// batch (Lambda's 300 a minute), never more than the mapping's
+// Concurrency (MaxQueuePollers when unset); a poller idle for
+// PollerIdleExit stops, down to StartPollers.
+var (
+	StartPollers     = 2
+	PollersPerSecond = 5
+	MaxQueuePollers  = 1000
+	PollerIdleExit   = 30 * time.Second
+	scaleEvery       = time.Second
+)
 
 // Runner runs a deploy's mappings: one poller per stream mapping, and
-// Concurrency pollers per queue mapping.
+// pollers scaling with the backlog per queue mapping.
 type Runner struct {
 	st      *store.Store
 	streams Streams
@@ -168,21 +178,9 @@ func (r *Runner) Set(ms []Mapping) {
 			continue
 		}
 		if m.Queue != "" {
-			n := m.Concurrency
-			if n <= 0 {
-				n = DefaultQueueConcurrency
-			}
-			var wg sync.WaitGroup
-			for i := 0; i < n; i++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					r.pollQueue(ctx, p.m, filters)
-				}()
-			}
 			go func() {
-				wg.Wait()
-				close(p.done)
+				defer close(p.done)
+				r.runQueue(ctx, p.m, filters)
 			}()
 			continue
 		}

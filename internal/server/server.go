@@ -484,7 +484,7 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 				continue
 			}
 			if q := ev.SQS; q != nil {
-				m := queueMapping(fn.Name, queues, q)
+				m := queueMapping(fn, queues, q, s.registry.Stats().MaxConcurrency)
 				queues++
 				if _, err := m.Check(); err != nil {
 					return nil, fmt.Errorf("%s:%d: functions.%s.events[%d].sqs.filterPatterns: %w", filepath.Base(proj.File), ev.Line, fn.Key, i, err)

@@ -52,10 +52,22 @@ func queueSpecs(p *manifest.Project) []sqs.QueueSpec {
 
 // queueMapping is a function's i-th sqs event as the event source runner
 // runs it.
-func queueMapping(function string, i int, q *manifest.SQSEvent) eventsource.Mapping {
+func queueMapping(fn *manifest.Function, i int, q *manifest.SQSEvent, account int) eventsource.Mapping {
+	// The pollers are bounded by maximumConcurrency, the function's
+	// reserved concurrency and the account's.
+	limit := q.MaximumConcurrency
+	for _, n := range []int{account, derefOr(fn.ReservedConcurrency, 0)} {
+		if n > 0 && (limit == 0 || n < limit) {
+			limit = n
+		}
+	}
+	if r := fn.ReservedConcurrency; r != nil && *r == 0 {
+		limit = 1 // the function cannot run: one poller, throttled
+	}
+	function := fn.Name
 	return eventsource.Mapping{
 		ID: function + "/sqs/" + q.Queue + "/" + strconv.Itoa(i), Function: function, Queue: q.Queue,
-		BatchSize: q.BatchSize, BatchWindow: time.Duration(q.MaximumBatchingWindow) * time.Second, Concurrency: q.MaximumConcurrency,
+		BatchSize: q.BatchSize, BatchWindow: time.Duration(q.MaximumBatchingWindow) * time.Second, Concurrency: limit,
 		ReportFailures: q.ReportBatchItemFailures, FilterPatterns: q.FilterPatterns, Enabled: q.Enabled,
 	}
 }
@@ -110,4 +122,11 @@ func (s *Server) checkQueueMappings(p *manifest.Project) error {
 		}
 	}
 	return nil
+}
+
+func derefOr(p *int, def int) int {
+	if p == nil {
+		return def
+	}
+	return *p
 }
