@@ -61,6 +61,26 @@ func TestFunctionSendsToQueue(t *testing.T) {
 	if res := send(*other.QueueUrl); res["ok"] != false || !strings.Contains(res["message"].(string), "is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:other") {
 		t.Fatalf("send to other: %v", res)
 	}
+	// A queue's Policy is its resource policy: it grants what the role
+	// lacks, and denies what the role allows.
+	if _, err := q.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: other.QueueUrl, Attributes: map[string]string{
+		"Policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sqs:SendMessage"}]}`}}); err != nil {
+		t.Fatal(err)
+	}
+	if res := send(*other.QueueUrl); res["ok"] != true {
+		t.Fatalf("send to other, which its Policy allows: %v", res)
+	}
+	if _, err := q.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: jobs.QueueUrl, Attributes: map[string]string{
+		"Policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:000000000000:jobs"}]}`}}); err != nil {
+		t.Fatal(err)
+	}
+	if res := send(*jobs.QueueUrl); res["ok"] != false || !strings.Contains(res["message"].(string), "sqs:SendMessage") {
+		t.Fatalf("send to jobs, which its Policy denies: %v", res)
+	}
+	_, err = q.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: jobs.QueueUrl, Attributes: map[string]string{"Policy": `{"Statement":"no"}`}})
+	if err == nil || !strings.Contains(err.Error(), "Invalid value for the parameter Policy.") {
+		t.Fatalf("a Policy that does not parse: %v", err)
+	}
 }
 
 // The seed's queue pattern end to end: an httpApi function enqueues with

@@ -127,6 +127,11 @@ func (s *Service) Apply(ctx context.Context, specs []QueueSpec) error {
 	if refused != nil {
 		return refused
 	}
+	if err == nil {
+		for _, w := range ws {
+			s.refreshPolicy(ctx, w.spec.Name)
+		}
+	}
 	return err
 }
 

@@ -119,7 +119,11 @@ func checkAttributes(attrs map[string]string) *awsapi.Error {
 			if json.Unmarshal([]byte(v), &rp) != nil || rp.DeadLetterTargetArn == "" || rp.maxReceives() < 1 || rp.maxReceives() > 1000 {
 				return invalidAttributeValue("Value " + v + " for parameter RedrivePolicy is invalid. Reason: Redrive policy is not a valid JSON map with deadLetterTargetArn and maxReceiveCount (1 to 1000).")
 			}
-		case "Policy", "RedriveAllowPolicy":
+		case "Policy":
+			if _, err := parseQueuePolicy("", v); v != "" && err != nil {
+				return invalidAttributeValue("Invalid value for the parameter Policy.")
+			}
+		case "RedriveAllowPolicy":
 			if v != "" && !json.Valid([]byte(v)) {
 				return invalidAttributeValue("Invalid value for the parameter " + k + ".")
 			}
@@ -241,11 +245,15 @@ func (s *Service) findQueue(r *http.Request, call *awsapi.Call, op, url string) 
 	if name == "" {
 		return nil, errNoQueue()
 	}
-	if e := call.Authorize(ops.Op(op), s.arn(name), nil, nil); e != nil {
+	rp, err := s.queuePolicy(r.Context(), name)
+	if err != nil {
+		return nil, internalError(s, op, err)
+	}
+	if e := call.Authorize(ops.Op(op), s.arn(name), rp, nil); e != nil {
 		return nil, e
 	}
 	var q *queue
-	err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
+	err = s.st.View(r.Context(), func(tx *store.Tx) (err error) {
 		q, err = loadQueueTx(tx, name)
 		return err
 	})
@@ -324,6 +332,7 @@ func (s *Service) createQueue(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	if e != nil {
 		return nil, e
 	}
+	s.refreshPolicy(r.Context(), in.QueueName)
 	return map[string]string{"QueueUrl": s.queueURL(r, in.QueueName)}, nil
 }
 
@@ -528,6 +537,7 @@ func (s *Service) setQueueAttributes(r *http.Request, call *awsapi.Call) (any, *
 	if e != nil {
 		return nil, e
 	}
+	s.refreshPolicy(r.Context(), q.name)
 	s.wake() // a shorter delay or visibility may make messages available
 	return map[string]any{}, nil
 }
@@ -553,6 +563,7 @@ func (s *Service) deleteQueue(r *http.Request, call *awsapi.Call) (any, *awsapi.
 	if err != nil {
 		return nil, internalError(s, "delete queue", err)
 	}
+	s.refreshPolicy(r.Context(), q.name)
 	s.wake() // long polls on it end
 	return map[string]any{}, nil
 }

@@ -46,6 +46,8 @@ type Service struct {
 
 	mu     sync.Mutex
 	arrive chan struct{} // closed when messages become available (long polls wait on it)
+
+	pol policies // the queues' Policy attributes (policy.go)
 }
 
 // New returns the SQS API over st; region and account make the ARNs.
