@@ -372,6 +372,9 @@ func (s *Server) startEvents() {
 		if err := s.events.Start(); err != nil {
 			s.log.Error("async: start the event queue", "err", err)
 		}
+		if err := s.queues.ResumeMoveTasks(context.Background()); err != nil {
+			s.log.Error("sqs: resume the message move tasks", "err", err)
+		}
 	})
 }
 
@@ -601,6 +604,9 @@ func (s *Server) Close() error {
 	}
 	if s.events != nil {
 		s.events.Close()
+	}
+	if s.queues != nil {
+		s.queues.Close()
 	}
 	if s.lambdaAPI != nil {
 		s.lambdaAPI.Drain(ctx)

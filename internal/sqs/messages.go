@@ -102,6 +102,8 @@ type stored struct {
 	Sender string                    `json:"u"`
 	Group  string                    `json:"g,omitempty"` // FIFO
 	Dedup  string                    `json:"d,omitempty"` // FIFO
+	// Source is the queue a message in a dead-letter queue came from.
+	Source string `json:"src,omitempty"`
 }
 
 // dedupWindow is how long a FIFO queue remembers a deduplication id.
@@ -680,6 +682,7 @@ func moveTx(tx *store.Tx, from string, dlq *queue, m *taken) error {
 	if err := tx.QueryRow(`SELECT next_seq FROM sqs_queues WHERE name = ?`, dlq.name).Scan(&seq); err != nil {
 		return err
 	}
+	m.st.Source = from
 	st, _ := json.Marshal(m.st)
 	if _, err := tx.Exec(`INSERT INTO sqs_messages (queue, seq, id, body, attributes, sent, visible, receives, first_receive, receipt, grp)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`, dlq.name, seq, m.id, m.body, string(st), m.sent, time.Now().UnixMilli(), m.receives, m.first, m.st.Group); err != nil {

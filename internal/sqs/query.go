@@ -122,7 +122,7 @@ func (n node) messageAttributes(name string) map[string]any {
 	return out
 }
 
-var intParams = map[string]bool{"MaxNumberOfMessages": true, "WaitTimeSeconds": true, "VisibilityTimeout": true,
+var intParams = map[string]bool{"MaxNumberOfMessagesPerSecond": true, "MaxNumberOfMessages": true, "WaitTimeSeconds": true, "VisibilityTimeout": true,
 	"DelaySeconds": true, "MaxResults": true}
 
 // jsonInput turns a Query request's parameters into the JSON protocol's
@@ -148,7 +148,8 @@ func jsonInput(op string, n node) ([]byte, *awsapi.Error) {
 	}
 	for _, k := range []string{"QueueUrl", "QueueName", "QueueNamePrefix", "NextToken", "QueueOwnerAWSAccountId", "MessageBody",
 		"ReceiptHandle", "ReceiveRequestAttemptId", "MessageGroupId", "MessageDeduplicationId",
-		"MaxNumberOfMessages", "WaitTimeSeconds", "VisibilityTimeout", "DelaySeconds", "MaxResults"} {
+		"MaxNumberOfMessages", "WaitTimeSeconds", "VisibilityTimeout", "DelaySeconds", "MaxResults",
+		"SourceArn", "DestinationArn", "MaxNumberOfMessagesPerSecond", "TaskHandle"} {
 		scalar(in, n, k)
 	}
 	if _, ok := n["Attribute"]; ok {
@@ -306,6 +307,12 @@ func writeResult(x *bytes.Buffer, op string, doc map[string]any) {
 				x.WriteString("</Message>")
 			}
 		case "Successful":
+			for _, e := range v.([]any) {
+				x.WriteString("<" + op + "ResultEntry>")
+				writeResult(x, op, e.(map[string]any))
+				x.WriteString("</" + op + "ResultEntry>")
+			}
+		case "Results":
 			for _, e := range v.([]any) {
 				x.WriteString("<" + op + "ResultEntry>")
 				writeResult(x, op, e.(map[string]any))

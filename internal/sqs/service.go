@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -35,6 +36,9 @@ var ops = iam.Register("sqs",
 	iam.Operation{Name: "TagQueue", Action: "sqs:TagQueue", ResourceType: "queue"},
 	iam.Operation{Name: "UntagQueue", Action: "sqs:UntagQueue", ResourceType: "queue"},
 	iam.Operation{Name: "ListQueueTags", Action: "sqs:ListQueueTags", ResourceType: "queue"},
+	iam.Operation{Name: "StartMessageMoveTask", Action: "sqs:StartMessageMoveTask", ResourceType: "queue"},
+	iam.Operation{Name: "ListMessageMoveTasks", Action: "sqs:ListMessageMoveTasks", ResourceType: "queue"},
+	iam.Operation{Name: "CancelMessageMoveTask", Action: "sqs:CancelMessageMoveTask", ResourceType: "queue"},
 )
 
 // Service serves the SQS API (the JSON protocol) over the store.
@@ -48,6 +52,13 @@ type Service struct {
 	arrive chan struct{} // closed when messages become available (long polls wait on it)
 
 	pol policies // the queues' Policy attributes (policy.go)
+
+	// message move tasks running (movetask.go)
+	tasksMu   sync.Mutex
+	closed    bool
+	tasks     sync.WaitGroup
+	tasksCtx  context.Context
+	stopTasks context.CancelFunc
 }
 
 // New returns the SQS API over st; region and account make the ARNs.
@@ -55,7 +66,8 @@ func New(st *store.Store, region, account string, logger *slog.Logger) *Service 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{st: st, region: region, account: account, log: logger}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Service{st: st, region: region, account: account, log: logger, tasksCtx: ctx, stopTasks: stop}
 }
 
 // arrived returns a channel closed the next time messages are committed.
@@ -181,6 +193,12 @@ func (s *Service) dispatch(r *http.Request, call *awsapi.Call, op string) (any, 
 		return s.changeMessageVisibility(r, call)
 	case "ChangeMessageVisibilityBatch":
 		return s.changeMessageVisibilityBatch(r, call)
+	case "StartMessageMoveTask":
+		return s.startMessageMoveTask(r, call)
+	case "ListMessageMoveTasks":
+		return s.listMessageMoveTasks(r, call)
+	case "CancelMessageMoveTask":
+		return s.cancelMessageMoveTask(r, call)
 	}
 	return nil, (&sqsError{"UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", 400, "The operation " + op + " is not served by Cloudlet's SQS; the README lists what is"}).awsError()
 }

@@ -158,6 +158,13 @@ var migrations = []string{
 		source   TEXT NOT NULL,
 		modified INTEGER NOT NULL
 	)`,
+	// 25: SQS message move tasks (StartMessageMoveTask), by handle.
+	`CREATE TABLE sqs_move_tasks (
+		handle  TEXT PRIMARY KEY,
+		source  TEXT NOT NULL,
+		started INTEGER NOT NULL,
+		doc     TEXT NOT NULL
+	)`,
 }
 
 // Version is the schema version this build writes.
