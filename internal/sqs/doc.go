@@ -34,6 +34,16 @@
 //     deduplication id seen in the last five minutes answers as the
 //     message it repeats, in the same transaction as the check.
 //
-// Not yet: queue policies as resource policies, message move tasks,
-// ReceiveRequestAttemptId.
+//   - A queue's Policy is its resource policy in every authorization on
+//     it (policy.go).
+//   - Message move tasks move a dead-letter queue's messages back in
+//     transactions of ten, kept in the store and resumed after a restart
+//     (movetask.go).
+//   - A FIFO receive retried with its ReceiveRequestAttemptId within five
+//     minutes gets the messages (and receipts) it first got while they
+//     are in flight. The attempt ids are kept in memory: a restart forgets
+//     them, and a retry after it is a new receive.
+//
+// Not yet: FifoThroughputLimit is accepted and checked, not enforced (no
+// throughput is limited).
 package sqs

@@ -99,3 +99,51 @@ func bodies(ms []types.Message) []string {
 	}
 	return out
 }
+
+// A FIFO receive retried with its ReceiveRequestAttemptId gets the same
+// messages and receipts while they are in flight; another attempt id
+// gets none of them (the group is in flight); once deleted, the retry is
+// a new receive.
+func TestReceiveRequestAttemptID(t *testing.T) {
+	c := serve(t, t.TempDir())
+	ctx := context.Background()
+	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("a.fifo"), Attributes: map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"one", "two", "three"} {
+		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(b), MessageGroupId: aws.String("g")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recv := func(attempt string, n int32) []string {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: n, ReceiveRequestAttemptId: aws.String(attempt)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range out.Messages {
+			got = append(got, *m.Body+"|"+*m.ReceiptHandle)
+		}
+		return got
+	}
+	first := recv("try-1", 2)
+	if len(first) != 2 {
+		t.Fatalf("first receive: %v", first)
+	}
+	if again := recv("try-1", 2); strings.Join(again, ",") != strings.Join(first, ",") {
+		t.Fatalf("the retry got %v, the first %v", again, first)
+	}
+	if other := recv("try-2", 2); len(other) != 0 {
+		t.Fatalf("another attempt got %v while the group is in flight", other)
+	}
+	for _, m := range first {
+		h := m[strings.IndexByte(m, '|')+1:]
+		if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q.QueueUrl, ReceiptHandle: aws.String(h)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if next := recv("try-1", 2); len(next) != 1 || !strings.HasPrefix(next[0], "three|") {
+		t.Fatalf("after deleting the first batch, the same attempt id got %v", next)
+	}
+}

@@ -5,10 +5,12 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -493,10 +495,28 @@ func (s *Service) receiveMessage(r *http.Request, call *awsapi.Call) (any, *awsa
 		vis = time.Duration(*in.VisibilityTimeout) * time.Second
 	}
 	sysNames := append(append([]string(nil), in.AttributeNames...), in.MessageSystemAttributeNames...)
+	attempt := ""
+	if q.fifo() && in.ReceiveRequestAttemptID != "" {
+		id := in.ReceiveRequestAttemptID
+		if len(id) > 128 || strings.IndexFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+			return nil, invalidParameter("Value " + id + " for parameter ReceiveRequestAttemptId is invalid. Reason: It may hold up to 128 printable ASCII characters.")
+		}
+		attempt = q.name + "\x00" + id
+	}
 	deadline := time.Now().Add(wait)
 	for {
 		arrived := s.arrived()
-		msgs, err := s.take(r.Context(), q, max, vis)
+		var msgs []*taken
+		var err error
+		if attempt != "" {
+			msgs, err = s.retake(r.Context(), q, attempt)
+		}
+		if err == nil && len(msgs) == 0 {
+			msgs, err = s.take(r.Context(), q, max, vis)
+			if err == nil && attempt != "" && len(msgs) > 0 {
+				s.rememberAttempt(attempt, msgs)
+			}
+		}
 		if err != nil {
 			return nil, internalError(s, "receive message", err)
 		}
@@ -672,6 +692,72 @@ func (s *Service) take(ctx context.Context, q *queue, max int, vis time.Duration
 	if moved {
 		s.wake()
 	}
+	return out, err
+}
+
+// attemptWindow is how long a FIFO queue answers a ReceiveMessage retried
+// with the same ReceiveRequestAttemptId with the messages it first got.
+const attemptWindow = 5 * time.Minute
+
+type attemptRecord struct {
+	seqs     []int64
+	receipts []string
+	until    time.Time
+}
+
+// rememberAttempt keeps what a receive with an attempt id got.
+func (s *Service) rememberAttempt(key string, msgs []*taken) {
+	a := attemptRecord{until: time.Now().Add(attemptWindow)}
+	for _, m := range msgs {
+		a.seqs, a.receipts = append(a.seqs, m.seq), append(a.receipts, m.receipt)
+	}
+	s.attemptsMu.Lock()
+	defer s.attemptsMu.Unlock()
+	if s.attempts == nil {
+		s.attempts = map[string]attemptRecord{}
+	}
+	now := time.Now()
+	for k, v := range s.attempts {
+		if now.After(v.until) {
+			delete(s.attempts, k)
+		}
+	}
+	s.attempts[key] = a
+}
+
+// retake answers a retried receive (same attempt id, within the window)
+// with the messages the first one got, when every one is still in
+// flight under the same receipt; otherwise nothing, and the receive goes
+// on as a new one.
+func (s *Service) retake(ctx context.Context, q *queue, key string) ([]*taken, error) {
+	s.attemptsMu.Lock()
+	a, ok := s.attempts[key]
+	s.attemptsMu.Unlock()
+	if !ok || time.Now().After(a.until) {
+		return nil, nil
+	}
+	var out []*taken
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		out = nil
+		now := time.Now().UnixMilli()
+		for i, seq := range a.seqs {
+			m := &taken{seq: seq}
+			var attrs string
+			var visible int64
+			err := tx.QueryRow(`SELECT id, body, attributes, sent, receives, first_receive, receipt, visible FROM sqs_messages WHERE queue = ? AND seq = ?`, q.name, seq).
+				Scan(&m.id, &m.body, &attrs, &m.sent, &m.receives, &m.first, &m.receipt, &visible)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && (m.receipt != a.receipts[i] || visible <= now) {
+				out = nil
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			json.Unmarshal([]byte(attrs), &m.st)
+			out = append(out, m)
+		}
+		return nil
+	})
 	return out, err
 }
 

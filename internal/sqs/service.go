@@ -53,6 +53,9 @@ type Service struct {
 
 	pol policies // the queues' Policy attributes (policy.go)
 
+	attemptsMu sync.Mutex
+	attempts   map[string]attemptRecord // FIFO receives by queue and ReceiveRequestAttemptId
+
 	// message move tasks running (movetask.go)
 	tasksMu   sync.Mutex
 	closed    bool
