@@ -36,9 +36,11 @@
 //
 //   - A queue's Policy is its resource policy in every authorization on
 //     it (policy.go).
+//
 //   - Message move tasks move a dead-letter queue's messages back in
 //     transactions of ten, kept in the store and resumed after a restart
 //     (movetask.go).
+//
 //   - A FIFO receive retried with its ReceiveRequestAttemptId within five
 //     minutes gets the messages (and receipts) it first got while they
 //     are in flight. The attempt ids are kept in memory: a restart forgets
