@@ -25,6 +25,7 @@ type report struct {
 	iam       *iamPart
 	dynamo    *dynamoPart
 	sqs       *sqsPart
+	async     *asyncPart
 	elapsed   time.Duration
 	loadAfter string
 }
@@ -106,6 +107,9 @@ func (r *report) markdown() string {
 	}
 	if r.sqs != nil {
 		r.sqsTables(&b)
+	}
+	if r.async != nil {
+		r.asyncTables(w)
 	}
 	if notes := r.notes(); len(notes) > 0 {
 		w("## Notes\n\n")

@@ -191,6 +191,14 @@ func run(ctx context.Context, cfg config) error {
 		}
 		rep.sqs = part
 	}
+	if cfg.parts["k"] {
+		progress("(k) asynchronous starts")
+		part, err := runAsync(ctx, p, benchDir, cfg.rounds)
+		if err != nil {
+			return err
+		}
+		rep.async = part
+	}
 	rep.elapsed = time.Since(began)
 	rep.loadAfter = loadAverage()
 
