@@ -132,7 +132,7 @@ func pct(ds []time.Duration, p int) time.Duration {
 
 func (r *report) asyncTables(w func(string, ...any)) {
 	a := r.async
-	w("## (k) Asynchronous starts (Event invoke, sqs event)\n\n")
+	w("\n## (k) Asynchronous starts (Event invoke, sqs event)\n\n")
 	w("A warm Node function (bench/projects/async), one event at a time, %d per kind and round: the time from just before the call (Invoke, or SendMessage to the queue its sqs event reads; AWS SDK for Go v2) to the handler's first line, on the wall clock (the handler logs `performance.timeOrigin + performance.now()`). The synchronous invoke of the same function is the baseline, in the same rounds.\n\n", a.n)
 	w("| kind | p50 median [min–max] over rounds | p99 median | target |\n|---|---|---|---|\n")
 	row := func(name string, rounds [][]time.Duration, target string) {
