@@ -81,6 +81,25 @@ func TestJavaScriptSDKDynamoDB(t *testing.T) {
 	}
 }
 
+// SQS with the AWS SDK for JavaScript v3 (e2e/js/sqs.test.mjs), which
+// checks every MD5 it is sent.
+func TestJavaScriptSDKSQS(t *testing.T) {
+	if _, err := os.Stat("js/node_modules/@aws-sdk/client-sqs"); err != nil {
+		t.Fatal("the AWS SDK for JavaScript is not installed: run `make deps` (scripts/deps.sh)")
+	}
+	s := start(t)
+	cmd := exec.Command("node", "--test", "sqs.test.mjs")
+	cmd.Dir = "js"
+	cmd.Env = cleanEnv(t, "CLOUDLET_API="+s.APIURL())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("# pass 2")) || !bytes.Contains(out, []byte("# fail 0")) {
+		t.Fatalf("expected the 2 JS SQS tests to pass:\n%s", out)
+	}
+}
+
 func TestAWSCLIv2(t *testing.T) {
 	const aws = "/usr/bin/aws"
 	if _, err := os.Stat(aws); err != nil {
