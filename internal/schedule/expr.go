@@ -1,18 +1,3 @@
-// Package schedule runs `schedule` events: EventBridge's rate() and
-// cron() expressions (expr.go), fired one tick at a time into the durable
-// queue of asynchronous invocations.
-//
-// Guarantees:
-//   - Each tick fires once: the tick is recorded as fired and its event
-//     queued (internal/async) in one store transaction, so a restart, even
-//     after kill -9, neither fires a tick again nor skips one silently; the
-//     ticks missed while the server was down are logged with their count,
-//     and the schedule goes on from the next one.
-//   - Expressions are parsed as EventBridge parses them, with its errors:
-//     cron's six fields (minutes, hours, day of month, month, day of week,
-//     year) with , - * / ? L W # and names (JAN-DEC, SUN-SAT), one of the
-//     two day fields being ?; rate(N unit) with minute(s), hour(s),
-//     day(s).
 package schedule
 
 import (
@@ -26,7 +11,11 @@ import (
 type Expr struct {
 	rate time.Duration // rate(): the period; 0 for cron
 	cron *cronExpr
+	at   *time.Time // at(): the one tick's wall-clock time (its zone ignored)
 }
+
+// OneTime reports whether e is an at() expression.
+func (e *Expr) OneTime() bool { return e.at != nil }
 
 type cronExpr struct {
 	minutes, hours, months, years fieldSet
@@ -56,6 +45,12 @@ func errExpr(format string, a ...any) error {
 func Parse(s string) (*Expr, error) {
 	s = strings.TrimSpace(s)
 	switch {
+	case strings.HasPrefix(s, "at(") && strings.HasSuffix(s, ")"):
+		t, err := time.Parse("2006-01-02T15:04:05", s[3:len(s)-1])
+		if err != nil {
+			return nil, errExpr("%s must be at(yyyy-mm-ddThh:mm:ss)", s)
+		}
+		return &Expr{at: &t}, nil
 	case strings.HasPrefix(s, "rate(") && strings.HasSuffix(s, ")"):
 		f := strings.Fields(s[5 : len(s)-1])
 		if len(f) != 2 {
@@ -286,6 +281,14 @@ func (c *cronExpr) dayMatches(t time.Time) bool {
 // for rate(), ticks are start + k·period. ok is false when there is none
 // (a cron whose years have all passed).
 func (e *Expr) Next(t, start time.Time, loc *time.Location) (time.Time, bool) {
+	if e.at != nil {
+		if loc == nil {
+			loc = time.UTC
+		}
+		a := *e.at
+		tick := time.Date(a.Year(), a.Month(), a.Day(), a.Hour(), a.Minute(), a.Second(), 0, loc)
+		return tick, tick.After(t)
+	}
 	if e.rate > 0 {
 		if t.Before(start) {
 			return start, true

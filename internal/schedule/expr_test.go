@@ -97,11 +97,33 @@ func TestBadExpressions(t *testing.T) {
 	}
 }
 
+// at() is one tick, at its wall-clock time in the schedule's zone, and
+// none after it.
+func TestAtExpression(t *testing.T) {
+	e, err := Parse("at(2026-12-24T18:30:00)")
+	if err != nil || !e.OneTime() {
+		t.Fatalf("%v %v", e, err)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	from := at("2026-12-01 09:07")
+	if n, ok := e.Next(from, from, paris); !ok || !n.Equal(time.Date(2026, 12, 24, 17, 30, 0, 0, time.UTC)) {
+		t.Fatalf("next %v %v", n, ok)
+	}
+	if _, ok := e.Next(time.Date(2026, 12, 24, 18, 30, 0, 0, time.UTC), from, nil); ok {
+		t.Fatal("a tick after the one")
+	}
+	for _, bad := range []string{"at(2026-12-24)", "at(2026-12-24 18:30:00)", "at()"} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("%s parsed", bad)
+		}
+	}
+}
+
 // Parsing never panics; a parsed expression's next tick is after the
 // time asked about.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"rate(5 minutes)", "cron(0/5 8-17 ? * MON-FRI *)", "cron(0 9 ? * 2#1 *)", "cron(0 12 15W * ? *)",
-		"cron(0 0 L * ? *)", "cron(0 12 ? * 6L 2027-2030)", "cron(*/3 1,2,3 1-10/2 JAN-MAR ? *)"} {
+		"cron(0 0 L * ? *)", "cron(0 12 ? * 6L 2027-2030)", "cron(*/3 1,2,3 1-10/2 JAN-MAR ? *)", "at(2026-12-24T18:30:00)"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

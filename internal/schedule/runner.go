@@ -37,6 +37,11 @@ type Schedule struct {
 	InputPath   string
 	Transformer *Transformer
 	Enabled     bool
+	// RoleARN, for a schedule of the Scheduler API, is the role its
+	// target is invoked as: each tick is checked against it (Runner's
+	// Authorize). OnDone runs once an at() schedule has no tick left.
+	RoleARN string
+	OnDone  func()
 }
 
 // Transformer is an inputTransformer: values picked from the event by
@@ -56,8 +61,14 @@ type Runner struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
-	current []Schedule
+	current []Schedule // the deploy's
+	api     []Schedule // the Scheduler API's (api.go)
 	wg      sync.WaitGroup
+	closed  bool
+
+	// Authorize, when set, decides whether roleARN may invoke function
+	// (lambda:InvokeFunction); a tick it refuses is logged, not fired.
+	Authorize func(roleARN, function string) error
 }
 
 // NewRunner returns a runner queueing its events in q.
@@ -68,16 +79,33 @@ func NewRunner(st *store.Store, q *async.Queue, region, account string, logger *
 	return &Runner{st: st, queue: q, region: region, account: account, log: logger, running: map[string]context.CancelFunc{}}
 }
 
-// Set makes ss the running schedules.
+// Set makes ss the running schedules of the deploy.
 func (r *Runner) Set(ss []Schedule) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.current = append([]Schedule(nil), ss...)
+	r.restartLocked()
+}
+
+// setAPI makes ss the running schedules of the Scheduler API.
+func (r *Runner) setAPI(ss []Schedule) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.api = append([]Schedule(nil), ss...)
+	r.restartLocked()
+}
+
+// restartLocked runs every enabled schedule afresh (their ticks are in
+// the store: nothing fires twice for it).
+func (r *Runner) restartLocked() {
 	for id, cancel := range r.running {
 		cancel()
 		delete(r.running, id)
 	}
-	r.current = append([]Schedule(nil), ss...)
-	for _, s := range ss {
+	if r.closed {
+		return
+	}
+	for _, s := range append(append([]Schedule(nil), r.current...), r.api...) {
 		if !s.Enabled {
 			continue
 		}
@@ -98,8 +126,9 @@ func (r *Runner) Set(ss []Schedule) {
 func (r *Runner) FireNow(ctx context.Context, rule string) (bool, error) {
 	r.mu.Lock()
 	var found *Schedule
-	for i := range r.current {
-		if s := &r.current[i]; s.Rule == rule || s.Function == rule && found == nil {
+	all := append(append([]Schedule(nil), r.current...), r.api...)
+	for i := range all {
+		if s := &all[i]; s.Rule == rule || s.Function == rule && found == nil {
 			found = s
 		}
 	}
@@ -118,6 +147,7 @@ func (r *Runner) FireNow(ctx context.Context, rule string) (bool, error) {
 // Close stops every schedule.
 func (r *Runner) Close() {
 	r.mu.Lock()
+	r.closed = true
 	for _, cancel := range r.running {
 		cancel()
 	}
@@ -156,6 +186,9 @@ func (r *Runner) loop(ctx context.Context, s Schedule) {
 		next, ok := s.Expr.Next(last, start, s.Location)
 		if !ok {
 			log.Info("schedule: no tick left")
+			if s.OnDone != nil {
+				s.OnDone()
+			}
 			return
 		}
 		if d := time.Until(next); d > 0 {
@@ -223,6 +256,13 @@ func (r *Runner) fire(ctx context.Context, s Schedule, now time.Time) (time.Time
 		n, err := tx.Exec(`UPDATE schedules SET last = ? WHERE id = ? AND last = ?`, tick.UnixMilli(), s.ID, last.UnixMilli())
 		if err != nil || n == 0 || late { // n == 0: another fired it
 			return err
+		}
+		if s.RoleARN != "" && r.Authorize != nil {
+			if err := r.Authorize(s.RoleARN, s.Function); err != nil {
+				r.log.Warn("schedule: the schedule's role may not invoke its target; the tick is dropped", "schedule", s.Rule,
+					"function", s.Function, "role", s.RoleARN, "err", err)
+				return nil
+			}
 		}
 		payload, err := r.payload(s, tick)
 		if err != nil {

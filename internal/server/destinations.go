@@ -83,3 +83,26 @@ func (d destinations) DeliverTx(tx *store.Tx, function, arn string, body []byte,
 	}
 	return func() { s.events.Wake(cfg.Name) }, nil
 }
+
+// authorizeScheduleTarget decides whether a Scheduler schedule's role may
+// invoke its function: the role's identity policies, as a session of it
+// named "scheduler" (the role's trust policy is not checked: the roles
+// of serverless.yml trust Lambda only).
+func (s *Server) authorizeScheduleTarget(roleARN, function string) error {
+	name := roleARN[strings.LastIndexByte(roleARN, '/')+1:]
+	role, ok := s.keys.Role(name)
+	if !ok || role.ARN != roleARN {
+		return fmt.Errorf("the role %s does not exist", roleARN)
+	}
+	key := &iam.Key{Principal: &iam.Principal{
+		ARN: "arn:aws:sts::" + DefaultAccountID + ":assumed-role/" + role.Name + "/scheduler", Account: DefaultAccountID,
+		UserID: role.RoleID + ":scheduler", RoleARN: role.ARN, RoleName: role.Name, Session: "scheduler",
+	}}
+	resource := s.registry.ARN(function)
+	req := &iam.Request{Action: "lambda:InvokeFunction", Resource: resource}
+	req.Context.Time, req.Context.RequestedRegion, req.Context.SecureTransport = time.Now(), s.opts.Region, true
+	if out := s.authz.Authorize(key, req, s.policies.Policy(function)); out.Refused {
+		return fmt.Errorf("%s is not allowed to call lambda:InvokeFunction on %s", roleARN, resource)
+	}
+	return nil
+}

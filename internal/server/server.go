@@ -109,6 +109,7 @@ type Server struct {
 	events        *async.Queue        // Event invocations
 	eventsOnce    sync.Once
 	schedules     *schedule.Runner // schedule events
+	schedulerAPI  *schedule.API    // EventBridge Scheduler's schedules
 	background    sync.WaitGroup   // the DynamoDB sweeper
 
 	gwLn, apiLn   net.Listener
@@ -295,6 +296,11 @@ func (s *Server) Start() error {
 	s.lambdaAPI.SetEventQueue(s.events)
 	s.lambdaAPI.SetEventInvokeConfigs(s.events)
 	s.schedules = schedule.NewRunner(s.store, s.events, s.opts.Region, DefaultAccountID, s.log)
+	s.schedules.Authorize = s.authorizeScheduleTarget
+	s.schedulerAPI = s.schedules.API(func(nameOrARN string) (string, bool) {
+		cfg, ok := s.registry.Function(nameOrARN)
+		return cfg.Name, ok
+	})
 	s.dynamo = dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.queues = sqs.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.sources = eventsource.NewRunner(s.store, s.dynamo, s.queues, s.registry, s.registry.ARN, s.log)
@@ -313,11 +319,12 @@ func (s *Server) Start() error {
 		Logger:     s.log,
 		Health:     s.health,
 		Services: map[string]awsapi.Service{
-			"lambda":   s.lambdaAPI,
-			"sts":      awsapi.NewSTS(s.keys),
-			"dynamodb": s.dynamo,
-			"sqs":      s.queues,
-			"cloudlet": s.newAdminService(),
+			"lambda":    s.lambdaAPI,
+			"sts":       awsapi.NewSTS(s.keys),
+			"dynamodb":  s.dynamo,
+			"sqs":       s.queues,
+			"scheduler": s.schedulerAPI,
+			"cloudlet":  s.newAdminService(),
 		},
 	})
 	mux := http.NewServeMux()
@@ -374,6 +381,9 @@ func (s *Server) startEvents() {
 		}
 		if err := s.queues.ResumeMoveTasks(context.Background()); err != nil {
 			s.log.Error("sqs: resume the message move tasks", "err", err)
+		}
+		if err := s.schedulerAPI.Load(context.Background()); err != nil {
+			s.log.Error("scheduler: load the schedules", "err", err)
 		}
 	})
 }

@@ -165,6 +165,15 @@ var migrations = []string{
 		started INTEGER NOT NULL,
 		doc     TEXT NOT NULL
 	)`,
+	// 26: schedules made through the EventBridge Scheduler API
+	// (internal/schedule), by group and name; their ticks are in
+	// schedules under scheduler/<group>/<name>.
+	`CREATE TABLE scheduler_schedules (
+		grp  TEXT NOT NULL,
+		name TEXT NOT NULL,
+		doc  TEXT NOT NULL,
+		PRIMARY KEY (grp, name)
+	)`,
 }
 
 // Version is the schema version this build writes.
