@@ -62,3 +62,45 @@ func TestAWSCLIv2EventInvoke(t *testing.T) {
 		t.Fatalf("get-function-event-invoke-config: %s", out)
 	}
 }
+
+// The EventBridge Scheduler API with the aws CLI v2: create, get, list
+// and delete a schedule, and Scheduler's error for a bad expression.
+func TestAWSCLIv2Scheduler(t *testing.T) {
+	const aws = "/usr/bin/aws"
+	if _, err := os.Stat(aws); err != nil {
+		t.Fatal("the aws CLI v2 is not installed at /usr/bin/aws: run `make deps` (scripts/deps.sh)")
+	}
+	s := start(t)
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command(aws, append([]string{"--endpoint-url", s.APIURL(), "--output", "json"}, args...)...)
+		cmd.Env = cleanEnv(t)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	target := `{"Arn":"arn:aws:lambda:us-east-1:000000000000:function:user-api-dev-hello","RoleArn":"arn:aws:iam::000000000000:role/user-api-dev-us-east-1-lambdaRole","Input":"{\"n\":1}"}`
+	out, err := cli("scheduler", "create-schedule", "--name", "nightly", "--schedule-expression", "cron(0 2 * * ? *)",
+		"--schedule-expression-timezone", "Europe/Paris", "--flexible-time-window", "Mode=OFF", "--target", target)
+	if err != nil || !strings.Contains(out, `"ScheduleArn": "arn:aws:scheduler:us-east-1:000000000000:schedule/default/nightly"`) {
+		t.Fatalf("create-schedule: %v\n%s", err, out)
+	}
+	out, err = cli("scheduler", "get-schedule", "--name", "nightly")
+	if err != nil || !strings.Contains(out, `"ScheduleExpressionTimezone": "Europe/Paris"`) || !strings.Contains(out, `"State": "ENABLED"`) {
+		t.Fatalf("get-schedule: %v\n%s", err, out)
+	}
+	out, err = cli("scheduler", "list-schedules")
+	if err != nil || !strings.Contains(out, `"Name": "nightly"`) {
+		t.Fatalf("list-schedules: %v\n%s", err, out)
+	}
+	out, err = cli("scheduler", "create-schedule", "--name", "bad", "--schedule-expression", "every day",
+		"--flexible-time-window", "Mode=OFF", "--target", target)
+	if err == nil || !strings.Contains(out, "ValidationException") || !strings.Contains(out, "Invalid Schedule Expression every day.") {
+		t.Fatalf("a bad expression: %v\n%s", err, out)
+	}
+	if out, err := cli("scheduler", "delete-schedule", "--name", "nightly"); err != nil {
+		t.Fatalf("delete-schedule: %v\n%s", err, out)
+	}
+	out, err = cli("scheduler", "get-schedule", "--name", "nightly")
+	if err == nil || !strings.Contains(out, "ResourceNotFoundException") || !strings.Contains(out, "Schedule nightly does not exist.") {
+		t.Fatalf("get-schedule after delete: %v\n%s", err, out)
+	}
+}
