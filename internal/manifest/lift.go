@@ -195,7 +195,7 @@ func (d *decoder) liftQueue(root *node, c field, cf []field, path string) {
 		props.fields = append(props.fields, field{key: "DelaySeconds", line: c.line, val: num(delay)})
 	}
 	if res := d.section(root, "resources", c); res != nil {
-		rs := d.subsection(res, "Resources", c)
+		rs := d.section(res, "Resources", c)
 		if rs != nil {
 			for _, lid := range []string{id + "Queue", id + "Dlq"} {
 				if rs.get(lid) != nil {
@@ -242,22 +242,9 @@ func (d *decoder) liftQueue(root *node, c field, cf []field, path string) {
 	d.r.constructs[id] = constructVars{"queueUrl": url(name), "queueArn": arn(name), "dlqUrl": url(dlqName), "dlqArn": arn(dlqName)}
 }
 
-// section returns root's mapping called key, made (empty) when missing;
-// nil when it is not a mapping (reported where it is read).
-func (d *decoder) section(root *node, key string, c field) *node {
-	if v := root.get(key); v != nil {
-		v, ok := d.value(v, key)
-		if !ok || v.kind != kindMap {
-			return nil
-		}
-		return v
-	}
-	m := &node{kind: kindMap, file: c.val.file, line: c.line}
-	root.fields = append(root.fields, field{key: key, line: c.line, val: m})
-	return m
-}
-
-func (d *decoder) subsection(m *node, key string, c field) *node {
+// section returns m's mapping called key, made (empty) when missing; nil
+// when it is not a mapping (reported where it is read).
+func (d *decoder) section(m *node, key string, c field) *node {
 	if v := m.get(key); v != nil {
 		v, ok := d.value(v, key)
 		if !ok || v.kind != kindMap {

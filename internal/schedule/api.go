@@ -323,26 +323,10 @@ func (a *API) delete(ctx context.Context, group, name string) (n int64, err erro
 	return n, err
 }
 
-func (a *API) all(ctx context.Context) ([]*apiSchedule, error) {
-	var out []*apiSchedule
-	err := a.r.st.View(ctx, func(tx *store.Tx) error {
-		rows, err := tx.Query(`SELECT doc FROM scheduler_schedules ORDER BY grp, name`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var doc string
-			if err := rows.Scan(&doc); err != nil {
-				return err
-			}
-			var s apiSchedule
-			if err := json.Unmarshal([]byte(doc), &s); err != nil {
-				return err
-			}
-			out = append(out, &s)
-		}
-		return rows.Err()
+func (a *API) all(ctx context.Context) (out []*apiSchedule, err error) {
+	err = a.r.st.View(ctx, func(tx *store.Tx) error {
+		out, err = store.QueryJSON[apiSchedule](tx, `SELECT doc FROM scheduler_schedules ORDER BY grp, name`)
+		return err
 	})
 	return out, err
 }

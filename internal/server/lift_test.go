@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // A project in the shape of serverless/examples' SQS workers, with the
@@ -44,20 +43,7 @@ func TestLiftQueueConstruct(t *testing.T) {
 	if code, body := post(t, s.GatewayURL()+"/produce", "poison"); code != 200 {
 		t.Fatalf("POST poison: %d %s", code, body)
 	}
-	q := sqsClient(s)
-	dlq, err := q.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("lift-dev-jobs-dlq")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dead []string
-	waitFor(t, "the poisoned job in the construct's dead-letter queue", func() bool {
-		r, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq.QueueUrl, WaitTimeSeconds: 1})
-		for _, m := range r.Messages {
-			dead = append(dead, *m.Body)
-		}
-		return err == nil && len(dead) > 0
-	})
-	if len(dead) != 1 || dead[0] != "poison" {
+	if dead := deadLetters(t, sqsClient(s), "lift-dev-jobs-dlq"); len(dead) != 1 || dead[0] != "poison" {
 		t.Fatalf("dead letters %v", dead)
 	}
 }

@@ -128,19 +128,27 @@ func TestQueueTriggersFunction(t *testing.T) {
 	if code, body := post(t, s.GatewayURL()+"/jobs", "poison"); code != 202 {
 		t.Fatalf("POST poison: %d %s", code, body)
 	}
-	dlq, err := q.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("worker-dev-dlq")})
+	if dead := deadLetters(t, q, "worker-dev-dlq"); len(dead) != 1 || dead[0] != "poison" {
+		t.Fatalf("dead letters %v", dead)
+	}
+}
+
+// deadLetters waits for messages in the named queue and returns their
+// bodies (each received once).
+func deadLetters(t *testing.T, q *sqs.Client, name string) []string {
+	t.Helper()
+	ctx := context.Background()
+	dlq, err := q.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var dead []string
-	waitFor(t, "the poisoned job in the dead-letter queue", func() bool {
+	waitFor(t, "a message in the dead-letter queue "+name, func() bool {
 		r, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq.QueueUrl, WaitTimeSeconds: 1})
 		for _, m := range r.Messages {
 			dead = append(dead, *m.Body)
 		}
 		return err == nil && len(dead) > 0
 	})
-	if len(dead) != 1 || dead[0] != "poison" {
-		t.Fatalf("dead letters %v", dead)
-	}
+	return dead
 }

@@ -227,23 +227,8 @@ func (s *Service) listMessageMoveTasks(r *http.Request, call *awsapi.Call) (any,
 			e = errNoResource("SourceArn")
 			return nil
 		}
-		rows, err := tx.Query(`SELECT doc FROM sqs_move_tasks WHERE source = ? ORDER BY started DESC LIMIT ?`, in.SourceArn, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var doc string
-			if err := rows.Scan(&doc); err != nil {
-				return err
-			}
-			var t moveTask
-			if err := json.Unmarshal([]byte(doc), &t); err != nil {
-				return err
-			}
-			tasks = append(tasks, &t)
-		}
-		return rows.Err()
+		tasks, err = store.QueryJSON[moveTask](tx, `SELECT doc FROM sqs_move_tasks WHERE source = ? ORDER BY started DESC LIMIT ?`, in.SourceArn, limit)
+		return err
 	})
 	if err != nil {
 		return nil, internalError(s, "list message move tasks", err)

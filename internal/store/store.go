@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -143,6 +144,29 @@ func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
 		return st.QueryRow(args...)
 	}
 	return t.tx.QueryRow(query, args...)
+}
+
+// QueryJSON runs a query of one column holding JSON documents and decodes
+// each row's into a T.
+func QueryJSON[T any](t *Tx, query string, args ...any) ([]*T, error) {
+	rows, err := t.Query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		v := new(T)
+		if err := json.Unmarshal(doc, v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 type request struct {
