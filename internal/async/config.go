@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"maps"
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/store"
@@ -26,6 +25,12 @@ type Config struct {
 	// Invoke says the function has an EventInvokeConfig (the settings
 	// above but DeadLetter), even one of defaults only.
 	Invoke bool `json:"invoke,omitempty"`
+	// InvokeFrom says who set the EventInvokeConfig: FromDeploy or
+	// FromAPI. The dead-letter target is always the deploy's (onError).
+	InvokeFrom string `json:"from,omitempty"`
+	// ClearOnSuccess and ClearOnFailure, in an update, say the
+	// destination was given empty: it is removed, not kept.
+	ClearOnSuccess, ClearOnFailure bool `json:"-"`
 	// Modified is when the settings were last set (not stored in doc).
 	Modified time.Time `json:"-"`
 }
@@ -122,8 +127,8 @@ func (q *Queue) EventInvokeConfig(ctx context.Context, function string) (Config,
 
 // PutEventInvokeConfig sets function's EventInvokeConfig
 // (PutFunctionEventInvokeConfig, and UpdateFunctionEventInvokeConfig
-// with update, which keeps what c leaves unset). The dead-letter target
-// stays.
+// with update, which keeps what c leaves unset and answers ErrNoConfig
+// when there is none). The dead-letter target stays.
 func (q *Queue) PutEventInvokeConfig(ctx context.Context, function string, c Config, update bool) (Config, error) {
 	if err := q.loadConfigs(ctx); err != nil {
 		return Config{}, err
@@ -131,23 +136,27 @@ func (q *Queue) PutEventInvokeConfig(ctx context.Context, function string, c Con
 	q.cmu.Lock()
 	defer q.cmu.Unlock()
 	old := q.cfg.by[function]
-	if update && old.Invoke {
+	if update {
+		if !old.Invoke {
+			return Config{}, ErrNoConfig
+		}
 		if c.MaxRetries == nil {
 			c.MaxRetries = old.MaxRetries
 		}
 		if c.MaxAgeSeconds == nil {
 			c.MaxAgeSeconds = old.MaxAgeSeconds
 		}
-		if c.OnSuccess == "" {
+		if c.OnSuccess == "" && !c.ClearOnSuccess {
 			c.OnSuccess = old.OnSuccess
 		}
-		if c.OnFailure == "" {
+		if c.OnFailure == "" && !c.ClearOnFailure {
 			c.OnFailure = old.OnFailure
 		}
 	}
-	c.DeadLetter, c.Invoke = old.DeadLetter, true
+	c.ClearOnSuccess, c.ClearOnFailure = false, false
+	c.DeadLetter, c.Invoke, c.InvokeFrom = old.DeadLetter, true, FromAPI
 	c.Modified = time.Now().Truncate(time.Millisecond)
-	if err := q.st.Update(ctx, func(tx *store.Tx) error { return setConfigTx(tx, function, c, FromAPI) }); err != nil {
+	if err := q.st.Update(ctx, func(tx *store.Tx) error { return setConfigTx(tx, function, c) }); err != nil {
 		return Config{}, err
 	}
 	q.cfg.by[function] = c
@@ -167,7 +176,7 @@ func (q *Queue) DeleteEventInvokeConfig(ctx context.Context, function string) er
 		return ErrNoConfig
 	}
 	c := Config{DeadLetter: old.DeadLetter, Modified: time.Now().Truncate(time.Millisecond)}
-	if err := q.st.Update(ctx, func(tx *store.Tx) error { return setConfigTx(tx, function, c, FromAPI) }); err != nil {
+	if err := q.st.Update(ctx, func(tx *store.Tx) error { return setConfigTx(tx, function, c) }); err != nil {
 		return err
 	}
 	if c.empty() {
@@ -178,7 +187,7 @@ func (q *Queue) DeleteEventInvokeConfig(ctx context.Context, function string) er
 	return nil
 }
 
-func setConfigTx(tx *store.Tx, function string, c Config, source string) error {
+func setConfigTx(tx *store.Tx, function string, c Config) error {
 	if c.empty() {
 		_, err := tx.Exec(`DELETE FROM async_configs WHERE function = ?`, function)
 		return err
@@ -186,7 +195,7 @@ func setConfigTx(tx *store.Tx, function string, c Config, source string) error {
 	doc, _ := json.Marshal(c)
 	_, err := tx.Exec(`INSERT INTO async_configs (function, doc, source, modified) VALUES (?, ?, ?, ?)
 		ON CONFLICT (function) DO UPDATE SET doc = excluded.doc, source = excluded.source, modified = excluded.modified`,
-		function, string(doc), source, c.Modified.UnixMilli())
+		function, string(doc), c.InvokeFrom, c.Modified.UnixMilli())
 	return err
 }
 
@@ -194,12 +203,13 @@ func setConfigTx(tx *store.Tx, function string, c Config, source string) error {
 // an EventInvokeConfig.
 var ErrNoConfig = errors.New("async: the function has no EventInvokeConfig")
 
-// ApplyConfigs makes the settings a deploy declares (by function; Invoke
-// set when it declares any of the EventInvokeConfig's) the current ones, in one transaction: settings an earlier deploy made for a
-// function that no longer declares any are removed, and so are the
-// settings of functions no longer deployed (deployed: every function of
-// the deploy). Settings put through the API for a function that declares
-// none stay.
+// ApplyConfigs makes the settings a deploy declares the current ones, in
+// one transaction (declared: by function, Invoke set when it declares any
+// of the EventInvokeConfig's; deployed: every function of the deploy).
+// The dead-letter target is the deploy's alone: set, changed or removed
+// as declared. An EventInvokeConfig is the declared one; where none is
+// declared, one an earlier deploy made is removed and one put through the
+// API stays, while its function is deployed.
 func (q *Queue) ApplyConfigs(ctx context.Context, declared map[string]Config, deployed map[string]bool) error {
 	if err := q.loadConfigs(ctx); err != nil {
 		return err
@@ -207,46 +217,46 @@ func (q *Queue) ApplyConfigs(ctx context.Context, declared map[string]Config, de
 	q.cmu.Lock()
 	defer q.cmu.Unlock()
 	now := time.Now().Truncate(time.Millisecond)
-	next := maps.Clone(q.cfg.by)
-	err := q.st.Update(ctx, func(tx *store.Tx) error {
-		next = maps.Clone(q.cfg.by)
-		rows, err := tx.Query(`SELECT function, source FROM async_configs`)
-		if err != nil {
-			return err
+	next := map[string]Config{}
+	for fn, old := range q.cfg.by {
+		next[fn] = old
+	}
+	changed := map[string]bool{}
+	for fn := range q.cfg.by {
+		changed[fn] = true
+	}
+	for fn := range declared {
+		changed[fn] = true
+	}
+	for fn := range changed {
+		old, want := q.cfg.by[fn], declared[fn]
+		c := Config{DeadLetter: want.DeadLetter}
+		switch {
+		case want.Invoke:
+			c.MaxRetries, c.MaxAgeSeconds, c.OnSuccess, c.OnFailure = want.MaxRetries, want.MaxAgeSeconds, want.OnSuccess, want.OnFailure
+			c.Invoke, c.InvokeFrom = true, FromDeploy
+		case old.Invoke && old.InvokeFrom == FromAPI && deployed[fn]:
+			c.MaxRetries, c.MaxAgeSeconds, c.OnSuccess, c.OnFailure = old.MaxRetries, old.MaxAgeSeconds, old.OnSuccess, old.OnFailure
+			c.Invoke, c.InvokeFrom = true, FromAPI
 		}
-		var drop []string
-		for rows.Next() {
-			var fn, src string
-			if err := rows.Scan(&fn, &src); err != nil {
-				rows.Close()
-				return err
-			}
-			if _, keep := declared[fn]; !keep && (!deployed[fn] || src == FromDeploy) {
-				drop = append(drop, fn)
-			}
+		if !deployed[fn] {
+			c = Config{}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+		if sameConfig(old, c) {
+			delete(changed, fn)
+			continue // unchanged: keeps its LastModified
 		}
-		for _, fn := range drop {
-			if _, err := tx.Exec(`DELETE FROM async_configs WHERE function = ?`, fn); err != nil {
-				return err
-			}
+		c.Modified = now
+		if c.empty() {
 			delete(next, fn)
+		} else {
+			next[fn] = c
 		}
-		for fn, c := range declared {
-			if old, ok := q.cfg.by[fn]; ok && sameConfig(old, c) {
-				continue // unchanged: keeps its LastModified
-			}
-			c.Modified = now
-			if err := setConfigTx(tx, fn, c, FromDeploy); err != nil {
+	}
+	err := q.st.Update(ctx, func(tx *store.Tx) error {
+		for fn := range changed {
+			if err := setConfigTx(tx, fn, next[fn]); err != nil {
 				return err
-			}
-			if c.empty() {
-				delete(next, fn)
-			} else {
-				next[fn] = c
 			}
 		}
 		return nil

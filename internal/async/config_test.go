@@ -113,7 +113,9 @@ func TestConfigAndDestinations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	eventually(t, "every event done", func() bool { return pending(t, st) == 0 })
+	// records are handed over once their transaction committed, after the
+	// event left the table: wait for both
+	eventually(t, "every event done and its records sent", func() bool { return pending(t, st) == 0 && len(d.records()) == 4 })
 	if n := f.count(`"fail-once"`); n != 1 {
 		t.Errorf("maximumRetryAttempts 0: ran %d times, want 1", n)
 	}
@@ -169,14 +171,17 @@ func TestConfigAndDestinations(t *testing.T) {
 	if attrs["RequestID"] != "String="+onceID || attrs["ErrorCode"] != "Number=200" || attrs["ErrorMessage"] != "String=boom" {
 		t.Errorf("dead-letter attributes %v", attrs)
 	}
-	stats, err := q.Stats(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	got := map[string]async.FunctionStats{}
-	for _, s := range stats {
-		got[s.Function] = s
-	}
+	eventually(t, "the counts", func() bool { // counted once the records are handed over
+		stats, err := q.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range stats {
+			got[s.Function] = s
+		}
+		return got["denied"].DestinationsRefused == 1 && got["once"].DestinationsDelivered == 2
+	})
 	if s := got["denied"]; s.DestinationsRefused != 1 || s.Succeeded != 1 {
 		t.Errorf("denied: %+v", s)
 	}
@@ -246,6 +251,58 @@ func TestConfigStore(t *testing.T) {
 	}
 	if _, ok, _ := q.EventInvokeConfig(ctx, "api"); ok {
 		t.Error("deleted settings remain")
+	}
+	if _, err := q.PutEventInvokeConfig(ctx, "gone", async.Config{}, true); !errors.Is(err, async.ErrNoConfig) {
+		t.Errorf("an update of none: %v", err)
+	}
+}
+
+// The deploy owns the dead-letter target, the API an EventInvokeConfig
+// it put: a deploy that declares only onError keeps the API's settings,
+// and one that drops onError drops the target even after the API put
+// settings beside it.
+func TestConfigOwners(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	q := async.New(st, &fn{calls: map[string]int{}}, nil)
+	deployed := map[string]bool{"f": true}
+	dlq := "arn:aws:sqs:us-east-1:000000000000:dlq"
+	if err := q.ApplyConfigs(ctx, map[string]async.Config{"f": {DeadLetter: dlq}}, deployed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.PutEventInvokeConfig(ctx, "f", async.Config{MaxRetries: intp(0), OnSuccess: "arn:aws:sqs:us-east-1:000000000000:s"}, false); err != nil {
+		t.Fatal(err)
+	}
+	// the same deploy again: the API's settings and the target stay
+	if err := q.ApplyConfigs(ctx, map[string]async.Config{"f": {DeadLetter: dlq}}, deployed); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok, _ := q.EventInvokeConfig(ctx, "f"); !ok || c.MaxRetries == nil || *c.MaxRetries != 0 || c.DeadLetter != dlq {
+		t.Fatalf("after redeploying onError only: %+v %v", c, ok)
+	}
+	// Update with an empty destination removes it
+	if c, err := q.PutEventInvokeConfig(ctx, "f", async.Config{ClearOnSuccess: true}, true); err != nil || c.OnSuccess != "" || *c.MaxRetries != 0 {
+		t.Fatalf("update clearing onSuccess: %+v %v", c, err)
+	}
+	// onError removed from serverless.yml: the target goes, the API's settings stay
+	if err := q.ApplyConfigs(ctx, nil, deployed); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok, _ := q.EventInvokeConfig(ctx, "f"); !ok || c.DeadLetter != "" {
+		t.Fatalf("after dropping onError: %+v %v", c, ok)
+	}
+	// the function removed: everything goes
+	if err := q.ApplyConfigs(ctx, nil, map[string]bool{}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	st.View(ctx, func(tx *store.Tx) error { return tx.QueryRow(`SELECT COUNT(*) FROM async_configs`).Scan(&n) })
+	if n != 0 {
+		t.Fatalf("%d settings left for a removed function", n)
 	}
 }
 

@@ -122,13 +122,11 @@ func (l *LambdaService) serveEventConfig(w http.ResponseWriter, r *http.Request,
 			writeJSONError(w, call.RequestID, e)
 			return
 		}
-		if op == "UpdateFunctionEventInvokeConfig" {
-			if _, ok, _ := l.eventConfigs.EventInvokeConfig(ctx, cfg.Name); !ok {
-				writeJSONError(w, call.RequestID, ErrResourceNotFound.Errorf("The function %s doesn't have an EventInvokeConfig", arn))
-				return
-			}
-		}
 		c, err := l.eventConfigs.PutEventInvokeConfig(ctx, cfg.Name, c, op == "UpdateFunctionEventInvokeConfig")
+		if errors.Is(err, async.ErrNoConfig) {
+			writeJSONError(w, call.RequestID, ErrResourceNotFound.Errorf("The function %s doesn't have an EventInvokeConfig", arn))
+			return
+		}
 		if err != nil {
 			writeJSONError(w, call.RequestID, ErrServiceFailure.Errorf("%v", err))
 			return
@@ -159,11 +157,16 @@ func eventConfigIn(in eventConfigWire) (async.Config, *Error) {
 	}
 	if dc := in.DestinationConfig; dc != nil {
 		for _, d := range []struct {
-			w    *destinationWire
-			slot *string
-			path string
-		}{{dc.OnSuccess, &c.OnSuccess, "onSuccess"}, {dc.OnFailure, &c.OnFailure, "onFailure"}} {
-			if d.w == nil || d.w.Destination == nil {
+			w     *destinationWire
+			slot  *string
+			clear *bool
+			path  string
+		}{{dc.OnSuccess, &c.OnSuccess, &c.ClearOnSuccess, "onSuccess"}, {dc.OnFailure, &c.OnFailure, &c.ClearOnFailure, "onFailure"}} {
+			if d.w == nil {
+				continue
+			}
+			if d.w.Destination == nil || *d.w.Destination == "" {
+				*d.clear = true // given empty: an update removes it
 				continue
 			}
 			arn := *d.w.Destination

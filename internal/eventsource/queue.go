@@ -65,12 +65,12 @@ type scale struct {
 
 // runQueue runs a queue mapping's pollers, as many as its backlog needs,
 // until ctx is done.
-func (r *Runner) runQueue(ctx context.Context, m Mapping, filters []*Filter) {
+func (r *Runner) runQueue(ctx context.Context, m Mapping, filters []*Filter, sc *scale) {
 	limit := m.Concurrency
 	if limit <= 0 {
 		limit = MaxQueuePollers
 	}
-	sc := &scale{min: int32(min(StartPollers, limit))}
+	sc.min = int32(min(StartPollers, limit))
 	var wg sync.WaitGroup
 	spawn := func() {
 		sc.pollers.Add(1)

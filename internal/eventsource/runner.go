@@ -127,6 +127,7 @@ type poller struct {
 	m      Mapping
 	cancel context.CancelFunc
 	done   chan struct{}
+	sc     *scale // a queue mapping's pollers
 }
 
 // Check parses a mapping's filter patterns: the error says which is bad.
@@ -168,7 +169,7 @@ func (r *Runner) Set(ms []Mapping) {
 			continue
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		p := &poller{m: m, cancel: cancel, done: make(chan struct{})}
+		p := &poller{m: m, cancel: cancel, done: make(chan struct{}), sc: &scale{}}
 		r.running[id] = p
 		filters, err := m.Check()
 		if err != nil { // Deploy checks them first
@@ -180,7 +181,7 @@ func (r *Runner) Set(ms []Mapping) {
 		if m.Queue != "" {
 			go func() {
 				defer close(p.done)
-				r.runQueue(ctx, p.m, filters)
+				r.runQueue(ctx, p.m, filters, p.sc)
 			}()
 			continue
 		}
@@ -195,6 +196,17 @@ func same(a, b Mapping) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)
+}
+
+// QueuePollers is how many pollers the queue mapping id runs now (0 for
+// none, or not a queue mapping).
+func (r *Runner) QueuePollers(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.running[id]; ok && p.sc != nil {
+		return int(p.sc.pollers.Load())
+	}
+	return 0
 }
 
 // Close stops every poller and waits for them.

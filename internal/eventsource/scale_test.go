@@ -71,6 +71,9 @@ func TestQueuePollersScaleWithTheBacklog(t *testing.T) {
 	defer st.Close()
 	restore := eventsource.SetScaleEvery(5 * time.Millisecond)
 	defer restore()
+	idleExit := eventsource.PollerIdleExit
+	eventsource.PollerIdleExit = 50 * time.Millisecond
+	defer func() { eventsource.PollerIdleExit = idleExit }()
 	q := &backlog{left: 1 << 30, ch: make(chan struct{})}
 	f := &busy{}
 	r := eventsource.NewRunner(st, nil, q, f, func(fn string) string { return fn }, nil)
@@ -89,5 +92,16 @@ func TestQueuePollersScaleWithTheBacklog(t *testing.T) {
 	}
 	if p := f.peak.Load(); p != 7 {
 		t.Fatalf("peak %d invocations at once, want 7 (the mapping's concurrency)", p)
+	}
+	// the backlog gone, the pollers beyond the first ones stop
+	q.mu.Lock()
+	q.left = 0
+	q.mu.Unlock()
+	deadline = time.Now().Add(30 * time.Second)
+	for r.QueuePollers("m") != eventsource.StartPollers {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pollers still run on an empty queue, want %d", r.QueuePollers("m"), eventsource.StartPollers)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

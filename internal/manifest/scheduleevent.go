@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/schedule"
@@ -126,7 +127,11 @@ func (d *decoder) scheduleEvent(f field, path string) *ScheduleEvent {
 		return nil
 	}
 	for _, e := range ev.Expressions {
-		if _, err := schedule.Parse(e); err != nil {
+		x, err := schedule.Parse(e)
+		if err == nil && x.OneTime() {
+			err = fmt.Errorf("Parameter ScheduleExpression is not valid: %s: a schedule event takes rate() or cron(); at() is for the Scheduler API", e)
+		}
+		if err != nil {
 			d.errorf(exprNode, path, "%v", err)
 			return nil
 		}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
@@ -65,6 +66,7 @@ type target struct {
 type API struct {
 	r        *Runner
 	function func(nameOrARN string) (string, bool) // a function's name, if it exists
+	reloadMu sync.Mutex                            // a reload reads the store and sets the runner in one step
 }
 
 // API returns the Scheduler API of r; function finds a target's function.
@@ -323,6 +325,24 @@ func (a *API) delete(ctx context.Context, group, name string) (n int64, err erro
 	return n, err
 }
 
+// deleteVersion deletes the schedule if it is still the version that
+// fired (an update since made it another schedule).
+func (a *API) deleteVersion(ctx context.Context, group, name string, version float64) (n int64, err error) {
+	err = a.r.st.Update(ctx, func(tx *store.Tx) error {
+		n = 0
+		s, err := loadAPITx(tx, group, name)
+		if err != nil || s == nil || s.LastModificationDate != version {
+			return err
+		}
+		if n, err = tx.Exec(`DELETE FROM scheduler_schedules WHERE grp = ? AND name = ?`, group, name); err != nil {
+			return err
+		}
+		_, err = tx.Exec(`DELETE FROM schedules WHERE id = ?`, apiID(group, name))
+		return err
+	})
+	return n, err
+}
+
 func (a *API) all(ctx context.Context) (out []*apiSchedule, err error) {
 	err = a.r.st.View(ctx, func(tx *store.Tx) error {
 		out, err = store.QueryJSON[apiSchedule](tx, `SELECT doc FROM scheduler_schedules ORDER BY grp, name`)
@@ -385,6 +405,8 @@ func (a *API) Load(ctx context.Context) error {
 
 // reload hands the runner every schedule the API keeps.
 func (a *API) reload(ctx context.Context) *apiError {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
 	all, err := a.all(ctx)
 	if err != nil {
 		return internal(err)
@@ -410,10 +432,10 @@ func (a *API) reload(ctx context.Context) *apiError {
 		sc := Schedule{ID: apiID(s.GroupName, s.Name), Function: fn, Rule: s.Name, Expr: e, Location: loc, Input: input,
 			Enabled: s.State == "ENABLED", RoleARN: s.Target.RoleArn}
 		if s.ActionAfterCompletion == "DELETE" && e.OneTime() {
-			group, name := s.GroupName, s.Name
+			group, name, version := s.GroupName, s.Name, s.LastModificationDate
 			sc.OnDone = func() {
 				go func() { // not under the runner's lock the reload takes
-					if _, err := a.delete(context.Background(), group, name); err == nil {
+					if n, err := a.deleteVersion(context.Background(), group, name, version); err == nil && n > 0 {
 						a.reload(context.Background())
 					}
 				}()

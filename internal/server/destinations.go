@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -37,7 +36,7 @@ func (d destinations) DeliverTx(tx *store.Tx, function, arn string, body []byte,
 	switch parts[2] {
 	case "sqs":
 		action, resource, target = "sqs:SendMessage", arn, parts[5]
-		rp = s.queues.Policy(context.Background(), target)
+		rp = s.queues.Policy(target)
 	case "lambda":
 		if parts[5] != "function" || len(parts) < 7 {
 			return nil, refuse("%s is not a function's ARN", arn)

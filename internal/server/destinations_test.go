@@ -123,6 +123,18 @@ func TestAsyncDestinations(t *testing.T) {
 	if err != nil || attrs.Attributes["ApproximateNumberOfMessages"] != "0" {
 		t.Fatalf("the queue stray's role may not send to holds %v (%v)", attrs.Attributes, err)
 	}
+	// the queue's Policy may grant what the role lacks: then the record goes
+	if _, err := q.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: url("other"), Attributes: map[string]string{
+		"Policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/destinations-dev-us-east-1-lambdaRole"},"Action":"sqs:SendMessage"}]}`}}); err != nil {
+		t.Fatal(err)
+	}
+	strayID := event("destinations-dev-stray", `{"id":"d","fail":true}`)
+	m = receive("other")
+	rec = record{}
+	json.Unmarshal([]byte(*m.Body), &rec)
+	if rec.RequestContext.RequestID != strayID || rec.RequestContext.Condition != "RetriesExhausted" {
+		t.Fatalf("the record the queue's Policy lets in: %s", *m.Body)
+	}
 	resp, err := http.Get(s.APIURL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -303,6 +303,13 @@ func (s *Server) Start() error {
 	})
 	s.dynamo = dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.queues = sqs.New(s.store, s.opts.Region, DefaultAccountID, s.log)
+	if err := s.queues.LoadPolicies(context.Background()); err != nil {
+		s.store.Close()
+		s.registry.Close()
+		s.apiLn.Close()
+		s.gwLn.Close()
+		return fmt.Errorf("read the queues' policies: %w", err)
+	}
 	s.sources = eventsource.NewRunner(s.store, s.dynamo, s.queues, s.registry, s.registry.ARN, s.log)
 	sweep := s.opts.SweepInterval
 	if sweep <= 0 {

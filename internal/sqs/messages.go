@@ -509,7 +509,7 @@ func (s *Service) receiveMessage(r *http.Request, call *awsapi.Call) (any, *awsa
 		var msgs []*taken
 		var err error
 		if attempt != "" {
-			msgs, err = s.retake(r.Context(), q, attempt)
+			msgs, err = s.retake(r.Context(), q, attempt, vis)
 		}
 		if err == nil && len(msgs) == 0 {
 			msgs, err = s.take(r.Context(), q, max, vis)
@@ -727,9 +727,10 @@ func (s *Service) rememberAttempt(key string, msgs []*taken) {
 
 // retake answers a retried receive (same attempt id, within the window)
 // with the messages the first one got, when every one is still in
-// flight under the same receipt; otherwise nothing, and the receive goes
+// flight under the same receipt, and starts their visibility timeout
+// (vis) again, as SQS documents; otherwise nothing, and the receive goes
 // on as a new one.
-func (s *Service) retake(ctx context.Context, q *queue, key string) ([]*taken, error) {
+func (s *Service) retake(ctx context.Context, q *queue, key string, vis time.Duration) ([]*taken, error) {
 	s.attemptsMu.Lock()
 	a, ok := s.attempts[key]
 	s.attemptsMu.Unlock()
@@ -737,7 +738,7 @@ func (s *Service) retake(ctx context.Context, q *queue, key string) ([]*taken, e
 		return nil, nil
 	}
 	var out []*taken
-	err := s.st.View(ctx, func(tx *store.Tx) error {
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		out = nil
 		now := time.Now().UnixMilli()
 		for i, seq := range a.seqs {
@@ -755,6 +756,11 @@ func (s *Service) retake(ctx context.Context, q *queue, key string) ([]*taken, e
 			}
 			json.Unmarshal([]byte(attrs), &m.st)
 			out = append(out, m)
+		}
+		for _, m := range out {
+			if _, err := tx.Exec(`UPDATE sqs_messages SET visible = ? WHERE queue = ? AND seq = ?`, now+vis.Milliseconds(), q.name, m.seq); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

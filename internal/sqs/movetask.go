@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/store"
 )
 
@@ -42,6 +43,13 @@ type moveTask struct {
 	ToMove  int64  `json:"n"`
 	Started int64  `json:"t"` // Unix ms
 	Reason  string `json:"f,omitempty"`
+	// Bound is the last message (seq) in the source when the task
+	// started: messages sent later are not moved (a task moving into its
+	// own source would never end otherwise). After is the last message
+	// looked at; Skipped counts those that had nowhere to go.
+	Bound   int64 `json:"b"`
+	After   int64 `json:"a,omitempty"`
+	Skipped int64 `json:"k,omitempty"`
 }
 
 func errNoResource(param string) *awsapi.Error {
@@ -95,13 +103,20 @@ func (s *Service) startMessageMoveTask(r *http.Request, call *awsapi.Call) (any,
 		return nil, invalidParameter("Value for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: must be between 1 and 500.")
 	}
 	src := s.queueOfARN(in.SourceArn)
-	if e := call.Authorize(ops.Op("StartMessageMoveTask"), in.SourceArn, nil, nil); e != nil {
+	if e := s.authorizeOn(r, call, "StartMessageMoveTask", in.SourceArn); e != nil {
 		return nil, e
 	}
 	dst := ""
 	if in.DestinationArn != "" {
 		if dst = s.queueOfARN(in.DestinationArn); dst == "" {
 			return nil, errNoResource("DestinationArn")
+		}
+		if in.DestinationArn == in.SourceArn {
+			return nil, invalidParameter("The source and destination queues must be different.")
+		}
+		// the messages are sent to the destination in the caller's name
+		if e := s.authorizeOn(r, call, "SendMessage", in.DestinationArn); e != nil {
+			return nil, e
 		}
 	}
 	t := &moveTask{Handle: newTaskHandle(in.SourceArn), Source: in.SourceArn, Dest: in.DestinationArn, Status: taskRunning, Started: time.Now().UnixMilli()}
@@ -150,7 +165,7 @@ func (s *Service) startMessageMoveTask(r *http.Request, call *awsapi.Call) (any,
 				"There is already a task running. Only one active task is allowed for a source queue arn at a given time."}).awsError()
 			return nil
 		}
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM sqs_messages WHERE queue = ?`, src).Scan(&t.ToMove); err != nil {
+		if err := tx.QueryRow(`SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM sqs_messages WHERE queue = ?`, src).Scan(&t.ToMove, &t.Bound); err != nil {
 			return err
 		}
 		return saveTaskTx(tx, t)
@@ -213,7 +228,7 @@ func (s *Service) listMessageMoveTasks(r *http.Request, call *awsapi.Call) (any,
 		}
 		limit = *in.MaxResults
 	}
-	if e := call.Authorize(ops.Op("ListMessageMoveTasks"), in.SourceArn, nil, nil); e != nil {
+	if e := s.authorizeOn(r, call, "ListMessageMoveTasks", in.SourceArn); e != nil {
 		return nil, e
 	}
 	var tasks []*moveTask
@@ -278,7 +293,7 @@ func (s *Service) cancelMessageMoveTask(r *http.Request, call *awsapi.Call) (any
 	if source == "" {
 		return nil, errNoResource("TaskHandle")
 	}
-	if e := call.Authorize(ops.Op("CancelMessageMoveTask"), source, nil, nil); e != nil {
+	if e := s.authorizeOn(r, call, "CancelMessageMoveTask", source); e != nil {
 		return nil, e
 	}
 	var moved int64
@@ -359,8 +374,10 @@ func (s *Service) runTask(handle string) {
 	}()
 }
 
-// moveMessages runs one task until it is done, cancelled or ctx ends.
+// moveMessages runs one task until it is done, cancelled or ctx ends; a
+// store error is retried (the task stays RUNNING meanwhile, as it is).
 func (s *Service) moveMessages(ctx context.Context, handle string) error {
+	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		start := time.Now()
 		var n int
@@ -369,7 +386,7 @@ func (s *Service) moveMessages(ctx context.Context, handle string) error {
 			n, done = 0, false
 			t, err := loadTaskTx(tx, handle)
 			if err != nil || t == nil {
-				done = true
+				done = t == nil && err == nil
 				return err
 			}
 			switch t.Status {
@@ -394,26 +411,42 @@ func (s *Service) moveMessages(ctx context.Context, handle string) error {
 			if t.Rate > 0 {
 				batch = min(batch, t.Rate)
 			}
-			n, err = s.moveSomeTx(tx, t, src, batch)
+			moved, looked, err := s.moveSomeTx(tx, t, src, batch)
 			if err != nil {
 				return err
 			}
-			t.Moved += int64(n)
-			if n == 0 {
+			n = moved
+			t.Moved += int64(moved)
+			if looked == 0 {
 				done = true
-				if t.Status == taskRunning {
-					t.Status = taskCompleted
+				t.Status = taskCompleted
+				if t.Skipped > 0 { // some messages' source queues are gone
+					t.Status, t.Reason = taskFailed, "AWS.SimpleQueueService.NonExistentQueue"
 				}
 			}
 			return saveTaskTx(tx, t)
 		})
-		if err != nil || done {
-			if n > 0 || done {
-				s.wake()
-			}
+		switch {
+		case errors.Is(err, store.ErrClosed) || ctx.Err() != nil:
 			return err
+		case err != nil:
+			s.log.Warn("sqs: message move task: retrying", "task", handle, "err", err, "in", backoff)
+			timer := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+			case <-timer.C:
+			}
+			timer.Stop()
+			backoff = min(backoff*2, 30*time.Second)
+			continue
 		}
-		s.wake()
+		backoff = 100 * time.Millisecond
+		if n > 0 || done {
+			s.wake()
+		}
+		if done {
+			return nil
+		}
 		if n > 0 {
 			s.paceTask(ctx, handle, n, start)
 		}
@@ -443,14 +476,17 @@ func (s *Service) paceTask(ctx context.Context, handle string, n int, start time
 	}
 }
 
-// moveSomeTx moves up to max messages of src that are not in flight to
-// the task's destination (each message's source queue when it names
-// none), oldest first. A message whose source is gone stays.
-func (s *Service) moveSomeTx(tx *store.Tx, t *moveTask, src *queue, max int) (int, error) {
+// moveSomeTx moves up to max messages of src past t.After (up to
+// t.Bound) that are not in flight to the task's destination (each
+// message's source queue when it names none), oldest first; a message
+// whose source is gone stays, counted in t.Skipped. looked is how many
+// messages it looked at (0: none left).
+func (s *Service) moveSomeTx(tx *store.Tx, t *moveTask, src *queue, max int) (moved, looked int, err error) {
 	now := time.Now().UnixMilli()
-	rows, err := tx.Query(`SELECT seq, id, body, attributes, sent FROM sqs_messages WHERE queue = ? AND visible <= ? ORDER BY seq LIMIT ?`, src.name, now, max)
+	rows, err := tx.Query(`SELECT seq, id, body, attributes, sent FROM sqs_messages WHERE queue = ? AND seq > ? AND seq <= ? AND visible <= ? ORDER BY seq LIMIT ?`,
+		src.name, t.After, t.Bound, now, max)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	type msg struct {
 		seq, sent int64
@@ -463,50 +499,58 @@ func (s *Service) moveSomeTx(tx *store.Tx, t *moveTask, src *queue, max int) (in
 		var doc string
 		if err := rows.Scan(&m.seq, &m.id, &m.body, &doc, &m.sent); err != nil {
 			rows.Close()
-			return 0, err
+			return 0, 0, err
 		}
 		json.Unmarshal([]byte(doc), &m.st)
 		ms = append(ms, m)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	moved := 0
 	for _, m := range ms {
+		t.After = m.seq
 		to := s.queueOfARN(t.Dest)
 		if t.Dest == "" {
 			to = m.st.Source
 		}
 		dst, err := loadQueueTx(tx, to)
 		if err != nil {
-			return moved, err
+			return moved, len(ms), err
 		}
 		if dst == nil {
+			t.Skipped++
 			continue
 		}
 		var seq int64
 		if err := tx.QueryRow(`SELECT next_seq FROM sqs_queues WHERE name = ?`, dst.name).Scan(&seq); err != nil {
-			return moved, err
+			return moved, len(ms), err
 		}
 		doc, _ := json.Marshal(m.st)
 		if _, err := tx.Exec(`INSERT INTO sqs_messages (queue, seq, id, body, attributes, sent, visible, receives, first_receive, receipt, grp)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, '', ?)`, dst.name, seq, m.id, m.body, string(doc), m.sent, now, m.st.Group); err != nil {
-			return moved, err
+			return moved, len(ms), err
 		}
 		if _, err := tx.Exec(`UPDATE sqs_queues SET next_seq = ? WHERE name = ?`, seq+1, dst.name); err != nil {
-			return moved, err
+			return moved, len(ms), err
 		}
 		if _, err := tx.Exec(`DELETE FROM sqs_messages WHERE queue = ? AND seq = ?`, src.name, m.seq); err != nil {
-			return moved, err
+			return moved, len(ms), err
 		}
 		moved++
 	}
-	if moved == 0 && len(ms) > 0 {
-		// every message left has nowhere to go: the task cannot finish
-		t.Reason = "AWS.SimpleQueueService.NonExistentQueue"
-		t.Status = taskFailed
-		return 0, nil
+	return moved, len(ms), nil
+}
+
+// authorizeOn authorizes op on the queue arn names, with its Policy.
+func (s *Service) authorizeOn(r *http.Request, call *awsapi.Call, op, arn string) *awsapi.Error {
+	var rp *iam.Policy
+	if name := s.queueOfARN(arn); name != "" {
+		p, err := s.queuePolicy(r.Context(), name)
+		if err != nil {
+			return internalError(s, op, err)
+		}
+		rp = p
 	}
-	return moved, nil
+	return call.Authorize(ops.Op(op), arn, rp, nil)
 }

@@ -47,6 +47,10 @@ func TestMessageMoveTask(t *testing.T) {
 	if _, err := c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:nope")}); code(err) != "ResourceNotFoundException" {
 		t.Fatalf("a task from no queue: %v", err)
 	}
+	if _, err := c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:dlq"),
+		DestinationArn: aws.String("arn:aws:sqs:us-east-1:000000000000:dlq")}); code(err) != "InvalidParameterValue" {
+		t.Fatalf("a task into its own source: %v", err)
+	}
 	task, err := c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:dlq")})
 	if err != nil || aws.ToString(task.TaskHandle) == "" {
 		t.Fatalf("start: %v %v", task, err)

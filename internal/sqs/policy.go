@@ -3,6 +3,7 @@ package sqs
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/store"
@@ -12,16 +13,22 @@ import (
 // queue is authorized with its policy as the resource policy, so that it
 // may grant (another principal, a role without the permission) or deny.
 type policies struct {
-	mu     sync.Mutex // serializes refreshes: a refresh re-reads the store
-	loaded bool
-	by     sync.Map // queue name → *iam.Policy
+	mu         sync.Mutex // serializes refreshes: a refresh re-reads the store
+	loaded     bool
+	loadedFlag atomic.Bool // loaded, for Policy's lock-free read
+	by         sync.Map    // queue name → *iam.Policy
 }
 
 func parseQueuePolicy(name, doc string) (*iam.Policy, error) {
 	return iam.ParsePolicy("the Policy of queue "+name, []byte(doc))
 }
 
-// load reads every queue's policy once.
+// LoadPolicies reads every queue's policy, once: the server calls it
+// before it serves, so that Policy (called inside transactions) never
+// reads the store.
+func (s *Service) LoadPolicies(ctx context.Context) error { return s.loadPolicies(ctx) }
+
+// loadPolicies reads every queue's policy once.
 func (s *Service) loadPolicies(ctx context.Context) error {
 	s.pol.mu.Lock()
 	defer s.pol.mu.Unlock()
@@ -60,6 +67,7 @@ func (s *Service) loadPolicies(ctx context.Context) error {
 	})
 	if err == nil {
 		s.pol.loaded = true
+		s.pol.loadedFlag.Store(true)
 	}
 	return err
 }
@@ -89,9 +97,8 @@ func (s *Service) refreshPolicy(ctx context.Context, name string) {
 		return err
 	})
 	switch {
-	case err != nil:
-		s.log.Error("sqs: re-read a queue's Policy; the next start reads it", "queue", name, "err", err)
-		s.pol.loaded = false // read again in full at the next use
+	case err != nil: // the store is closing: the next start reads it
+		s.log.Error("sqs: re-read a queue's Policy", "queue", name, "err", err)
 	case q == nil || q.attrs["Policy"] == "":
 		s.pol.by.Delete(name)
 	default:
@@ -104,11 +111,21 @@ func (s *Service) refreshPolicy(ctx context.Context, name string) {
 }
 
 // Policy is the named queue's Policy attribute, parsed (nil: none), for
-// the platform's own sends on a principal's behalf.
-func (s *Service) Policy(ctx context.Context, name string) *iam.Policy {
-	p, err := s.queuePolicy(ctx, name)
-	if err != nil {
-		s.log.Error("sqs: read the queues' policies", "err", err)
+// the platform's own sends on a principal's behalf, which may be inside a
+// store transaction: it reads only what LoadPolicies loaded, and refuses
+// everything (a policy that denies all) when that was not called.
+func (s *Service) Policy(name string) *iam.Policy {
+	if !s.pol.loadedFlag.Load() {
+		s.log.Error("sqs: Policy before LoadPolicies; refusing", "queue", name)
+		return denyAll
 	}
-	return p
+	if p, ok := s.pol.by.Load(name); ok {
+		return p.(*iam.Policy)
+	}
+	return nil
 }
+
+var denyAll = func() *iam.Policy {
+	p, _ := iam.ParsePolicy("deny all", []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}`))
+	return p
+}()
