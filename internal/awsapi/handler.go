@@ -25,7 +25,9 @@ const DefaultMaxBody = 6 << 20
 // credential scope ("lambda", "s3", "dynamodb", "sqs").
 type Service interface {
 	// ServeAWS answers one call whose signature has been verified.
-	// call.Body holds the whole request body, and r.Body reads it again.
+	// call.Body holds the whole request body, and r.Body reads it again
+	// (but for a BodyStreamer: r.Body reads the body as it arrives, checked
+	// against its signature, and call.Body is nil).
 	ServeAWS(w http.ResponseWriter, r *http.Request, call *Call)
 }
 
@@ -54,6 +56,16 @@ type Call struct {
 	auth     *iam.Authorizer
 	sourceIP string
 	secure   bool
+	chunked  *ChunkedReader // a streamed aws-chunked body, for its trailers
+}
+
+// Trailer is the trailing headers of a streamed aws-chunked body, once
+// it has been read (nil for other bodies).
+func (c *Call) Trailer() http.Header {
+	if c.chunked == nil {
+		return nil
+	}
+	return c.chunked.Trailer
 }
 
 // Options configure a Handler.
@@ -157,14 +169,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"set AWS_REGION (or --region) to %s, or start Cloudlet with that region.", a.Region, h.region, h.region), log)
 		return
 	}
-	body, err := readBody(r, svc)
-	if err != nil {
-		h.reject(w, r, id, svc, err, log)
-		return
-	}
-	if err := h.verifier.Verify(r, a, body); err != nil {
-		h.reject(w, r, id, svc, err, log)
-		return
+	var body []byte
+	var stream io.Reader
+	var chunked *ChunkedReader
+	if _, ok := svc.(BodyStreamer); ok {
+		if stream, chunked, err = h.verifier.VerifyStream(r, a); err != nil {
+			h.reject(w, r, id, svc, err, log)
+			return
+		}
+	} else {
+		if body, err = readBody(r, svc); err != nil {
+			h.reject(w, r, id, svc, err, log)
+			return
+		}
+		if err := h.verifier.Verify(r, a, body); err != nil {
+			h.reject(w, r, id, svc, err, log)
+			return
+		}
 	}
 	call := &Call{
 		RequestID:   id,
@@ -178,6 +199,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		auth:        h.auth,
 		sourceIP:    sourceIP(r),
 		secure:      r.TLS != nil,
+		chunked:     chunked,
 	}
 	if h.auth != nil {
 		key, ok := h.auth.Keys.Lookup(a.AccessKeyID)
@@ -191,7 +213,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		call.Key = key
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	if stream != nil {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{stream, r.Body}
+	} else {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	w.Header().Set("x-amzn-RequestId", id)
 	svc.ServeAWS(w, r, call)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -235,9 +236,60 @@ var ignoredBySigner = map[string]bool{
 // Verify checks that a, parsed from r, is a valid signature of r with body
 // as its payload. Errors are *Error.
 func (v *Verifier) Verify(r *http.Request, a *Auth, body []byte) error {
+	_, _, err := v.verify(r, a, func() (string, error) { return payloadHash(r, body) })
+	return err
+}
+
+// VerifyStream checks that a, parsed from r, is a valid signature of r's
+// headers and returns r's body, checked as it is read against the
+// payload the client signed (chunked.go); chunked is the aws-chunked
+// decoder, when the body is one, for its trailers. Errors are *Error.
+func (v *Verifier) VerifyStream(r *http.Request, a *Auth) (body io.Reader, chunked *ChunkedReader, err error) {
+	claimed := r.Header.Get("X-Amz-Content-Sha256")
+	secret, signTime, err := v.verify(r, a, func() (string, error) {
+		switch {
+		case claimed == "" && a.Presigned:
+			return unsignedPayload, nil
+		case claimed == "":
+			return "", ErrIncompleteSignature.Errorf("Missing required header for this request: x-amz-content-sha256")
+		case claimed == unsignedPayload || claimed == streamingSigned || claimed == streamingUnsignedTrails:
+			return claimed, nil
+		case len(claimed) == sha256.Size*2 && isHex(claimed):
+			return claimed, nil
+		}
+		return "", ErrIncompleteSignature.Errorf("x-amz-content-sha256 must be the hex SHA-256 of the body, %s, %s or %s, not '%s'.",
+			unsignedPayload, streamingSigned, streamingUnsignedTrails, claimed)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	switch claimed {
+	case "", unsignedPayload:
+		return r.Body, nil, nil
+	case streamingSigned:
+		cs := &chunkSigner{key: signingKey(secret, a.Date, a.Region, a.Service), amzDate: signTime.Format(amzDateFormat),
+			scope: a.Date + "/" + a.Region + "/" + a.Service + "/aws4_request", prev: a.Signature}
+		c := newChunkedReader(r.Body, cs)
+		return c, c, nil
+	case streamingUnsignedTrails:
+		c := newChunkedReader(r.Body, nil)
+		return c, c, nil
+	}
+	return &hashingReader{r: r.Body, h: sha256.New(), want: claimed}, nil, nil
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// verify checks a's signature of r, with the payload hash hashOf gives
+// (asked once the headers and times are checked); it returns the key's
+// secret and the signing time.
+func (v *Verifier) verify(r *http.Request, a *Auth, hashOf func() (string, error)) (string, time.Time, error) {
 	secret, ok := v.creds.Secret(a.AccessKeyID)
 	if !ok {
-		return ErrUnrecognizedClient.Err()
+		return "", time.Time{}, ErrUnrecognizedClient.Err()
 	}
 	// A session token that is not the key's (any token, for a long-term
 	// key) is refused, as AWS refuses it: the signature covers the token,
@@ -251,57 +303,61 @@ func (v *Verifier) Verify(r *http.Request, a *Auth, body []byte) error {
 		want = st.SessionToken(a.AccessKeyID)
 	}
 	if subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
-		return ErrUnrecognizedClient.Err()
+		return "", time.Time{}, ErrUnrecognizedClient.Err()
 	}
 
 	amzDate := a.AmzDate
 	if !a.Presigned {
 		amzDate = r.Header.Get("X-Amz-Date")
 		if amzDate == "" {
-			return ErrIncompleteSignature.Errorf("Authorization header requires existence of a 'X-Amz-Date' header "+
+			return "", time.Time{}, ErrIncompleteSignature.Errorf("Authorization header requires existence of a 'X-Amz-Date' header "+
 				"(Cloudlet does not accept the 'Date' header for SigV4). Authorization=%s", r.Header.Get("Authorization"))
 		}
 	}
 	signTime, err := time.Parse(amzDateFormat, amzDate)
 	if err != nil {
-		return ErrIncompleteSignature.Errorf("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", amzDate)
+		return "", time.Time{}, ErrIncompleteSignature.Errorf("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", amzDate)
 	}
 	if signTime.Format(scopeDateFormat) != a.Date {
-		return ErrInvalidSignature.Errorf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
+		return "", time.Time{}, ErrInvalidSignature.Errorf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			a.Date, signTime.Format(scopeDateFormat), amzDate)
 	}
 	if err := v.checkTime(signTime, a); err != nil {
-		return err
+		return "", time.Time{}, err
 	}
 
-	payloadHash, err := payloadHash(r, body)
+	payloadHash, err := hashOf()
 	if err != nil {
-		return err
+		return "", time.Time{}, err
 	}
 
 	req, err := signable(r, a)
 	if err != nil {
-		return err
+		return "", time.Time{}, err
 	}
 	creds := aws.Credentials{AccessKeyID: a.AccessKeyID, SecretAccessKey: secret}
 	var got string
 	if a.Presigned {
 		signed, _, err := v.signer.PresignHTTP(context.Background(), creds, req, payloadHash, a.Service, a.Region, signTime,
-			func(o *v4.SignerOptions) { o.DisableHeaderHoisting = true })
+			func(o *v4.SignerOptions) {
+				o.DisableHeaderHoisting = true
+				o.DisableURIPathEscaping = a.Service == "s3"
+			})
 		if err != nil {
-			return ErrInternalFailure.Errorf("re-sign request: %v", err)
+			return "", time.Time{}, ErrInternalFailure.Errorf("re-sign request: %v", err)
 		}
 		_, got, _ = strings.Cut(signed, "X-Amz-Signature=")
 	} else {
-		if err := v.signer.SignHTTP(context.Background(), creds, req, payloadHash, a.Service, a.Region, signTime); err != nil {
-			return ErrInternalFailure.Errorf("re-sign request: %v", err)
+		if err := v.signer.SignHTTP(context.Background(), creds, req, payloadHash, a.Service, a.Region, signTime,
+			func(o *v4.SignerOptions) { o.DisableURIPathEscaping = a.Service == "s3" }); err != nil {
+			return "", time.Time{}, ErrInternalFailure.Errorf("re-sign request: %v", err)
 		}
 		_, got, _ = strings.Cut(req.Header.Get("Authorization"), "Signature=")
 	}
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(a.Signature)) != 1 {
-		return ErrInvalidSignature.Err()
+		return "", time.Time{}, ErrInvalidSignature.Err()
 	}
-	return nil
+	return secret, signTime, nil
 }
 
 // checkTime rejects a signature made too long ago or too far in the future.
