@@ -23,6 +23,7 @@ import (
 	"github.com/cloudlet/cloudlet/internal/lambda"
 	"github.com/cloudlet/cloudlet/internal/manifest"
 	"github.com/cloudlet/cloudlet/internal/metrics"
+	"github.com/cloudlet/cloudlet/internal/s3"
 	"github.com/cloudlet/cloudlet/internal/sandbox"
 	"github.com/cloudlet/cloudlet/internal/schedule"
 	"github.com/cloudlet/cloudlet/internal/sdk"
@@ -105,6 +106,7 @@ type Server struct {
 	lambdaAPI     *awsapi.LambdaService
 	dynamo        *dynamodb.Service
 	queues        *sqs.Service
+	objects       *s3.Service
 	sources       *eventsource.Runner // stream events
 	events        *async.Queue        // Event invocations
 	eventsOnce    sync.Once
@@ -303,6 +305,21 @@ func (s *Server) Start() error {
 	})
 	s.dynamo = dynamodb.New(s.store, s.opts.Region, DefaultAccountID, s.log)
 	s.queues = sqs.New(s.store, s.opts.Region, DefaultAccountID, s.log)
+	blobs, err := s3.NewDiskBlobs(filepath.Join(s.opts.DataDir, "s3"))
+	if err == nil {
+		s.objects = s3.New(s.store, blobs, s.opts.Region, DefaultAccountID, s.log)
+		var n int
+		if n, err = s.objects.Sweep(context.Background()); n > 0 {
+			s.log.Info("s3: removed bodies no object names (an upload cut short, or replaced before a crash)", "count", n)
+		}
+	}
+	if err != nil {
+		s.store.Close()
+		s.registry.Close()
+		s.apiLn.Close()
+		s.gwLn.Close()
+		return fmt.Errorf("object storage: %w", err)
+	}
 	if err := s.queues.LoadPolicies(context.Background()); err != nil {
 		s.store.Close()
 		s.registry.Close()
@@ -331,12 +348,20 @@ func (s *Server) Start() error {
 			"dynamodb":  s.dynamo,
 			"sqs":       s.queues,
 			"scheduler": s.schedulerAPI,
+			"s3":        s.objects,
 			"cloudlet":  s.newAdminService(),
 		},
 	})
-	mux := http.NewServeMux()
-	mux.Handle(metrics.Path, metrics.Handler(s.registry, s.authz, s.events))
-	mux.Handle("/", api)
+	// Not a ServeMux: it would clean S3 keys such as a//b or ../x out of
+	// their paths.
+	metricsHandler := metrics.Handler(s.registry, s.authz, s.events)
+	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == metrics.Path && r.URL.RawQuery == "" && r.Header.Get("Authorization") == "" {
+			metricsHandler.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 	lim := s.opts.Conns.withDefaults(raiseFileLimit())
 	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: lim.ReadHeader, ReadTimeout: lim.APIRead, IdleTimeout: lim.Idle,
 		MaxHeaderBytes: 64 << 10}

@@ -174,6 +174,24 @@ var migrations = []string{
 		doc  TEXT NOT NULL,
 		PRIMARY KEY (grp, name)
 	)`,
+	// 27 and 28: S3 buckets, and objects: each object's body is the blob
+	// named blob (internal/s3's Blobs), its metadata doc (JSON).
+	`CREATE TABLE s3_buckets (
+		name    TEXT PRIMARY KEY,
+		created INTEGER NOT NULL,
+		region  TEXT NOT NULL,
+		doc     TEXT NOT NULL
+	)`,
+	`CREATE TABLE s3_objects (
+		bucket   TEXT NOT NULL,
+		key      TEXT NOT NULL,
+		blob     TEXT NOT NULL,
+		size     INTEGER NOT NULL,
+		etag     TEXT NOT NULL,
+		modified INTEGER NOT NULL,
+		doc      TEXT NOT NULL,
+		PRIMARY KEY (bucket, key)
+	)`,
 }
 
 // Version is the schema version this build writes.

@@ -1,0 +1,439 @@
+package s3
+
+import (
+	"database/sql"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/iam"
+	"github.com/cloudlet/cloudlet/internal/store"
+)
+
+var bucketNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+// validBucketName applies S3's naming rules for new buckets.
+func validBucketName(b string) bool {
+	return bucketNameRe.MatchString(b) && !strings.Contains(b, "..") && net.ParseIP(b) == nil &&
+		!strings.HasPrefix(b, "xn--") && !strings.HasSuffix(b, "-s3alias") && !strings.HasSuffix(b, "--ol-s3")
+}
+
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
+func bucketExistsTx(tx *store.Tx, b string) (bool, error) {
+	var n int
+	err := tx.QueryRow(`SELECT COUNT(*) FROM s3_buckets WHERE name = ?`, b).Scan(&n)
+	return n > 0, err
+}
+
+// bucketOp serves the operations on a bucket (no key).
+func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string, q url.Values) *s3Error {
+	for _, sub := range []string{"versioning", "cors", "policy", "tagging", "notification", "uploads", "delete", "lifecycle",
+		"acl", "encryption", "website", "logging", "replication", "object-lock", "ownershipControls", "publicAccessBlock", "versions",
+		"accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering"} {
+		if q.Has(sub) {
+			return errorf("NotImplemented", 501, "Cloudlet's S3 does not serve ?"+sub+" yet.")
+		}
+	}
+	switch r.Method {
+	case http.MethodPut:
+		return s.createBucket(w, r, call, bucket)
+	case http.MethodHead:
+		if e := s.authorize(call, "HeadBucket", s.bucketARN(bucket), nil); e != nil {
+			return e
+		}
+		ok, e := s.bucketExists(r, bucket)
+		if e != nil {
+			return e
+		}
+		if !ok {
+			return noSuchBucket(bucket)
+		}
+		w.Header().Set("x-amz-bucket-region", s.region)
+		w.WriteHeader(http.StatusOK)
+		return nil
+	case http.MethodDelete:
+		return s.deleteBucket(w, r, call, bucket)
+	case http.MethodGet:
+		if q.Has("location") {
+			if e := s.authorize(call, "GetBucketLocation", s.bucketARN(bucket), nil); e != nil {
+				return e
+			}
+			ok, e := s.bucketExists(r, bucket)
+			if e != nil || !ok {
+				return orNoBucket(e, bucket)
+			}
+			loc := s.region
+			if loc == "us-east-1" {
+				loc = "" // as S3 answers for us-east-1
+			}
+			writeXML(w, struct {
+				XMLName xml.Name `xml:"LocationConstraint"`
+				Xmlns   string   `xml:"xmlns,attr"`
+				Value   string   `xml:",chardata"`
+			}{Xmlns: xmlns, Value: loc})
+			return nil
+		}
+		return s.listObjects(w, r, call, bucket, q)
+	}
+	return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+}
+
+func orNoBucket(e *s3Error, bucket string) *s3Error {
+	if e != nil {
+		return e
+	}
+	return noSuchBucket(bucket)
+}
+
+func (s *Service) bucketExists(r *http.Request, bucket string) (bool, *s3Error) {
+	var ok bool
+	err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
+		ok, err = bucketExistsTx(tx, bucket)
+		return err
+	})
+	if err != nil {
+		return false, internal(s, "read a bucket", err)
+	}
+	return ok, nil
+}
+
+func (s *Service) createBucket(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
+	if e := s.authorize(call, "CreateBucket", s.bucketARN(bucket), nil); e != nil {
+		return e
+	}
+	if !validBucketName(bucket) {
+		return &s3Error{code: "InvalidBucketName", status: 400, msg: "The specified bucket is not valid.", bucket: bucket}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		return bodyError(err)
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		var cfg struct {
+			LocationConstraint string `xml:"LocationConstraint"`
+		}
+		if xml.Unmarshal(body, &cfg) != nil {
+			return errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema.")
+		}
+		if cfg.LocationConstraint != "" && cfg.LocationConstraint != s.region {
+			return errorf("IllegalLocationConstraintException", 400, "The "+cfg.LocationConstraint+" location constraint is incompatible for the region specific endpoint this request was sent to.")
+		}
+	}
+	var existed bool
+	err = s.st.Update(r.Context(), func(tx *store.Tx) error {
+		var err error
+		if existed, err = bucketExistsTx(tx, bucket); err != nil || existed {
+			return err
+		}
+		_, err = tx.Exec(`INSERT INTO s3_buckets (name, created, region, doc) VALUES (?, ?, ?, '{}')`, bucket, time.Now().UnixMilli(), s.region)
+		return err
+	})
+	if err != nil {
+		return internal(s, "create a bucket", err)
+	}
+	if existed && s.region != "us-east-1" { // us-east-1 answers 200 again, as S3 does there
+		return &s3Error{code: "BucketAlreadyOwnedByYou", status: 409, msg: "Your previous request to create the named bucket succeeded and you already own it.", bucket: bucket}
+	}
+	w.Header().Set("Location", "/"+bucket)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
+	if e := s.authorize(call, "DeleteBucket", s.bucketARN(bucket), nil); e != nil {
+		return e
+	}
+	var e *s3Error
+	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
+		e = nil
+		ok, err := bucketExistsTx(tx, bucket)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			e = noSuchBucket(bucket)
+			return nil
+		}
+		var any int
+		err = tx.QueryRow(`SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1`, bucket).Scan(&any)
+		if err == nil {
+			e = &s3Error{code: "BucketNotEmpty", status: 409, msg: "The bucket you tried to delete is not empty", bucket: bucket}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.Exec(`DELETE FROM s3_buckets WHERE name = ?`, bucket)
+		return err
+	})
+	if err != nil {
+		return internal(s, "delete a bucket", err)
+	}
+	if e != nil {
+		return e
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type owner struct {
+	ID          string `xml:"ID"`
+	DisplayName string `xml:"DisplayName"`
+}
+
+func (s *Service) owner() owner { return owner{ID: s.account, DisplayName: "cloudlet"} }
+
+func (s *Service) listBuckets(w http.ResponseWriter, r *http.Request, call *awsapi.Call) *s3Error {
+	if e := s.authorize(call, "ListBuckets", "*", nil); e != nil {
+		return e
+	}
+	type bucketXML struct {
+		Name         string `xml:"Name"`
+		CreationDate string `xml:"CreationDate"`
+	}
+	var list []bucketXML
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		rows, err := tx.Query(`SELECT name, created FROM s3_buckets ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b bucketXML
+			var at int64
+			if err := rows.Scan(&b.Name, &at); err != nil {
+				return err
+			}
+			b.CreationDate = time.UnixMilli(at).UTC().Format(timeFormat)
+			list = append(list, b)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return internal(s, "list buckets", err)
+	}
+	writeXML(w, struct {
+		XMLName xml.Name    `xml:"ListAllMyBucketsResult"`
+		Xmlns   string      `xml:"xmlns,attr"`
+		Owner   owner       `xml:"Owner"`
+		Buckets []bucketXML `xml:"Buckets>Bucket"`
+	}{Xmlns: xmlns, Owner: s.owner(), Buckets: list})
+	return nil
+}
+
+type contentXML struct {
+	Key          string `xml:"Key"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+	Owner        *owner `xml:"Owner,omitempty"`
+	StorageClass string `xml:"StorageClass"`
+}
+
+type prefixXML struct {
+	Prefix string `xml:"Prefix"`
+}
+
+// listObjects serves ListObjectsV2 (list-type=2) and ListObjects.
+func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string, q url.Values) *s3Error {
+	v2 := q.Get("list-type") == "2"
+	op := "ListObjects"
+	if v2 {
+		op = "ListObjectsV2"
+	}
+	prefix, delim := q.Get("prefix"), q.Get("delimiter")
+	maxKeys := 1000
+	if m := q.Get("max-keys"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < 0 {
+			return &s3Error{code: "InvalidArgument", status: 400, msg: "Provided max-keys not an integer or within integer range",
+				extra: [][2]string{{"ArgumentName", "max-keys"}, {"ArgumentValue", m}}}
+		}
+		maxKeys = min(n, 1000)
+	}
+	if e := s.authorize(call, op, s.bucketARN(bucket), func(c *iam.Context) {
+		c.Set("s3:prefix", prefix)
+		c.Set("s3:delimiter", delim)
+		c.Set("s3:max-keys", strconv.Itoa(maxKeys))
+	}); e != nil {
+		return e
+	}
+	encode := q.Get("encoding-type") == "url"
+	if et := q.Get("encoding-type"); et != "" && et != "url" {
+		return &s3Error{code: "InvalidArgument", status: 400, msg: "Invalid Encoding Method specified in Request",
+			extra: [][2]string{{"ArgumentName", "encoding-type"}, {"ArgumentValue", et}}}
+	}
+	// where to start: after the continuation token's key, or start-after
+	// (v2), or marker (v1)
+	after := q.Get("marker")
+	token := q.Get("continuation-token")
+	if v2 {
+		after = q.Get("start-after")
+		if token != "" {
+			b, err := base64.RawURLEncoding.DecodeString(token)
+			if err != nil {
+				return &s3Error{code: "InvalidArgument", status: 400, msg: "The continuation token provided is incorrect",
+					extra: [][2]string{{"ArgumentName", "continuation-token"}}}
+			}
+			after = string(b)
+		}
+	}
+	var contents []contentXML
+	var prefixes []prefixXML
+	truncated, last := false, ""
+	var e *s3Error
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		ok, err := bucketExistsTx(tx, bucket)
+		if err != nil || !ok {
+			e = orNoBucket(nil, bucket)
+			return err
+		}
+		from := after
+		seenPrefix := ""
+		count := 0
+		for !truncated {
+			rows, err := tx.Query(`SELECT key, size, etag, modified FROM s3_objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT 1001`, bucket, from, prefix)
+			if err != nil {
+				return err
+			}
+			n := 0
+			stop := false
+			for rows.Next() {
+				var c contentXML
+				var mod int64
+				if err := rows.Scan(&c.Key, &c.Size, &c.ETag, &mod); err != nil {
+					rows.Close()
+					return err
+				}
+				n++
+				from = c.Key
+				if !strings.HasPrefix(c.Key, prefix) {
+					if c.Key > prefix {
+						stop = true
+						break
+					}
+					continue
+				}
+				if delim != "" {
+					if i := strings.Index(c.Key[len(prefix):], delim); i >= 0 {
+						cp := c.Key[:len(prefix)+i+len(delim)]
+						if cp == seenPrefix {
+							continue
+						}
+						if count == maxKeys {
+							truncated = true
+							break
+						}
+						seenPrefix, last = cp, cp
+						prefixes = append(prefixes, prefixXML{Prefix: cp})
+						count++
+						continue
+					}
+				}
+				if count == maxKeys {
+					truncated = true
+					break
+				}
+				c.LastModified = time.UnixMilli(mod).UTC().Format(timeFormat)
+				c.ETag = `"` + c.ETag + `"`
+				c.StorageClass = "STANDARD"
+				if !v2 || q.Get("fetch-owner") == "true" {
+					o := s.owner()
+					c.Owner = &o
+				}
+				contents = append(contents, c)
+				last = c.Key
+				count++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if stop || n < 1001 {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return internal(s, "list objects", err)
+	}
+	if e != nil {
+		return e
+	}
+	enc := func(s string) string {
+		if encode {
+			return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+		}
+		return s
+	}
+	for i := range contents {
+		contents[i].Key = enc(contents[i].Key)
+	}
+	for i := range prefixes {
+		prefixes[i].Prefix = enc(prefixes[i].Prefix)
+	}
+	type result struct {
+		XMLName               xml.Name     `xml:"ListBucketResult"`
+		Xmlns                 string       `xml:"xmlns,attr"`
+		Name                  string       `xml:"Name"`
+		Prefix                string       `xml:"Prefix"`
+		Marker                *string      `xml:"Marker,omitempty"`
+		NextMarker            string       `xml:"NextMarker,omitempty"`
+		ContinuationToken     string       `xml:"ContinuationToken,omitempty"`
+		NextContinuationToken string       `xml:"NextContinuationToken,omitempty"`
+		StartAfter            string       `xml:"StartAfter,omitempty"`
+		KeyCount              *int         `xml:"KeyCount,omitempty"`
+		MaxKeys               int          `xml:"MaxKeys"`
+		Delimiter             string       `xml:"Delimiter,omitempty"`
+		EncodingType          string       `xml:"EncodingType,omitempty"`
+		IsTruncated           bool         `xml:"IsTruncated"`
+		Contents              []contentXML `xml:"Contents"`
+		CommonPrefixes        []prefixXML  `xml:"CommonPrefixes"`
+	}
+	res := result{Xmlns: xmlns, Name: bucket, Prefix: enc(prefix), MaxKeys: maxKeys, Delimiter: enc(delim), IsTruncated: truncated,
+		Contents: contents, CommonPrefixes: prefixes}
+	if encode {
+		res.EncodingType = "url"
+	}
+	if v2 {
+		n := len(contents) + len(prefixes)
+		res.KeyCount = &n
+		res.ContinuationToken, res.StartAfter = token, enc(q.Get("start-after"))
+		if truncated {
+			res.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(last))
+		}
+	} else {
+		m := enc(q.Get("marker"))
+		res.Marker = &m
+		if truncated && delim != "" {
+			res.NextMarker = enc(last)
+		}
+	}
+	writeXML(w, res)
+	return nil
+}
+
+// bodyError is the answer for a request body that could not be read.
+func bodyError(err error) *s3Error {
+	if errors.Is(err, awsapi.ErrBodyNotAsSigned) {
+		if strings.Contains(err.Error(), "aws-chunked") {
+			if strings.Contains(err.Error(), "signature") {
+				return errorf("SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+			}
+			return errorf("IncompleteBody", 400, "The request body terminated unexpectedly")
+		}
+		return errorf("XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+	}
+	return errorf("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+}

@@ -1,0 +1,568 @@
+package s3
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"hash"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/store"
+)
+
+// MaxPutSize is the largest body of one PutObject (S3's 5 GiB).
+const MaxPutSize = 5 << 30
+
+// objectMeta is what an object keeps besides its body.
+type objectMeta struct {
+	ContentType        string            `json:"ct,omitempty"`
+	ContentEncoding    string            `json:"ce,omitempty"`
+	ContentDisposition string            `json:"cd,omitempty"`
+	ContentLanguage    string            `json:"cl,omitempty"`
+	CacheControl       string            `json:"cc,omitempty"`
+	Expires            string            `json:"ex,omitempty"`
+	User               map[string]string `json:"u,omitempty"`  // x-amz-meta-*, by lower-case name
+	Checksums          map[string]string `json:"ck,omitempty"` // CRC32, CRC32C, SHA1, SHA256: base64
+}
+
+// object is an object's row.
+type object struct {
+	blob     string
+	size     int64
+	etag     string // hex MD5 (no quotes)
+	modified time.Time
+	meta     objectMeta
+}
+
+func loadObjectTx(tx *store.Tx, bucket, key string) (*object, error) {
+	var o object
+	var mod int64
+	var doc string
+	err := tx.QueryRow(`SELECT blob, size, etag, modified, doc FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key).
+		Scan(&o.blob, &o.size, &o.etag, &mod, &doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	o.modified = time.UnixMilli(mod)
+	json.Unmarshal([]byte(doc), &o.meta)
+	return &o, nil
+}
+
+// objectOp serves the operations on an object.
+func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string, q url.Values) *s3Error {
+	if len(key) > 1024 {
+		return errorf("KeyTooLongError", 400, "Your key is too long")
+	}
+	if !utf8.ValidString(key) {
+		return errorf("InvalidURI", 400, "Couldn't parse the specified URI.")
+	}
+	for _, sub := range []string{"uploads", "uploadId", "tagging", "acl", "retention", "legal-hold", "versionId", "torrent", "restore", "attributes"} {
+		if q.Has(sub) {
+			return errorf("NotImplemented", 501, "Cloudlet's S3 does not serve ?"+sub+" yet.")
+		}
+	}
+	switch r.Method {
+	case http.MethodPut:
+		if r.Header.Get("x-amz-copy-source") != "" {
+			return s.copyObject(w, r, call, bucket, key)
+		}
+		return s.putObject(w, r, call, bucket, key)
+	case http.MethodGet, http.MethodHead:
+		return s.getObject(w, r, call, bucket, key, q)
+	case http.MethodDelete:
+		return s.deleteObject(w, r, call, bucket, key)
+	}
+	return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+}
+
+// metaFrom reads an object's metadata from a request's headers.
+func metaFrom(h http.Header) (objectMeta, *s3Error) {
+	m := objectMeta{
+		ContentType: h.Get("Content-Type"), ContentEncoding: h.Get("Content-Encoding"), ContentDisposition: h.Get("Content-Disposition"),
+		ContentLanguage: h.Get("Content-Language"), CacheControl: h.Get("Cache-Control"), Expires: h.Get("Expires"),
+	}
+	// aws-chunked is how the body came, not what it is
+	if ce := strings.TrimPrefix(strings.TrimPrefix(m.ContentEncoding, "aws-chunked"), ","); ce != m.ContentEncoding {
+		m.ContentEncoding = strings.TrimSpace(ce)
+	}
+	if m.ContentType == "" {
+		m.ContentType = "binary/octet-stream"
+	}
+	size := 0
+	for name, vals := range h {
+		lower := strings.ToLower(name)
+		if k, ok := strings.CutPrefix(lower, "x-amz-meta-"); ok {
+			if m.User == nil {
+				m.User = map[string]string{}
+			}
+			m.User[k] = strings.Join(vals, ",")
+			size += len(k) + len(m.User[k])
+		}
+	}
+	if size > 2048 {
+		return m, errorf("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size.")
+	}
+	return m, nil
+}
+
+// checksums are the x-amz-checksum-* algorithms S3 verifies.
+var checksums = map[string]func() hash.Hash{
+	"CRC32":  func() hash.Hash { return crc32.NewIEEE() },
+	"CRC32C": func() hash.Hash { return crc32.New(crc32.MakeTable(crc32.Castagnoli)) },
+	"SHA1":   sha1.New,
+	"SHA256": sha256.New,
+}
+
+// putObject serves PutObject: the body streams to a blob, verified as it
+// comes (signature, Content-MD5, x-amz-checksum-*), and the object
+// appears when its metadata commits, after the blob is durable.
+func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
+	if e := s.authorize(call, "PutObject", s.objectARN(bucket, key), nil); e != nil {
+		return e
+	}
+	if ok, e := s.bucketExists(r, bucket); e != nil || !ok {
+		return orNoBucket(e, bucket)
+	}
+	meta, e := metaFrom(r.Header)
+	if e != nil {
+		return e
+	}
+	size := r.ContentLength
+	if d := r.Header.Get("x-amz-decoded-content-length"); d != "" {
+		n, err := strconv.ParseInt(d, 10, 64)
+		if err != nil || n < 0 {
+			return errorf("InvalidArgument", 400, "x-amz-decoded-content-length is not a number")
+		}
+		size = n
+	}
+	if size > MaxPutSize {
+		return errorf("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size")
+	}
+	var wantMD5 []byte
+	if cm := r.Header.Get("Content-MD5"); cm != "" {
+		b, err := base64.StdEncoding.DecodeString(cm)
+		if err != nil || len(b) != md5.Size {
+			return errorf("InvalidDigest", 400, "The Content-MD5 you specified was invalid.")
+		}
+		wantMD5 = b
+	}
+	// checksums asked for: in a header, or announced as a trailer
+	sums := map[string]hash.Hash{}
+	for alg, mk := range checksums {
+		if r.Header.Get("x-amz-checksum-"+strings.ToLower(alg)) != "" {
+			sums[alg] = mk()
+		}
+	}
+	for _, t := range strings.Split(r.Header.Get("x-amz-trailer"), ",") {
+		if alg, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(t)), "x-amz-checksum-"); ok {
+			if mk := checksums[strings.ToUpper(alg)]; mk != nil {
+				sums[strings.ToUpper(alg)] = mk()
+			}
+		}
+	}
+	bw, err := s.blobs.Create()
+	if err != nil {
+		return internal(s, "create a blob", err)
+	}
+	dst := io.Writer(bw)
+	for _, h := range sums {
+		dst = io.MultiWriter(dst, h)
+	}
+	n, err := io.Copy(dst, io.LimitReader(r.Body, MaxPutSize+1))
+	if err != nil {
+		bw.Abort()
+		return bodyError(err)
+	}
+	if n > MaxPutSize {
+		bw.Abort()
+		return errorf("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size")
+	}
+	if size >= 0 && n != size && r.Header.Get("x-amz-decoded-content-length") != "" {
+		bw.Abort()
+		return errorf("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+	}
+	got := func(alg string) string {
+		if v := r.Header.Get("x-amz-checksum-" + strings.ToLower(alg)); v != "" {
+			return v
+		}
+		return call.Trailer().Get("x-amz-checksum-" + strings.ToLower(alg))
+	}
+	for alg, h := range sums {
+		sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
+		if want := got(alg); want != sum {
+			bw.Abort()
+			return errorf("BadDigest", 400, "The "+alg+" you specified did not match the calculated checksum.")
+		}
+		if meta.Checksums == nil {
+			meta.Checksums = map[string]string{}
+		}
+		meta.Checksums[alg] = sum
+	}
+	id, _, md5sum, err := bw.Commit()
+	if err != nil {
+		return internal(s, "write an object's body", err)
+	}
+	if wantMD5 != nil && string(wantMD5) != string(md5sum) {
+		s.blobs.Remove(id)
+		return errorf("BadDigest", 400, "The Content-MD5 you specified did not match what we received.")
+	}
+	etag := hex.EncodeToString(md5sum)
+	if e := s.commitObject(r, bucket, key, &object{blob: id, size: n, etag: etag, modified: time.Now(), meta: meta}); e != nil {
+		return e
+	}
+	w.Header().Set("ETag", `"`+etag+`"`)
+	for alg, v := range meta.Checksums {
+		w.Header().Set("x-amz-checksum-"+strings.ToLower(alg), v)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// commitObject records o as bucket/key, replacing the object there; the
+// blob it replaces is removed once that committed. On failure o's blob
+// is removed.
+func (s *Service) commitObject(r *http.Request, bucket, key string, o *object) *s3Error {
+	var old string
+	var e *s3Error
+	doc, _ := json.Marshal(o.meta)
+	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
+		old, e = "", nil
+		ok, err := bucketExistsTx(tx, bucket)
+		if err != nil {
+			return err
+		}
+		if !ok { // deleted while the body came
+			e = noSuchBucket(bucket)
+			return nil
+		}
+		if prev, err := loadObjectTx(tx, bucket, key); err != nil {
+			return err
+		} else if prev != nil {
+			old = prev.blob
+		}
+		_, err = tx.Exec(`INSERT INTO s3_objects (bucket, key, blob, size, etag, modified, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size, etag = excluded.etag,
+			modified = excluded.modified, doc = excluded.doc`, bucket, key, o.blob, o.size, o.etag, o.modified.UnixMilli(), string(doc))
+		return err
+	})
+	if err != nil || e != nil {
+		s.blobs.Remove(o.blob)
+		if err != nil {
+			return internal(s, "record an object", err)
+		}
+		return e
+	}
+	if old != "" {
+		if err := s.blobs.Remove(old); err != nil {
+			s.log.Warn("s3: remove a replaced body (the next start sweeps it)", "err", err)
+		}
+	}
+	return nil
+}
+
+// openObject reads an object's row and opens its body; an overwrite
+// between the two (its blob removed) is read again.
+func (s *Service) openObject(r *http.Request, bucket, key string) (*object, Blob, *s3Error) {
+	for try := 0; try < 5; try++ {
+		var o *object
+		var hasBucket bool
+		err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
+			if hasBucket, err = bucketExistsTx(tx, bucket); err != nil || !hasBucket {
+				return err
+			}
+			o, err = loadObjectTx(tx, bucket, key)
+			return err
+		})
+		switch {
+		case err != nil:
+			return nil, nil, internal(s, "read an object", err)
+		case !hasBucket:
+			return nil, nil, noSuchBucket(bucket)
+		case o == nil:
+			return nil, nil, noSuchKey(key)
+		}
+		b, err := s.blobs.Open(o.blob)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, internal(s, "open an object's body", err)
+		}
+		return o, b, nil
+	}
+	return nil, nil, internal(s, "open an object's body", errors.New("replaced five times while being opened"))
+}
+
+// objectHeaders writes an object's metadata as response headers.
+func objectHeaders(w http.ResponseWriter, o *object, q url.Values, checksum bool) {
+	h := w.Header()
+	set := func(name, v string) {
+		if v != "" {
+			h.Set(name, v)
+		}
+	}
+	set("Content-Type", o.meta.ContentType)
+	set("Content-Encoding", o.meta.ContentEncoding)
+	set("Content-Disposition", o.meta.ContentDisposition)
+	set("Content-Language", o.meta.ContentLanguage)
+	set("Cache-Control", o.meta.CacheControl)
+	set("Expires", o.meta.Expires)
+	for _, p := range []string{"content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding"} {
+		if v := q.Get("response-" + p); v != "" {
+			h.Set(http.CanonicalHeaderKey(p), v)
+		}
+	}
+	for k, v := range o.meta.User {
+		h["X-Amz-Meta-"+k] = []string{v}
+	}
+	if checksum {
+		for alg, v := range o.meta.Checksums {
+			h.Set("x-amz-checksum-"+strings.ToLower(alg), v)
+		}
+	}
+	h.Set("ETag", `"`+o.etag+`"`)
+	h.Set("Last-Modified", o.modified.UTC().Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+}
+
+// conditions applies If-Match, If-None-Match, If-Modified-Since and
+// If-Unmodified-Since as S3 does: 0 to go on, else 304 or 412.
+func conditions(r *http.Request, o *object) int {
+	etag := `"` + o.etag + `"`
+	match := func(list string) bool {
+		for _, t := range strings.Split(list, ",") {
+			if t = strings.TrimSpace(t); t == "*" || t == etag || t == o.etag {
+				return true
+			}
+		}
+		return false
+	}
+	mod := o.modified.Truncate(time.Second)
+	im, inm := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
+	if im != "" && !match(im) {
+		return http.StatusPreconditionFailed
+	}
+	if t, err := http.ParseTime(r.Header.Get("If-Unmodified-Since")); err == nil && im == "" && mod.After(t) {
+		return http.StatusPreconditionFailed
+	}
+	if inm != "" && match(inm) {
+		return http.StatusNotModified
+	}
+	if t, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && inm == "" && !mod.After(t) {
+		return http.StatusNotModified
+	}
+	return 0
+}
+
+// parseRange reads a Range header of one range against size: ok false
+// means serve it whole (none, or one S3 ignores); unsatisfiable means 416.
+func parseRange(h string, size int64) (start, end int64, ok, unsatisfiable bool) {
+	spec, found := strings.CutPrefix(h, "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return 0, 0, false, false
+	}
+	a, b, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return 0, 0, false, false
+	}
+	switch {
+	case a == "": // the last b bytes
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n < 0 {
+			return 0, 0, false, false
+		}
+		if n == 0 {
+			return 0, 0, false, true
+		}
+		if n > size {
+			n = size
+		}
+		if size == 0 {
+			return 0, 0, false, true
+		}
+		return size - n, size - 1, true, false
+	default:
+		s, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || s < 0 {
+			return 0, 0, false, false
+		}
+		e := size - 1
+		if b != "" {
+			if e, err = strconv.ParseInt(b, 10, 64); err != nil || e < s {
+				return 0, 0, false, false
+			}
+		}
+		if s >= size {
+			return 0, 0, false, true
+		}
+		return s, min(e, size-1), true, false
+	}
+}
+
+func (s *Service) getObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string, q url.Values) *s3Error {
+	op := "GetObject"
+	if r.Method == http.MethodHead {
+		op = "HeadObject"
+	}
+	if e := s.authorize(call, op, s.objectARN(bucket, key), nil); e != nil {
+		return e
+	}
+	o, b, e := s.openObject(r, bucket, key)
+	if e != nil {
+		return e
+	}
+	defer b.Close()
+	if status := conditions(r, o); status != 0 {
+		if status == http.StatusNotModified {
+			w.Header().Set("ETag", `"`+o.etag+`"`)
+			w.Header().Set("Last-Modified", o.modified.UTC().Format(http.TimeFormat))
+			w.WriteHeader(status)
+			return nil
+		}
+		return errorf("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold")
+	}
+	objectHeaders(w, o, q, r.Header.Get("x-amz-checksum-mode") == "ENABLED")
+	start, end, ranged, bad := parseRange(r.Header.Get("Range"), o.size)
+	if bad {
+		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(o.size, 10))
+		return &s3Error{code: "InvalidRange", status: 416, msg: "The requested range is not satisfiable",
+			extra: [][2]string{{"RangeRequested", r.Header.Get("Range")}, {"ActualObjectSize", strconv.FormatInt(o.size, 10)}}}
+	}
+	length := o.size
+	status := http.StatusOK
+	if ranged {
+		length = end - start + 1
+		status = http.StatusPartialContent
+		w.Header().Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(end, 10)+"/"+strconv.FormatInt(o.size, 10))
+	}
+	w.Header().Set("Content-Length", strconv.FormatInt(length, 10))
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	if _, err := io.Copy(w, io.NewSectionReader(b, start, length)); err != nil {
+		s.log.Debug("s3: a GetObject's body ended early", "err", err)
+	}
+	return nil
+}
+
+func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
+	if e := s.authorize(call, "DeleteObject", s.objectARN(bucket, key), nil); e != nil {
+		return e
+	}
+	var old string
+	var e *s3Error
+	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
+		old, e = "", nil
+		ok, err := bucketExistsTx(tx, bucket)
+		if err != nil || !ok {
+			e = orNoBucket(nil, bucket)
+			return err
+		}
+		o, err := loadObjectTx(tx, bucket, key)
+		if err != nil || o == nil {
+			return err
+		}
+		old = o.blob
+		_, err = tx.Exec(`DELETE FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key)
+		return err
+	})
+	if err != nil {
+		return internal(s, "delete an object", err)
+	}
+	if e != nil {
+		return e
+	}
+	if old != "" {
+		s.blobs.Remove(old)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// copyObject serves CopyObject: x-amz-copy-source's body copied into a
+// new blob, with its metadata (COPY, the default) or the request's
+// (REPLACE).
+func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
+	src, err := url.PathUnescape(r.Header.Get("x-amz-copy-source"))
+	if err != nil {
+		return errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	src, _, _ = strings.Cut(src, "?versionId=")
+	sb, sk, ok := strings.Cut(strings.TrimPrefix(src, "/"), "/")
+	if !ok || sb == "" || sk == "" {
+		return errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	if e := s.authorize(call, "GetObject", s.objectARN(sb, sk), nil); e != nil {
+		return e
+	}
+	if e := s.authorize(call, "CopyObject", s.objectARN(bucket, key), nil); e != nil {
+		return e
+	}
+	directive := r.Header.Get("x-amz-metadata-directive")
+	switch directive {
+	case "", "COPY", "REPLACE":
+	default:
+		return errorf("InvalidArgument", 400, "Unknown metadata directive.")
+	}
+	if sb == bucket && sk == key && directive != "REPLACE" {
+		return errorf("InvalidRequest", 400, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+	if ok, e := s.bucketExists(r, bucket); e != nil || !ok {
+		return orNoBucket(e, bucket)
+	}
+	o, b, e := s.openObject(r, sb, sk)
+	if e != nil {
+		return e
+	}
+	defer b.Close()
+	meta := o.meta
+	if directive == "REPLACE" {
+		if meta, e = metaFrom(r.Header); e != nil {
+			return e
+		}
+		meta.Checksums = o.meta.Checksums
+	}
+	bw, err := s.blobs.Create()
+	if err != nil {
+		return internal(s, "create a blob", err)
+	}
+	if _, err := io.Copy(bw, io.NewSectionReader(b, 0, o.size)); err != nil {
+		bw.Abort()
+		return internal(s, "copy an object's body", err)
+	}
+	id, n, md5sum, err := bw.Commit()
+	if err != nil {
+		return internal(s, "write an object's body", err)
+	}
+	now := time.Now()
+	etag := hex.EncodeToString(md5sum)
+	if e := s.commitObject(r, bucket, key, &object{blob: id, size: n, etag: etag, modified: now, meta: meta}); e != nil {
+		return e
+	}
+	writeXML(w, struct {
+		XMLName      xml.Name `xml:"CopyObjectResult"`
+		Xmlns        string   `xml:"xmlns,attr"`
+		LastModified string   `xml:"LastModified"`
+		ETag         string   `xml:"ETag"`
+	}{Xmlns: xmlns, LastModified: now.UTC().Format(timeFormat), ETag: `"` + etag + `"`})
+	return nil
+}

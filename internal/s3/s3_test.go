@@ -1,0 +1,396 @@
+package s3_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+	svc "github.com/cloudlet/cloudlet/internal/s3"
+	"github.com/cloudlet/cloudlet/internal/store"
+)
+
+type env struct {
+	c     *s3.Client
+	url   string
+	blobs string
+	svc   *svc.Service
+}
+
+func serve(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobDir := filepath.Join(dir, "s3")
+	blobs, err := svc.NewDiskBlobs(blobDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	service := svc.New(st, blobs, "us-east-1", "000000000000", nil)
+	ts := httptest.NewServer(awsapi.New(awsapi.Options{Services: map[string]awsapi.Service{"s3": service}}))
+	t.Cleanup(func() { ts.Close(); st.Close() })
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		})})
+	return &env{c: c, url: ts.URL, blobs: blobDir, svc: service}
+}
+
+func code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func get(t *testing.T, c *s3.Client, bucket, key string) string {
+	t.Helper()
+	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
+	}
+	defer out.Body.Close()
+	b, _ := io.ReadAll(out.Body)
+	return string(b)
+}
+
+// Buckets and objects with the AWS SDK for Go v2: create, head, list,
+// locate, put with metadata, get whole and by range, conditional gets,
+// copy, delete; S3's errors.
+func TestBucketsAndObjects(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("Bad_Name")}); code(err) != "InvalidBucketName" {
+		t.Fatalf("a bad bucket name: %v", err)
+	}
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("photos")}); err != nil {
+		t.Fatal(err)
+	}
+	var nf *types.NotFound
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("nope")}); !errors.As(err, &nf) {
+		t.Fatalf("HeadBucket of none: %v", err)
+	}
+	lb, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil || len(lb.Buckets) != 1 || *lb.Buckets[0].Name != "photos" || lb.Buckets[0].CreationDate == nil {
+		t.Fatalf("ListBuckets: %+v %v", lb, err)
+	}
+	loc, err := c.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("photos")})
+	if err != nil || loc.LocationConstraint != "" {
+		t.Fatalf("GetBucketLocation: %+v %v", loc, err)
+	}
+
+	body := "a picture, as text"
+	put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("cats/tom.txt"), Body: strings.NewReader(body),
+		ContentType: aws.String("text/plain"), Metadata: map[string]string{"owner": "ann"}, CacheControl: aws.String("max-age=60")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum([]byte(body))
+	if want := `"` + hexOf(sum[:]) + `"`; aws.ToString(put.ETag) != want {
+		t.Fatalf("ETag %s, want %s", aws.ToString(put.ETag), want)
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("cats/tom.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(b) != body || aws.ToString(out.ContentType) != "text/plain" || out.Metadata["owner"] != "ann" ||
+		aws.ToString(out.CacheControl) != "max-age=60" || aws.ToInt64(out.ContentLength) != int64(len(body)) {
+		t.Fatalf("GetObject: %q %+v", b, out)
+	}
+	rg, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("cats/tom.txt"), Range: aws.String("bytes=2-8")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(rg.Body)
+	rg.Body.Close()
+	if string(b) != body[2:9] || aws.ToString(rg.ContentRange) != "bytes 2-8/18" {
+		t.Fatalf("a range: %q %s", b, aws.ToString(rg.ContentRange))
+	}
+	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("cats/tom.txt"), Range: aws.String("bytes=100-")}); code(err) != "InvalidRange" {
+		t.Fatalf("an unsatisfiable range: %v", err)
+	}
+	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("cats/tom.txt"), IfMatch: aws.String(`"other"`)}); code(err) != "PreconditionFailed" {
+		t.Fatalf("If-Match another ETag: %v", err)
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("cats/tom.txt"), IfNoneMatch: put.ETag})
+	var re interface{ HTTPStatusCode() int }
+	if !errors.As(err, &re) || re.HTTPStatusCode() != 304 {
+		t.Fatalf("If-None-Match its ETag: %v", err)
+	}
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("photos"), Key: aws.String("cats/tom.txt")})
+	if err != nil || aws.ToInt64(head.ContentLength) != int64(len(body)) || aws.ToString(head.ETag) != aws.ToString(put.ETag) {
+		t.Fatalf("HeadObject: %+v %v", head, err)
+	}
+	var nsk *types.NoSuchKey
+	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("none")}); !errors.As(err, &nsk) {
+		t.Fatalf("GetObject of none: %v", err)
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("photos"), Key: aws.String("none")}); !errors.As(err, &nf) {
+		t.Fatalf("HeadObject of none: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("nope"), Key: aws.String("k"), Body: strings.NewReader("x")}); code(err) != "NoSuchBucket" {
+		t.Fatalf("PutObject to no bucket: %v", err)
+	}
+	// Content-MD5 that is not the body's
+	other := md5.Sum([]byte("other"))
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("bad"), Body: strings.NewReader("x"),
+		ContentMD5: aws.String(base64.StdEncoding.EncodeToString(other[:]))}); code(err) != "BadDigest" {
+		t.Fatalf("a wrong Content-MD5: %v", err)
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("photos"), Key: aws.String("bad")}); !errors.As(err, &nf) {
+		t.Fatalf("an object refused for its digest exists: %v", err)
+	}
+	// a checksum the SDK computes, kept and returned
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("sum"), Body: strings.NewReader("checked"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("photos"), Key: aws.String("sum"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || aws.ToString(ck.ChecksumCRC32) == "" {
+		t.Fatalf("the CRC32 kept: %+v %v", ck, err)
+	}
+
+	// copy: metadata copied, or replaced
+	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("photos"), Key: aws.String("copy"), CopySource: aws.String("photos/cats/tom.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("photos"), Key: aws.String("copy")})
+	if h2.Metadata["owner"] != "ann" || get(t, c, "photos", "copy") != body {
+		t.Fatalf("a copy: %+v", h2)
+	}
+	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("photos"), Key: aws.String("copy"), CopySource: aws.String("photos/copy"),
+		MetadataDirective: types.MetadataDirectiveReplace, Metadata: map[string]string{"owner": "bob"}, ContentType: aws.String("text/x")}); err != nil {
+		t.Fatal(err)
+	}
+	h3, _ := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("photos"), Key: aws.String("copy")})
+	if h3.Metadata["owner"] != "bob" || aws.ToString(h3.ContentType) != "text/x" {
+		t.Fatalf("a copy replacing its metadata: %+v", h3)
+	}
+	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("photos"), Key: aws.String("copy"), CopySource: aws.String("photos/copy")}); code(err) != "InvalidRequest" {
+		t.Fatalf("a copy onto itself: %v", err)
+	}
+
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")}); code(err) != "BucketNotEmpty" {
+		t.Fatalf("DeleteBucket of a full bucket: %v", err)
+	}
+	for _, k := range []string{"cats/tom.txt", "copy", "sum", "never-there"} {
+		if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("photos"), Key: aws.String(k)}); err != nil {
+			t.Fatalf("DeleteObject %s: %v", k, err)
+		}
+	}
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")}); err != nil {
+		t.Fatal(err)
+	}
+	// every body is gone with its object
+	if n := countBlobs(t, e.blobs); n != 0 {
+		t.Fatalf("%d bodies left after every object was deleted", n)
+	}
+}
+
+func hexOf(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, len(b)*2)
+	for _, c := range b {
+		out = append(out, digits[c>>4], digits[c&15])
+	}
+	return string(out)
+}
+
+func countBlobs(t *testing.T, dir string) int {
+	n := 0
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+// Keys are any UTF-8 up to 1024 bytes: dot segments, doubled and
+// encoded slashes, unicode and long keys are objects of their own, and
+// none names a file (bodies live under random ids).
+func TestKeys(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("keys")})
+	keys := []string{"../../escape", "a//b", "a/b", "a%2Fb", "ключ/файл ✓", "with space+plus", strings.Repeat("k", 1024), ".", "..", "x/../y", "?q=1#frag"}
+	for i, k := range keys {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("keys"), Key: aws.String(k), Body: strings.NewReader("v" + string(rune('0'+i)))}); err != nil {
+			t.Fatalf("PutObject %q: %v", k, err)
+		}
+	}
+	for i, k := range keys {
+		if got := get(t, c, "keys", k); got != "v"+string(rune('0'+i)) {
+			t.Fatalf("%q holds %q", k, got)
+		}
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("keys"), Key: aws.String(strings.Repeat("k", 1025)), Body: strings.NewReader("x")}); code(err) != "KeyTooLongError" {
+		t.Fatalf("a key of 1025 bytes: %v", err)
+	}
+	var listed []string
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String("keys"), MaxKeys: aws.Int32(3)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			listed = append(listed, *o.Key)
+		}
+	}
+	want := append([]string(nil), keys...)
+	sort.Strings(want)
+	if strings.Join(listed, "|") != strings.Join(want, "|") {
+		t.Fatalf("listed\n%q\nwant\n%q", listed, want)
+	}
+	// nothing was written outside the blob directory, and no name there is a key's
+	filepath.WalkDir(filepath.Dir(e.blobs), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(p, "escape") {
+			t.Errorf("a file named after a key: %s", p)
+		}
+		return nil
+	})
+	if n := countBlobs(t, e.blobs); n != len(keys) {
+		t.Fatalf("%d bodies for %d objects", n, len(keys))
+	}
+}
+
+// ListObjectsV2 and ListObjects: prefixes, delimiters and their common
+// prefixes, start-after, pages.
+func TestListings(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("docs")})
+	for _, k := range []string{"a", "a/1", "a/2", "a/b/3", "b/1", "c"} {
+		c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("docs"), Key: aws.String(k), Body: strings.NewReader(k)})
+	}
+	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("docs"), Delimiter: aws.String("/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ks, ps []string
+	for _, o := range out.Contents {
+		ks = append(ks, *o.Key)
+	}
+	for _, p := range out.CommonPrefixes {
+		ps = append(ps, *p.Prefix)
+	}
+	if strings.Join(ks, ",") != "a,c" || strings.Join(ps, ",") != "a/,b/" || aws.ToInt32(out.KeyCount) != 4 {
+		t.Fatalf("delimited: %v %v %d", ks, ps, aws.ToInt32(out.KeyCount))
+	}
+	out, _ = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("docs"), Prefix: aws.String("a/"), Delimiter: aws.String("/")})
+	ks, ps = nil, nil
+	for _, o := range out.Contents {
+		ks = append(ks, *o.Key)
+	}
+	for _, p := range out.CommonPrefixes {
+		ps = append(ps, *p.Prefix)
+	}
+	if strings.Join(ks, ",") != "a/1,a/2" || strings.Join(ps, ",") != "a/b/" {
+		t.Fatalf("under a/: %v %v", ks, ps)
+	}
+	out, _ = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("docs"), StartAfter: aws.String("a/2")})
+	if len(out.Contents) != 3 || *out.Contents[0].Key != "a/b/3" {
+		t.Fatalf("start-after: %+v", out.Contents)
+	}
+	v1, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("docs"), Prefix: aws.String("a"), MaxKeys: aws.Int32(2)})
+	if err != nil || len(v1.Contents) != 2 || !aws.ToBool(v1.IsTruncated) {
+		t.Fatalf("ListObjects: %+v %v", v1, err)
+	}
+	if _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("none")}); code(err) != "NoSuchBucket" {
+		t.Fatalf("listing no bucket: %v", err)
+	}
+}
+
+// A presigned GET works until it expires; a presigned PUT stores its body.
+func TestPresigned(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("share")})
+	ps := s3.NewPresignClient(c)
+	up, err := ps.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("share"), Key: aws.String("f.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, up.URL, bytes.NewReader([]byte("uploaded by URL")))
+	for k, v := range up.SignedHeader {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("presigned PUT: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	down, err := ps.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("share"), Key: aws.String("f.txt")}, s3.WithPresignExpires(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(down.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "uploaded by URL" {
+		t.Fatalf("presigned GET: %d %s", resp.StatusCode, b)
+	}
+	// a URL the SDK's signer signed two minutes ago, valid for one
+	old, _ := http.NewRequest(http.MethodGet, e.url+"/share/f.txt?X-Amz-Expires=60", nil)
+	expired, _, err := v4.NewSigner().PresignHTTP(ctx, aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, old,
+		"UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now().Add(-2*time.Minute), func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = http.Get(expired)
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "<Code>AccessDenied</Code>") || !strings.Contains(string(b), "Request has expired") {
+		t.Fatalf("an expired URL: %d %s", resp.StatusCode, b)
+	}
+}
+
+// Sweep removes the bodies no object names and unfinished writes.
+func TestSweep(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")})
+	c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("kept"), Body: strings.NewReader("x")})
+	orphan := filepath.Join(e.blobs, "ab", "ab000000000000000000000000000000")
+	os.MkdirAll(filepath.Dir(orphan), 0o700)
+	os.WriteFile(orphan, []byte("left by a crash"), 0o600)
+	os.WriteFile(filepath.Join(e.blobs, "tmp", "half"), []byte("half an upload"), 0o600)
+	n, err := e.svc.Sweep(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("Sweep: %d %v", n, err)
+	}
+	if get(t, c, "bkt", "kept") != "x" {
+		t.Fatal("Sweep removed a live body")
+	}
+}
