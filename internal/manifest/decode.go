@@ -203,7 +203,8 @@ func (d *decoder) project(root *node) *Project {
 	p.Functions = d.functions(functions, p)
 	d.resolveDestinations(p)
 	p.Roles = d.roles(p, d.provIAM, d.fnIAM)
-	p.Tables, p.Queues = d.tables(v)
+	p.Tables, p.Queues, p.Buckets = d.tables(v)
+	p.Buckets = append(p.Buckets, d.eventBuckets(p)...)
 	return p
 }
 

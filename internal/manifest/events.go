@@ -68,13 +68,17 @@ func (d *decoder) events(raw *node, path string) []Event {
 			if sc := d.scheduleEvent(e, ep); sc != nil {
 				events = append(events, Event{Schedule: sc, Line: e.line})
 			}
+		case "s3":
+			if ev := d.s3Event(e, ep); ev != nil {
+				events = append(events, Event{S3: ev, Line: e.line})
+			}
 		default:
 			if slices.Contains(eventKinds, e.key) {
 				d.warnAt(e, ep, e.key+" events are "+notSupported)
 				continue
 			}
 			msg := "unknown event type"
-			if s := suggest(e.key, append([]string{"http", "httpApi", "stream", "sqs", "schedule"}, eventKinds...), nil); s != "" {
+			if s := suggest(e.key, append([]string{"http", "httpApi", "stream", "sqs", "schedule", "s3"}, eventKinds...), nil); s != "" {
 				msg += " (did you mean " + s + "?)"
 			}
 			d.errorAt(e, ep, "%s", msg)

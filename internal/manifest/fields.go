@@ -136,7 +136,7 @@ var (
 	// not handle yet.
 	eventKinds = []string{"activemq", "alb", "alexaSkill", "alexaSmartHome", "cloudFront",
 		"cloudwatchEvent", "cloudwatchLog", "cognitoUserPool", "eventBridge", "iot",
-		"iotFleetProvisioning", "kafka", "msk", "rabbitmq", "s3", "sns",
+		"iotFleetProvisioning", "kafka", "msk", "rabbitmq", "sns",
 		"websocket"}
 
 	// reservedEnv are the variables AWS Lambda sets itself and refuses in a

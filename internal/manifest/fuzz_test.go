@@ -46,15 +46,24 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("invalid function %+v", fn)
 			}
 			for _, e := range fn.Events {
+				kinds := 0
+				for _, set := range []bool{e.HTTP != nil, e.HTTPAPI != nil, e.Stream != nil, e.SQS != nil, e.Schedule != nil, e.S3 != nil} {
+					if set {
+						kinds++
+					}
+				}
+				if kinds != 1 {
+					t.Fatalf("event %+v does not have exactly one kind", e)
+				}
 				h := e.HTTP
 				if h == nil {
 					h = e.HTTPAPI
 				}
-				if h == nil || (e.HTTP != nil) == (e.HTTPAPI != nil) {
-					t.Fatalf("event %+v does not have exactly one kind", e)
-				}
-				if !strings.HasPrefix(h.Path, "/") && h.Path != "*" || h.Method == "" {
+				if h != nil && (!strings.HasPrefix(h.Path, "/") && h.Path != "*" || h.Method == "") {
 					t.Fatalf("invalid route %+v", h)
+				}
+				if e.S3 != nil && e.S3.Bucket == "" {
+					t.Fatalf("an s3 event without a bucket: %+v", e.S3)
 				}
 			}
 		}

@@ -339,7 +339,7 @@ functions:
     environment:
       TABLE: !Ref Table
     events:
-      - s3: bucket
+      - cloudFront: {}
       - sns:
           arn: ${cf:other.TopicArn}
       - http:
@@ -353,7 +353,7 @@ functions:
 		"serverless.yml:20: provider.httpApi: HTTP API settings (cors, authorizers, payload) are not supported yet, ignored",
 		"serverless.yml:27: functions.f.layers: layers are not supported yet, ignored",
 		"serverless.yml:30: functions.f.environment.TABLE: Ref Table: the resource has no Type, and cloudlet does not evaluate Ref of it; TABLE is not set",
-		"serverless.yml:32: functions.f.events[0].s3: s3 events are not supported yet, ignored",
+		"serverless.yml:32: functions.f.events[0].cloudFront: cloudFront events are not supported yet, ignored",
 		"serverless.yml:33: functions.f.events[1].sns: sns events are not supported yet, ignored",
 		"serverless.yml:38: functions.f.events[2].http.authorizer: authorizers are not supported yet, ignored; requests are not authorized",
 		"serverless.yml:9: resources.Resources.Table: a resource without a Type is not created",
@@ -845,5 +845,59 @@ functions:
 	_, err = Parse("serverless.yml", []byte("service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  f:\n    handler: h.f\n    environment:\n      U: ${construct:nope.queueUrl}\n"), Options{})
 	if err == nil || !strings.Contains(err.Error(), "no construct nope") {
 		t.Errorf("unknown construct: %v", err)
+	}
+}
+
+func TestS3Events(t *testing.T) {
+	p, err := Parse("serverless.yml", []byte(`service: s
+provider:
+  name: aws
+  runtime: nodejs20.x
+custom:
+  shared: shared-bucket
+functions:
+  f:
+    handler: h.f
+    events:
+      - s3: photos
+      - s3:
+          bucket: uploads
+          event: s3:ObjectCreated:Put
+          rules:
+            - prefix: in/
+            - suffix: .txt
+      - s3:
+          bucket: ${self:custom.shared}
+          existing: true
+      - s3:
+          bucket: !Ref Declared
+          event: s3:ObjectRemoved:*
+          existing: true
+resources:
+  Resources:
+    Declared:
+      Type: AWS::S3::Bucket
+      Properties:
+        BucketName: declared-bucket
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := p.Functions[0].Events
+	if len(evs) != 4 || evs[0].S3.Bucket != "photos" || evs[0].S3.Event != "s3:ObjectCreated:*" ||
+		evs[1].S3.Prefix != "in/" || evs[1].S3.Suffix != ".txt" || evs[1].S3.Event != "s3:ObjectCreated:Put" ||
+		evs[2].S3.Bucket != "shared-bucket" || !evs[2].S3.Existing || evs[3].S3.Bucket != "declared-bucket" {
+		t.Fatalf("events %+v %+v %+v %+v", evs[0].S3, evs[1].S3, evs[2].S3, evs[3].S3)
+	}
+	var names []string
+	for _, b := range p.Buckets {
+		names = append(names, b.Name)
+	}
+	if strings.Join(names, ",") != "declared-bucket,photos,uploads" {
+		t.Fatalf("buckets %v: the declared one, then those the events make (not the existing ones)", names)
+	}
+	_, err = Parse("serverless.yml", []byte("service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  f:\n    handler: h.f\n    events:\n      - s3:\n          bucket: b\n          event: s3:ObjectTagging:*\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "is not an object event Cloudlet fires") {
+		t.Fatalf("an unknown event: %v", err)
 	}
 }

@@ -18,6 +18,9 @@ type Project struct {
 	// Queues are the SQS queues of resources.Resources, in the file's
 	// order.
 	Queues []*Queue
+	// Buckets are the S3 buckets of resources.Resources, then those the
+	// s3 events name without existing: true.
+	Buckets []*Bucket
 	// Warnings name settings that were accepted but have no effect in
 	// Cloudlet (plugins, resources, s3 events, ...), one message each,
 	// formatted like errors: "serverless.yml:12: plugins: ...".
@@ -78,6 +81,7 @@ type Event struct {
 	Stream   *StreamEvent   // `stream:` — a DynamoDB table's stream
 	SQS      *SQSEvent      // `sqs:` — a queue
 	Schedule *ScheduleEvent // `schedule:` — rate() or cron()
+	S3       *S3Event       // `s3:` — a bucket's object events
 	Line     int
 }
 

@@ -22,6 +22,15 @@ type Queue struct {
 	Line       int
 }
 
+// Bucket is an S3 bucket the project declares (AWS::S3::Bucket), or
+// one an s3 event names without existing: true.
+type Bucket struct {
+	LogicalID string // "" for an s3 event's bucket
+	// Name is BucketName, or the name CloudFormation would generate.
+	Name string
+	Line int
+}
+
 // Table is a DynamoDB table the project declares.
 type Table struct {
 	LogicalID string
@@ -49,18 +58,19 @@ func generatedName(stack, id string, lower bool) string {
 	return name
 }
 
-// tables reads resources.Resources' tables and queues.
-func (d *decoder) tables(root *node) ([]*Table, []*Queue) {
+// tables reads resources.Resources' tables, queues and buckets.
+func (d *decoder) tables(root *node) ([]*Table, []*Queue, []*Bucket) {
 	res := root.get("resources")
 	if res == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	res, ok := d.value(res, "resources")
 	if !ok || res.kind != kindMap {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var out []*Table
 	var queues []*Queue
+	var buckets []*Bucket
 	for _, f := range res.fields {
 		if f.key != "Resources" {
 			if f.key != "Outputs" && f.key != "Conditions" && f.key != "Description" && f.key != "extensions" {
@@ -82,6 +92,15 @@ func (d *decoder) tables(root *node) ([]*Table, []*Queue) {
 			typ, _ := d.plainString(nodeOr(rv.get("Type")), path+".Type")
 			switch typ {
 			case "AWS::DynamoDB::Table", "AWS::SQS::Queue":
+			case "AWS::S3::Bucket":
+				name := d.physicalName(r.key, resource{typ: typ, props: nodeOr(rv.get("Properties"))}, "BucketName")
+				if name == "" {
+					d.warnAt(r, path, "its BucketName cannot be evaluated by cloudlet; the bucket is not created")
+					d.unnamed = ""
+					continue
+				}
+				buckets = append(buckets, &Bucket{LogicalID: r.key, Name: name, Line: r.line})
+				continue
 			case "":
 				d.warnAt(r, path, "a resource without a Type is not created")
 				continue
@@ -130,7 +149,7 @@ func (d *decoder) tables(root *node) ([]*Table, []*Queue) {
 			out = append(out, &Table{LogicalID: r.key, Name: name, Properties: props, Line: r.line})
 		}
 	}
-	return out, queues
+	return out, queues, buckets
 }
 
 // firstUnresolved finds a value cloudlet could not evaluate in v.
