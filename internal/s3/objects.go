@@ -225,7 +225,7 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi
 		return errorf("BadDigest", 400, "The Content-MD5 you specified did not match what we received.")
 	}
 	etag := hex.EncodeToString(md5sum)
-	if e := s.commitObject(r, bucket, key, &object{blob: id, size: n, etag: etag, modified: time.Now(), meta: meta}); e != nil {
+	if e := s.commitObject(r, call, "ObjectCreated:Put", bucket, key, &object{blob: id, size: n, etag: etag, modified: time.Now(), meta: meta}); e != nil {
 		return e
 	}
 	w.Header().Set("ETag", `"`+etag+`"`)
@@ -236,15 +236,16 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi
 	return nil
 }
 
-// commitObject records o as bucket/key, replacing the object there; the
-// blob it replaces is removed once that committed. On failure o's blob
-// is removed.
-func (s *Service) commitObject(r *http.Request, bucket, key string, o *object) *s3Error {
+// commitObject records o as bucket/key, replacing the object there, with
+// its notifications (event); the blob it replaces is removed once that
+// committed. On failure o's blob is removed.
+func (s *Service) commitObject(r *http.Request, call *awsapi.Call, event, bucket, key string, o *object) *s3Error {
 	var old string
 	var e *s3Error
+	var after func()
 	doc, _ := json.Marshal(o.meta)
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
-		old, e = "", nil
+		old, e, after = "", nil, nil
 		ok, err := bucketExistsTx(tx, bucket)
 		if err != nil {
 			return err
@@ -261,8 +262,15 @@ func (s *Service) commitObject(r *http.Request, bucket, key string, o *object) *
 		_, err = tx.Exec(`INSERT INTO s3_objects (bucket, key, blob, size, etag, modified, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size, etag = excluded.etag,
 			modified = excluded.modified, doc = excluded.doc`, bucket, key, o.blob, o.size, o.etag, o.modified.UnixMilli(), string(doc))
+		if err != nil || s.notify == nil {
+			return err
+		}
+		after, err = s.notify(tx, eventOf(r, call.RequestID, principalOf(call), bucket, key, event, o.size, o.etag))
 		return err
 	})
+	if err == nil && e == nil && after != nil {
+		after()
+	}
 	if err != nil || e != nil {
 		s.blobs.Remove(o.blob)
 		if err != nil {
@@ -470,8 +478,9 @@ func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, call *aws
 	}
 	var old string
 	var e *s3Error
+	var after func()
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
-		old, e = "", nil
+		old, e, after = "", nil, nil
 		ok, err := bucketExistsTx(tx, bucket)
 		if err != nil || !ok {
 			e = orNoBucket(nil, bucket)
@@ -482,11 +491,17 @@ func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, call *aws
 			return err
 		}
 		old = o.blob
-		_, err = tx.Exec(`DELETE FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key)
+		if _, err = tx.Exec(`DELETE FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key); err != nil || s.notify == nil {
+			return err
+		}
+		after, err = s.notify(tx, eventOf(r, call.RequestID, principalOf(call), bucket, key, "ObjectRemoved:Delete", 0, ""))
 		return err
 	})
 	if err != nil {
 		return internal(s, "delete an object", err)
+	}
+	if after != nil {
+		after()
 	}
 	if e != nil {
 		return e
@@ -555,7 +570,7 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsap
 	}
 	now := time.Now()
 	etag := hex.EncodeToString(md5sum)
-	if e := s.commitObject(r, bucket, key, &object{blob: id, size: n, etag: etag, modified: now, meta: meta}); e != nil {
+	if e := s.commitObject(r, call, "ObjectCreated:Copy", bucket, key, &object{blob: id, size: n, etag: etag, modified: now, meta: meta}); e != nil {
 		return e
 	}
 	writeXML(w, struct {
@@ -565,4 +580,12 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsap
 		ETag         string   `xml:"ETag"`
 	}{Xmlns: xmlns, LastModified: now.UTC().Format(timeFormat), ETag: `"` + etag + `"`})
 	return nil
+}
+
+// principalOf is the caller as S3's event records name it.
+func principalOf(call *awsapi.Call) string {
+	if call.Key != nil && call.Key.Principal != nil && !call.Key.Admin {
+		return "AWS:" + call.Key.Principal.UserID
+	}
+	return "AWS:" + call.AccountID
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/iam"
@@ -42,9 +41,7 @@ type Service struct {
 	account string
 	log     *slog.Logger
 
-	// writes serializes the object writes of one key, so that the blob an
-	// overwrite replaces is removed once (by key).
-	mu sync.Mutex
+	notify Notifier // the buckets' notifications (events.go); nil: none
 }
 
 // New returns the S3 API over st and blobs.
@@ -219,6 +216,8 @@ func target(r *http.Request) (bucket, key string) {
 	bucket, key, _ = strings.Cut(rest, "/")
 	return bucket, key
 }
+
+func splitHostPort(hp string) (string, string, error) { return net.SplitHostPort(hp) }
 
 func indexOf(list []string, s string) int {
 	for i, x := range list {

@@ -107,6 +107,7 @@ type Server struct {
 	dynamo        *dynamodb.Service
 	queues        *sqs.Service
 	objects       *s3.Service
+	notifications atomic.Pointer[[]notification] // the deploy's s3 events
 	sources       *eventsource.Runner // stream events
 	events        *async.Queue        // Event invocations
 	eventsOnce    sync.Once
@@ -143,6 +144,8 @@ type DeployedFunction struct {
 	Key    string   `json:"key"`
 	Name   string   `json:"name"`
 	Routes []string `json:"routes,omitempty"`
+	// Buckets are the buckets whose object events run the function.
+	Buckets []string `json:"buckets,omitempty"`
 	// Streams are the tables whose streams feed the function.
 	Streams []string `json:"streams,omitempty"`
 	// Queues are the queues that feed the function.
@@ -308,6 +311,7 @@ func (s *Server) Start() error {
 	blobs, err := s3.NewDiskBlobs(filepath.Join(s.opts.DataDir, "s3"))
 	if err == nil {
 		s.objects = s3.New(s.store, blobs, s.opts.Region, DefaultAccountID, s.log)
+		s.objects.SetNotifier(s.notifyObject)
 		var n int
 		if n, err = s.objects.Sweep(context.Background()); n > 0 {
 			s.log.Info("s3: removed bodies no object names (an upload cut short, or replaced before a crash)", "count", n)
@@ -538,6 +542,10 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 				df.Queues = append(df.Queues, q.Queue)
 				continue
 			}
+			if ev.S3 != nil {
+				df.Buckets = append(df.Buckets, ev.S3.Bucket)
+				continue
+			}
 			r := gateway.Route{Function: fn.Name}
 			switch {
 			case ev.HTTP != nil:
@@ -582,6 +590,14 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 		s.saveDeployed(prev)
 		return nil, err
 	}
+	var buckets []string
+	for _, b := range proj.Buckets {
+		buckets = append(buckets, b.Name)
+	}
+	if err := s.objects.ApplyBuckets(context.Background(), buckets); err != nil {
+		s.saveDeployed(prev)
+		return nil, err
+	}
 	if err := s.checkQueueMappings(proj); err != nil {
 		s.saveDeployed(prev)
 		return nil, err
@@ -612,6 +628,8 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 		return nil, fmt.Errorf("the deployment is applied but cannot be recorded in the data directory %s (a restart would serve the previous version): %w", s.opts.DataDir, err)
 	}
 	s.gateway.Swap(table)
+	ns := notificationsOf(proj)
+	s.notifications.Store(&ns)
 	s.sources.Set(mappings)
 	s.schedules.Set(scheds)
 	if s.ready.Load() {

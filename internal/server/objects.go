@@ -1,0 +1,112 @@
+package server
+
+import (
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/cloudlet/cloudlet/internal/async"
+	"github.com/cloudlet/cloudlet/internal/manifest"
+	"github.com/cloudlet/cloudlet/internal/s3"
+	"github.com/cloudlet/cloudlet/internal/store"
+)
+
+// notification is one s3 event of a deployed function.
+type notification struct {
+	function, bucket, event, prefix, suffix, id string
+}
+
+// matches reports whether an object event fires n.
+func (n notification) matches(ev s3.ObjectEvent) bool {
+	if ev.Bucket != n.bucket || !strings.HasPrefix(ev.Key, n.prefix) || !strings.HasSuffix(ev.Key, n.suffix) {
+		return false
+	}
+	name := "s3:" + ev.Name
+	if p, ok := strings.CutSuffix(n.event, "*"); ok {
+		return strings.HasPrefix(name, p)
+	}
+	return name == n.event
+}
+
+// notificationsOf are the s3 events of a project's functions.
+func notificationsOf(proj *manifest.Project) []notification {
+	var out []notification
+	for _, fn := range proj.Functions {
+		i := 0
+		for _, e := range fn.Events {
+			if e.S3 == nil {
+				continue
+			}
+			i++
+			out = append(out, notification{function: fn.Name, bucket: e.S3.Bucket, event: e.S3.Event, prefix: e.S3.Prefix,
+				suffix: e.S3.Suffix, id: fn.Name + "-s3-" + strconv.Itoa(i)})
+		}
+	}
+	return out
+}
+
+// s3Record is an object event as S3 sends it to a function.
+type s3Record struct {
+	EventVersion      string            `json:"eventVersion"`
+	EventSource       string            `json:"eventSource"`
+	AwsRegion         string            `json:"awsRegion"`
+	EventTime         string            `json:"eventTime"`
+	EventName         string            `json:"eventName"`
+	UserIdentity      map[string]string `json:"userIdentity"`
+	RequestParameters map[string]string `json:"requestParameters"`
+	ResponseElements  map[string]string `json:"responseElements"`
+	S3                struct {
+		SchemaVersion   string `json:"s3SchemaVersion"`
+		ConfigurationID string `json:"configurationId"`
+		Bucket          struct {
+			Name          string            `json:"name"`
+			OwnerIdentity map[string]string `json:"ownerIdentity"`
+			Arn           string            `json:"arn"`
+		} `json:"bucket"`
+		Object struct {
+			Key       string `json:"key"`
+			Size      *int64 `json:"size,omitempty"`
+			ETag      string `json:"eTag,omitempty"`
+			Sequencer string `json:"sequencer"`
+		} `json:"object"`
+	} `json:"s3"`
+}
+
+// notifyObject queues, in the transaction that changes the object, an
+// asynchronous invocation of every function whose s3 event it matches.
+func (s *Server) notifyObject(tx *store.Tx, ev s3.ObjectEvent) (func(), error) {
+	ns := s.notifications.Load()
+	if ns == nil {
+		return nil, nil
+	}
+	var fired []string
+	for _, n := range *ns {
+		if !n.matches(ev) {
+			continue
+		}
+		var r s3Record
+		r.EventVersion, r.EventSource, r.AwsRegion = "2.1", "aws:s3", s.opts.Region
+		r.EventTime, r.EventName = ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"), ev.Name
+		r.UserIdentity = map[string]string{"principalId": ev.PrincipalID}
+		r.RequestParameters = map[string]string{"sourceIPAddress": ev.SourceIP}
+		r.ResponseElements = map[string]string{"x-amz-request-id": ev.RequestID, "x-amz-id-2": ev.RequestID}
+		r.S3.SchemaVersion, r.S3.ConfigurationID = "1.0", n.id
+		r.S3.Bucket.Name, r.S3.Bucket.Arn = ev.Bucket, "arn:aws:s3:::"+ev.Bucket
+		r.S3.Bucket.OwnerIdentity = map[string]string{"principalId": DefaultAccountID}
+		r.S3.Object.Key, r.S3.Object.Sequencer = url.QueryEscape(ev.Key), ev.Sequencer
+		if strings.HasPrefix(ev.Name, "ObjectCreated:") {
+			size := ev.Size
+			r.S3.Object.Size, r.S3.Object.ETag = &size, ev.ETag
+		}
+		payload, _ := json.Marshal(map[string]any{"Records": []s3Record{r}})
+		if _, err := async.EnqueueTx(tx, "", n.function, payload, ""); err != nil {
+			return nil, err
+		}
+		fired = append(fired, n.function)
+	}
+	if len(fired) == 0 {
+		return nil, nil
+	}
+	return func() { s.events.Wake(fired...) }, nil
+}

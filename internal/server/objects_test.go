@@ -1,0 +1,78 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cloudlet/cloudlet/internal/server"
+)
+
+func s3Client(s *server.Server) *s3.Client {
+	return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.APIURL()), UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		})})
+}
+
+// The seed's upload pattern end to end: the deploy makes both buckets
+// (the s3 event's and the resource), an upload that matches the event's
+// rules runs the function asynchronously with S3's event record, the
+// function (client-s3 as Lambda ships it, reaching Cloudlet through the
+// endpoint the platform injects) reads it and writes the derived object
+// under its role; an upload the rules leave out runs nothing.
+func TestObjectEventsRunFunctions(t *testing.T) {
+	s := start(t)
+	if _, err := s.Deploy(copyDir(t, "testdata/thumbnails"), ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := s3Client(s)
+	for _, b := range []string{"thumbs-uploads", "thumbs-thumbnails"} {
+		if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatalf("the deploy's bucket %s: %v", b, err)
+		}
+	}
+	put := func(key, body string) {
+		t.Helper()
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-uploads"), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("in/skip.jpg", "not text")     // the suffix rule leaves it out
+	put("elsewhere/note.txt", "other") // the prefix rule leaves it out
+	put("in/my note.txt", "hello from an upload")
+	var got string
+	var meta map[string]string
+	waitFor(t, "the derived object", func() bool {
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("out/my note.txt")})
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		got, meta = string(b), out.Metadata
+		return true
+	})
+	if got != "HELLO FROM AN UPLOAD" || meta["event"] != "ObjectCreated:Put" || meta["size"] != "20" || meta["etag"] == "" {
+		t.Fatalf("the derived object: %q %v", got, meta)
+	}
+	starts := 0
+	lines, _ := s.Logs().Since("thumbs-dev-resize", 0)
+	for _, l := range lines {
+		if strings.HasPrefix(l.Text, "START RequestId:") {
+			starts++
+		}
+	}
+	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("thumbs-thumbnails")})
+	if err != nil || len(out.Contents) != 1 {
+		t.Fatalf("thumbnails holds %+v (%v): uploads the rules leave out made some", out, err)
+	}
+	if starts != 1 {
+		t.Fatalf("the function ran %d times for one matching upload", starts)
+	}
+}
