@@ -108,8 +108,8 @@ type Server struct {
 	queues        *sqs.Service
 	objects       *s3.Service
 	notifications atomic.Pointer[[]notification] // the deploy's s3 events
-	sources       *eventsource.Runner // stream events
-	events        *async.Queue        // Event invocations
+	sources       *eventsource.Runner            // stream events
+	events        *async.Queue                   // Event invocations
 	eventsOnce    sync.Once
 	schedules     *schedule.Runner // schedule events
 	schedulerAPI  *schedule.API    // EventBridge Scheduler's schedules
