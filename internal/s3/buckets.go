@@ -37,6 +37,9 @@ func bucketExistsTx(tx *store.Tx, b string) (bool, error) {
 
 // bucketOp serves the operations on a bucket (no key).
 func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string, q url.Values) *s3Error {
+	if q.Has("delete") && r.Method == http.MethodPost {
+		return s.deleteObjects(w, r, call, bucket)
+	}
 	for _, sub := range []string{"versioning", "cors", "policy", "tagging", "notification", "uploads", "delete", "lifecycle",
 		"acl", "encryption", "website", "logging", "replication", "object-lock", "ownershipControls", "publicAccessBlock", "versions",
 		"accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering"} {

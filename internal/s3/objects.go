@@ -476,6 +476,16 @@ func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, call *aws
 	if e := s.authorize(call, "DeleteObject", s.objectARN(bucket, key), nil); e != nil {
 		return e
 	}
+	if e := s.removeObject(r, call, bucket, key); e != nil {
+		return e
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// removeObject deletes bucket/key (nothing when it is not there) with
+// its notifications, and then its body.
+func (s *Service) removeObject(r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
 	var old string
 	var e *s3Error
 	var after func()
@@ -509,7 +519,6 @@ func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, call *aws
 	if old != "" {
 		s.blobs.Remove(old)
 	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

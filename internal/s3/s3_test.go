@@ -394,3 +394,44 @@ func TestSweep(t *testing.T) {
 		t.Fatal("Sweep removed a live body")
 	}
 }
+
+// DeleteObjects deletes many keys at once, quietly or not; a key that
+// is not there counts as deleted, as on S3.
+func TestDeleteObjects(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("many")})
+	for _, k := range []string{"a", "b", "c"} {
+		c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("many"), Key: aws.String(k), Body: strings.NewReader(k)})
+	}
+	out, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("many"), Delete: &types.Delete{
+		Objects: []types.ObjectIdentifier{{Key: aws.String("a")}, {Key: aws.String("b")}, {Key: aws.String("never")}}}})
+	if err != nil || len(out.Deleted) != 3 || len(out.Errors) != 0 {
+		t.Fatalf("DeleteObjects: %+v %v", out, err)
+	}
+	l, _ := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("many")})
+	if len(l.Contents) != 1 || *l.Contents[0].Key != "c" {
+		t.Fatalf("left: %+v", l.Contents)
+	}
+	out, err = c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("many"), Delete: &types.Delete{Quiet: aws.Bool(true),
+		Objects: []types.ObjectIdentifier{{Key: aws.String("c")}}}})
+	if err != nil || len(out.Deleted) != 0 {
+		t.Fatalf("a quiet DeleteObjects: %+v %v", out, err)
+	}
+	if n := countBlobs(t, e.blobs); n != 0 {
+		t.Fatalf("%d bodies left", n)
+	}
+}
+
+// DeleteObjects' body parser never panics and takes 1 to 1000 keys.
+func FuzzParseDelete(f *testing.F) {
+	f.Add([]byte(`<Delete><Object><Key>a</Key></Object><Quiet>true</Quiet></Delete>`))
+	f.Add([]byte(`<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>a&amp;b</Key><VersionId>1</VersionId></Object></Delete>`))
+	f.Add([]byte(`<Other/>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, e := svc.ParseDelete(b)
+		if e == nil && (len(d) == 0 || len(d) > 1000) {
+			t.Fatalf("%d keys accepted", len(d))
+		}
+	})
+}

@@ -1,0 +1,84 @@
+package s3
+
+import (
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/xml"
+	"io"
+	"net/http"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+)
+
+// deleteRequest is DeleteObjects' body.
+type deleteRequest struct {
+	XMLName xml.Name `xml:"Delete"`
+	Quiet   bool     `xml:"Quiet"`
+	Objects []struct {
+		Key       string `xml:"Key"`
+		VersionID string `xml:"VersionId"`
+	} `xml:"Object"`
+}
+
+// parseDelete reads DeleteObjects' body: up to 1000 keys.
+func parseDelete(body []byte) (*deleteRequest, *s3Error) {
+	var d deleteRequest
+	if err := xml.Unmarshal(body, &d); err != nil || d.XMLName.Local != "Delete" {
+		return nil, errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+	}
+	if len(d.Objects) == 0 || len(d.Objects) > 1000 {
+		return nil, errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+	}
+	return &d, nil
+}
+
+// deleteObjects serves DeleteObjects (POST ?delete): each key deleted as
+// DeleteObject deletes it, authorized one by one.
+func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 2<<20))
+	if err != nil {
+		return bodyError(err)
+	}
+	if cm := r.Header.Get("Content-MD5"); cm != "" {
+		sum := md5.Sum(body)
+		if cm != base64.StdEncoding.EncodeToString(sum[:]) {
+			return errorf("BadDigest", 400, "The Content-MD5 you specified did not match what we received.")
+		}
+	}
+	d, e := parseDelete(body)
+	if e != nil {
+		return e
+	}
+	if ok, e := s.bucketExists(r, bucket); e != nil || !ok {
+		return orNoBucket(e, bucket)
+	}
+	type deleted struct {
+		Key string `xml:"Key"`
+	}
+	type failed struct {
+		Key     string `xml:"Key"`
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	}
+	res := struct {
+		XMLName xml.Name  `xml:"DeleteResult"`
+		Xmlns   string    `xml:"xmlns,attr"`
+		Deleted []deleted `xml:"Deleted"`
+		Errors  []failed  `xml:"Error"`
+	}{Xmlns: xmlns}
+	for _, o := range d.Objects {
+		if e := s.authorize(call, "DeleteObject", s.objectARN(bucket, o.Key), nil); e != nil {
+			res.Errors = append(res.Errors, failed{o.Key, e.code, e.msg})
+			continue
+		}
+		if e := s.removeObject(r, call, bucket, o.Key); e != nil {
+			res.Errors = append(res.Errors, failed{o.Key, e.code, e.msg})
+			continue
+		}
+		if !d.Quiet {
+			res.Deleted = append(res.Deleted, deleted{o.Key})
+		}
+	}
+	writeXML(w, res)
+	return nil
+}
