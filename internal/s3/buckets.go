@@ -40,6 +40,9 @@ func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if q.Has("delete") && r.Method == http.MethodPost {
 		return s.deleteObjects(w, r, call, bucket)
 	}
+	if q.Has("uploads") && r.Method == http.MethodGet {
+		return s.listUploads(w, r, call, bucket, q)
+	}
 	for _, sub := range []string{"versioning", "cors", "policy", "tagging", "notification", "uploads", "delete", "lifecycle",
 		"acl", "encryption", "website", "logging", "replication", "object-lock", "ownershipControls", "publicAccessBlock", "versions",
 		"accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering"} {

@@ -18,3 +18,19 @@ type errorOfS3 struct{ e *s3Error }
 func (e errorOfS3) Error() string { return e.e.code + ": " + e.e.msg }
 
 func errorOf(e *s3Error) error { return errorOfS3{e} }
+
+// ParseComplete exposes parseComplete's part numbers to the fuzz test.
+func ParseComplete(b []byte) ([]int, error) {
+	c, e := parseComplete(b)
+	if e != nil {
+		return nil, errorOf(e)
+	}
+	out := make([]int, len(c.Parts))
+	for i, p := range c.Parts {
+		out[i] = p.PartNumber
+	}
+	return out, nil
+}
+
+// ParseRange exposes parseRange.
+func ParseRange(h string, size int64) (int64, int64, bool, bool) { return parseRange(h, size) }

@@ -74,6 +74,9 @@ func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if !utf8.ValidString(key) {
 		return errorf("InvalidURI", 400, "Couldn't parse the specified URI.")
 	}
+	if e, ok := s.multipartOp(w, r, call, bucket, key, q); ok {
+		return e
+	}
 	for _, sub := range []string{"uploads", "uploadId", "tagging", "acl", "retention", "legal-hold", "versionId", "torrent", "restore", "attributes"} {
 		if q.Has(sub) {
 			return errorf("NotImplemented", 501, "Cloudlet's S3 does not serve ?"+sub+" yet.")
@@ -240,6 +243,12 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi
 // its notifications (event); the blob it replaces is removed once that
 // committed. On failure o's blob is removed.
 func (s *Service) commitObject(r *http.Request, call *awsapi.Call, event, bucket, key string, o *object) *s3Error {
+	return s.commitObjectWith(r, call, event, bucket, key, o, nil)
+}
+
+// commitObjectWith is commitObject with more changes (extra, when not
+// nil) in the same transaction.
+func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bucket, key string, o *object, extra func(*store.Tx) error) *s3Error {
 	var old string
 	var e *s3Error
 	var after func()
@@ -262,6 +271,9 @@ func (s *Service) commitObject(r *http.Request, call *awsapi.Call, event, bucket
 		_, err = tx.Exec(`INSERT INTO s3_objects (bucket, key, blob, size, etag, modified, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size, etag = excluded.etag,
 			modified = excluded.modified, doc = excluded.doc`, bucket, key, o.blob, o.size, o.etag, o.modified.UnixMilli(), string(doc))
+		if err == nil && extra != nil {
+			err = extra(tx)
+		}
 		if err != nil || s.notify == nil {
 			return err
 		}
@@ -526,14 +538,9 @@ func (s *Service) removeObject(r *http.Request, call *awsapi.Call, bucket, key s
 // new blob, with its metadata (COPY, the default) or the request's
 // (REPLACE).
 func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
-	src, err := url.PathUnescape(r.Header.Get("x-amz-copy-source"))
-	if err != nil {
-		return errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-	}
-	src, _, _ = strings.Cut(src, "?versionId=")
-	sb, sk, ok := strings.Cut(strings.TrimPrefix(src, "/"), "/")
-	if !ok || sb == "" || sk == "" {
-		return errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	sb, sk, e := parseCopySource(r.Header.Get("x-amz-copy-source"))
+	if e != nil {
+		return e
 	}
 	if e := s.authorize(call, "GetObject", s.objectARN(sb, sk), nil); e != nil {
 		return e
@@ -597,4 +604,19 @@ func principalOf(call *awsapi.Call) string {
 		return "AWS:" + call.Key.Principal.UserID
 	}
 	return "AWS:" + call.AccountID
+}
+
+// parseCopySource reads x-amz-copy-source: bucket/key, URL-encoded, with
+// an optional leading slash and ?versionId.
+func parseCopySource(h string) (bucket, key string, e *s3Error) {
+	src, err := url.PathUnescape(h)
+	if err != nil {
+		return "", "", errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	src, _, _ = strings.Cut(src, "?versionId=")
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(src, "/"), "/")
+	if !ok || bucket == "" || key == "" {
+		return "", "", errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	return bucket, key, nil
 }

@@ -30,6 +30,13 @@ var ops = iam.Register("s3",
 	iam.Operation{Name: "HeadObject", Action: "s3:GetObject", ResourceType: "object"},
 	iam.Operation{Name: "DeleteObject", Action: "s3:DeleteObject", ResourceType: "object"},
 	iam.Operation{Name: "CopyObject", Action: "s3:PutObject", ResourceType: "object"},
+	iam.Operation{Name: "DeleteObjects", Action: "s3:DeleteObject", ResourceType: "object"},
+	iam.Operation{Name: "CreateMultipartUpload", Action: "s3:PutObject", ResourceType: "object"},
+	iam.Operation{Name: "UploadPart", Action: "s3:PutObject", ResourceType: "object"},
+	iam.Operation{Name: "CompleteMultipartUpload", Action: "s3:PutObject", ResourceType: "object"},
+	iam.Operation{Name: "AbortMultipartUpload", Action: "s3:AbortMultipartUpload", ResourceType: "object"},
+	iam.Operation{Name: "ListParts", Action: "s3:ListMultipartUploadParts", ResourceType: "object"},
+	iam.Operation{Name: "ListMultipartUploads", Action: "s3:ListBucketMultipartUploads", ResourceType: "bucket"},
 )
 
 // Service serves the S3 REST API over the store (metadata) and Blobs
@@ -62,7 +69,7 @@ func (s *Service) StreamsBody() {}
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	live := map[string]bool{}
 	err := s.st.View(ctx, func(tx *store.Tx) error {
-		rows, err := tx.Query(`SELECT blob FROM s3_objects`)
+		rows, err := tx.Query(`SELECT blob FROM s3_objects UNION ALL SELECT blob FROM s3_parts`)
 		if err != nil {
 			return err
 		}

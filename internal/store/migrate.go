@@ -192,6 +192,24 @@ var migrations = []string{
 		doc      TEXT NOT NULL,
 		PRIMARY KEY (bucket, key)
 	)`,
+	// 29 and 30: S3 multipart uploads in progress, and their parts (each
+	// a blob of its own until the upload completes).
+	`CREATE TABLE s3_uploads (
+		id        TEXT PRIMARY KEY,
+		bucket    TEXT NOT NULL,
+		key       TEXT NOT NULL,
+		initiated INTEGER NOT NULL,
+		doc       TEXT NOT NULL
+	)`,
+	`CREATE TABLE s3_parts (
+		upload   TEXT NOT NULL,
+		number   INTEGER NOT NULL,
+		blob     TEXT NOT NULL,
+		size     INTEGER NOT NULL,
+		etag     TEXT NOT NULL,
+		modified INTEGER NOT NULL,
+		PRIMARY KEY (upload, number)
+	)`,
 }
 
 // Version is the schema version this build writes.
