@@ -69,10 +69,25 @@ func TestObjectEventsRunFunctions(t *testing.T) {
 		}
 	}
 	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("thumbs-thumbnails")})
-	if err != nil || len(out.Contents) != 1 {
+	if err != nil || len(out.Contents) != 1 { // py/ uploads come below
 		t.Fatalf("thumbnails holds %+v (%v): uploads the rules leave out made some", out, err)
 	}
 	if starts != 1 {
 		t.Fatalf("the function ran %d times for one matching upload", starts)
+	}
+	// a Python function with the boto3 its runtime ships
+	put("py/word.txt", "stressed")
+	waitFor(t, "the Python function's object", func() bool {
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("py-out/word.txt")})
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		got = string(b)
+		return true
+	})
+	if got != "desserts" {
+		t.Fatalf("the Python function wrote %q", got)
 	}
 }
