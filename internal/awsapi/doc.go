@@ -2,7 +2,7 @@
 // (127.0.0.1:4566 by default), reached by unmodified AWS SDKs and the aws CLI.
 //
 // A Handler authenticates each call with SigV4, picks the Service named in the
-// credential scope ("lambda", "sts", "dynamodb", "sqs", "scheduler"; later "s3") and hands
+// credential scope ("lambda", "sts", "dynamodb", "sqs", "scheduler", "s3") and hands
 // it a Call: the request ID, the verified key and its principal, the region
 // and the body. Services authorize each operation with Call.Authorize
 // against their operation table (authz.go, sts.go; internal/iam says how).

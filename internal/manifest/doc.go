@@ -13,7 +13,7 @@
 //     and ordered by line; each message is a single line.
 //   - Decoding is strict: an unknown field, a wrong type or a value out of
 //     range is an error. Fields the Serverless Framework knows but Cloudlet
-//     does not use (plugins, resources, s3 events, ...) are accepted; those
+//     does not use (plugins, other resource types, sns events, ...) are accepted; those
 //     that would change behaviour add a line to Project.Warnings.
 //   - IAM (iam.go): provider.iam.role, provider.iamRoleStatements and
 //     iamManagedPolicies, and functions' own iamRoleStatements or iam.role
@@ -29,13 +29,22 @@
 //     as CloudFormation generates it (<service>-<stage>-<LogicalId>-<12
 //     characters>, stable); the same names are what Ref and Fn::GetAtt
 //     give, in IAM statements and in environment variables, which also
-//     evaluate intrinsic functions. Other resource types are warned about.
+//     evaluate intrinsic functions. AWS::SQS::Queue and AWS::S3::Bucket
+//     resources become Project.Queues and Project.Buckets the same way;
+//     other resource types are warned about.
+//   - sqs, schedule (scheduleevent.go) and s3 events (s3event.go); a
+//     function's asynchronous settings (asyncconfig.go: retries, maximum
+//     age, destinations, onError).
+//   - serverless-lift's queue construct (lift.go) is expanded into the
+//     queues, the worker and the permissions it stands for before anything
+//     else is read; ${construct:id.queueUrl} and the like resolve to them.
 //   - Stream events (stream.go) on DynamoDB tables' streams name their
 //     table; Kinesis ones are warned about.
 //   - Functions keep the order of the file. Function names follow the
 //     Framework: <service>-<stage>-<key> unless name: is set.
 //   - Variables (${self:...}, ${opt:...}, ${sls:stage}, ${env:...},
-//     ${file(...)}, ${param:...}, ${aws:region}, ${aws:accountId}, with
+//     ${file(...)}, ${param:...}, ${aws:region}, ${aws:accountId},
+//     ${construct:...}, with
 //     fallbacks) are resolved on demand: only values Cloudlet reads, and
 //     what they refer to, are resolved, so ignored sections may use sources
 //     Cloudlet lacks (${ssm:...}, ${cf:...}). A value that is exactly one
