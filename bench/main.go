@@ -35,8 +35,8 @@ func main() {
 	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "wrk warm-up before each target's runs in a round")
 	flag.IntVar(&cfg.cold, "cold", 50, "cold starts per runtime and platform")
 	flag.IntVar(&cfg.burst, "burst", 50, "requests (so instances) in each burst of part e")
-	flag.StringVar(&only, "only", "a,b,c,d,e,f,g,h,i,j,k", "parts to run: a (Node warm), b (Go warm), c (cold starts), d (serverless-offline), e (burst from zero, idle memory), f (warm, sandboxed vs not), g (I/O-bound handler, instanceConcurrency), h (authorization), i (DynamoDB vs dynalite), j (SQS vs goaws), k (asynchronous starts: Event invoke, sqs event)")
-	flag.BoolVar(&cfg.skipPeer, "skip-peer", false, "do not install or run the peers (serverless-offline in part d, dynalite in part i, goaws in part j)")
+	flag.StringVar(&only, "only", "a,b,c,d,e,f,g,h,i,j,k,l", "parts to run: a (Node warm), b (Go warm), c (cold starts), d (serverless-offline), e (burst from zero, idle memory), f (warm, sandboxed vs not), g (I/O-bound handler, instanceConcurrency), h (authorization), i (DynamoDB vs dynalite), j (SQS vs goaws), k (asynchronous starts: Event invoke, sqs event), l (S3 vs gofakes3 and s3rver)")
+	flag.BoolVar(&cfg.skipPeer, "skip-peer", false, "do not install or run the peers (serverless-offline in part d, dynalite in part i, goaws in part j, gofakes3 and s3rver in part l)")
 	flag.DurationVar(&cfg.ddbDuration, "ddb-duration", 3*time.Second, "parts (i) and (j): length of each operation's run per target and round")
 	flag.IntVar(&cfg.ddbItems, "ddb-items", 1000000, "part (i): items loaded to measure memory as a table grows (0: skip)")
 	flag.BoolVar(&noSandbox, "no-sandbox", false, "run Cloudlet's instances as plain processes (to measure the sandbox's cost)")
@@ -44,8 +44,8 @@ func main() {
 	cfg.parts = map[string]bool{}
 	for _, p := range strings.Split(only, ",") {
 		p = strings.TrimSpace(p)
-		if !strings.Contains("abcdefghijk", p) || len(p) != 1 {
-			fmt.Fprintf(os.Stderr, "bench: -only %q: parts are a, b, c, d, e, f, g, h, i, j and k\n", only)
+		if !strings.Contains("abcdefghijkl", p) || len(p) != 1 {
+			fmt.Fprintf(os.Stderr, "bench: -only %q: parts are a, b, c, d, e, f, g, h, i, j, k and l\n", only)
 			os.Exit(2)
 		}
 		cfg.parts[p] = true

@@ -26,6 +26,7 @@ type report struct {
 	dynamo    *dynamoPart
 	sqs       *sqsPart
 	async     *asyncPart
+	s3        *s3Part
 	elapsed   time.Duration
 	loadAfter string
 }
@@ -107,6 +108,9 @@ func (r *report) markdown() string {
 	}
 	if r.sqs != nil {
 		r.sqsTables(&b)
+	}
+	if r.s3 != nil {
+		r.s3Tables(&b)
 	}
 	if r.async != nil {
 		r.asyncTables(w)

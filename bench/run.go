@@ -191,6 +191,14 @@ func run(ctx context.Context, cfg config) error {
 		}
 		rep.sqs = part
 	}
+	if cfg.parts["l"] {
+		progress("(l) S3")
+		part, err := runS3(ctx, p, tmp, resultsDir, cfg)
+		if err != nil {
+			return err
+		}
+		rep.s3 = part
+	}
 	if cfg.parts["k"] {
 		progress("(k) asynchronous starts")
 		part, err := runAsync(ctx, p, benchDir, cfg.rounds)

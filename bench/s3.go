@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// s3Part is part (l): Cloudlet's S3 against gofakes3 (a Go module built
+// from its registry, filesystem backend) and s3rver (npm), each driven by
+// the same client (the AWS SDK for Go v2): PUT and GET of 4 KiB objects
+// from 16 clients, and PUT and GET of one 1 GiB object, beside this
+// machine's sequential write (with fsync) and read of a 1 GiB file in the
+// same run.
+type s3Part struct {
+	targets []string
+	small   map[string]map[string][]opRun // op → target → rounds
+	bigMBs  map[string]map[string][]float64
+	disk    map[string][]float64 // write, read MB/s per round
+	heapMB  []float64            // Cloudlet's Go heap growth during its 1 GiB PUT and GET, per round
+	conc    int
+	per     time.Duration
+}
+
+const (
+	gofakes3Version = "v1.2.0"
+	s3rverVersion   = "3.7.1"
+	bigSize         = 1 << 30
+)
+
+func s3ClientFor(url string) *s3.Client {
+	return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), UsePathStyle: true,
+		// what every peer takes: no aws-chunked checksum trailers
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+		HTTPClient:                 &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		})})
+}
+
+func startGofakes3(ctx context.Context, tmp, logPath string) (*child, string, error) {
+	bin := filepath.Join(tmp, "gofakes3-bin")
+	if _, err := output(ctx, toolEnv("GOBIN="+bin, "GOFLAGS=-mod=mod"), tmp, "go", "install", "github.com/johannesboyne/gofakes3/cmd/gofakes3@"+gofakes3Version); err != nil {
+		return nil, "", fmt.Errorf("build gofakes3: %w", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return nil, "", err
+	}
+	data := filepath.Join(tmp, "gofakes3-data")
+	cmd := exec.Command(filepath.Join(bin, "gofakes3"), "-backend", "fs", "-fs.path", data, "-fs.create", "-initialbucket", "bench",
+		"-host", "127.0.0.1:"+strconv.Itoa(port), "-quiet")
+	cmd.Env = envWith()
+	c, _, err := startChild("gofakes3", cmd, false, lf)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, "http://127.0.0.1:" + strconv.Itoa(port), waitHTTP(c, "http://127.0.0.1:"+strconv.Itoa(port)+"/")
+}
+
+func startS3rver(ctx context.Context, tmp, logPath string) (*child, string, error) {
+	dir := filepath.Join(tmp, "s3rver")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "s3rver")); err != nil {
+		if _, err := output(ctx, toolEnv(), dir, "npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "s3rver@"+s3rverVersion); err != nil {
+			return nil, "", fmt.Errorf("install s3rver: %w", err)
+		}
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return nil, "", err
+	}
+	data := filepath.Join(tmp, "s3rver-data")
+	os.MkdirAll(data, 0o755)
+	cmd := exec.Command("node", filepath.Join(dir, "node_modules", "s3rver", "bin", "s3rver.js"), "--address", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--directory", data, "--silent", "--configure-bucket", "bench")
+	cmd.Env = envWith()
+	c, _, err := startChild("s3rver", cmd, false, lf)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, "http://127.0.0.1:" + strconv.Itoa(port), waitHTTP(c, "http://127.0.0.1:"+strconv.Itoa(port)+"/")
+}
+
+func waitHTTP(c *child, url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			c.stop()
+			return fmt.Errorf("%s did not listen within 30 s", c.name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pattern is a reader of n deterministic bytes that holds none of them.
+type pattern struct{ n int64 }
+
+func (p pattern) ReadAt(b []byte, off int64) (int, error) {
+	if off >= p.n {
+		return 0, io.EOF
+	}
+	n := len(b)
+	if int64(n) > p.n-off {
+		n = int(p.n - off)
+	}
+	for i := 0; i < n; i++ {
+		b[i] = byte((off + int64(i)) * 31)
+	}
+	if n < len(b) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// diskSpeed writes and fsyncs, then reads, a file of size bytes: MB/s.
+func diskSpeed(dir string, size int64) (write, read float64, err error) {
+	f, err := os.CreateTemp(dir, "disk-")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.Remove(f.Name())
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i * 31)
+	}
+	t0 := time.Now()
+	for n := int64(0); n < size; n += int64(len(buf)) {
+		if _, err := f.Write(buf); err != nil {
+			f.Close()
+			return 0, 0, err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return 0, 0, err
+	}
+	write = float64(size) / 1e6 / time.Since(t0).Seconds()
+	f.Close()
+	t0 = time.Now()
+	rf, err := os.Open(f.Name())
+	if err != nil {
+		return 0, 0, err
+	}
+	n, _ := io.CopyBuffer(io.Discard, rf, buf)
+	rf.Close()
+	read = float64(n) / 1e6 / time.Since(t0).Seconds()
+	return write, read, nil
+}
+
+func goHeapMB() float64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapInuse) / (1 << 20)
+}
+
+func runS3(ctx context.Context, p *platform, tmp, resultsDir string, cfg config) (*s3Part, error) {
+	part := &s3Part{conc: 16, per: cfg.ddbDuration, small: map[string]map[string][]opRun{}, bigMBs: map[string]map[string][]float64{}, disk: map[string][]float64{}}
+	clients := map[string]*s3.Client{"Cloudlet": s3ClientFor(p.srv.APIURL())}
+	part.targets = []string{"Cloudlet"}
+	if _, err := clients["Cloudlet"].CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
+		return nil, fmt.Errorf("(l) cloudlet: %w", err)
+	}
+	if !cfg.skipPeer {
+		for _, peer := range []struct {
+			name  string
+			start func(context.Context, string, string) (*child, string, error)
+		}{{"gofakes3 " + gofakes3Version, startGofakes3}, {"s3rver " + s3rverVersion, startS3rver}} {
+			c, url, err := peer.start(ctx, tmp, filepath.Join(resultsDir, strings.Fields(peer.name)[0]+".log"))
+			if err != nil {
+				return nil, fmt.Errorf("(l) %w (or run with -skip-peer)", err)
+			}
+			defer c.stop()
+			clients[peer.name] = s3ClientFor(url)
+			part.targets = append(part.targets, peer.name)
+		}
+	}
+	body := bytes.Repeat([]byte("0123456789abcdef"), 256) // 4 KiB
+	var seq atomic.Int64
+	ops := []struct {
+		name string
+		do   func(c *s3.Client, r *rand.Rand) error
+	}{
+		{"PUT 4 KiB", func(c *s3.Client, r *rand.Rand) error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("obj/" + strconv.FormatInt(seq.Add(1)%2000, 10)),
+				Body: bytes.NewReader(body)})
+			return err
+		}},
+		{"GET 4 KiB", func(c *s3.Client, r *rand.Rand) error {
+			out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bench"), Key: aws.String("obj/" + strconv.Itoa(r.IntN(1000)))})
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, out.Body)
+			out.Body.Close()
+			return err
+		}},
+	}
+	for _, name := range part.targets { // the objects GET reads
+		for i := 0; i < 1000; i++ {
+			if _, err := clients[name].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("obj/" + strconv.Itoa(i)), Body: bytes.NewReader(body)}); err != nil {
+				return nil, fmt.Errorf("(l) %s: preload: %w", name, err)
+			}
+		}
+	}
+	for _, op := range ops {
+		part.small[op.name] = map[string][]opRun{}
+	}
+	for _, k := range []string{"PUT 1 GiB", "GET 1 GiB"} {
+		part.bigMBs[k] = map[string][]float64{}
+	}
+	unsigned := s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+	for round := 0; round < cfg.rounds; round++ {
+		w, r, err := diskSpeed(tmp, bigSize)
+		if err != nil {
+			return nil, fmt.Errorf("(l) disk speed: %w", err)
+		}
+		part.disk["write"], part.disk["read"] = append(part.disk["write"], w), append(part.disk["read"], r)
+		line := fmt.Sprintf("(l) round %d/%d: disk write %.0f MB/s read %.0f MB/s", round+1, cfg.rounds, w, r)
+		for _, op := range ops {
+			for _, name := range part.targets {
+				c := clients[name]
+				run := measure(ctx, part.conc, part.per, func(r *rand.Rand, _ int64) (int, error) { return 1, op.do(c, r) })
+				part.small[op.name][name] = append(part.small[op.name][name], run)
+				line += fmt.Sprintf("; %s %s %.0f/s", name, op.name, run.rps)
+			}
+		}
+		for _, name := range part.targets {
+			c := clients[name]
+			h0 := goHeapMB()
+			peak := h0
+			done, stopped := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(stopped)
+				t := time.NewTicker(50 * time.Millisecond)
+				defer t.Stop()
+				for {
+					select {
+					case <-done:
+						return
+					case <-t.C:
+						peak = max(peak, goHeapMB())
+					}
+				}
+			}()
+			t0 := time.Now()
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("big"), Body: io.NewSectionReader(pattern{bigSize}, 0, bigSize),
+				ContentLength: aws.Int64(bigSize)}, unsigned)
+			if err != nil {
+				close(done)
+				<-stopped
+				return nil, fmt.Errorf("(l) %s: PUT 1 GiB: %w", name, err)
+			}
+			put := float64(bigSize) / 1e6 / time.Since(t0).Seconds()
+			t0 = time.Now()
+			out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bench"), Key: aws.String("big")})
+			var n int64
+			if err == nil {
+				n, err = io.Copy(io.Discard, out.Body)
+				out.Body.Close()
+			}
+			close(done)
+			<-stopped
+			if err != nil || n != bigSize {
+				return nil, fmt.Errorf("(l) %s: GET 1 GiB: %d bytes, %v", name, n, err)
+			}
+			get := float64(bigSize) / 1e6 / time.Since(t0).Seconds()
+			part.bigMBs["PUT 1 GiB"][name] = append(part.bigMBs["PUT 1 GiB"][name], put)
+			part.bigMBs["GET 1 GiB"][name] = append(part.bigMBs["GET 1 GiB"][name], get)
+			if name == "Cloudlet" {
+				part.heapMB = append(part.heapMB, peak-h0)
+			}
+			c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("bench"), Key: aws.String("big")})
+			line += fmt.Sprintf("; %s 1 GiB PUT %.0f MB/s GET %.0f MB/s", name, put, get)
+		}
+		progress("%s", line)
+	}
+	return part, nil
+}
+
+func (r *report) s3Tables(b *strings.Builder) {
+	d := r.s3
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	w("\n## (l) S3: Cloudlet vs %s, the same client\n\n", strings.Join(d.targets[1:], " and "))
+	w("The AWS SDK for Go v2 S3 client for every target (path-style, no checksum trailers), %d clients, %v per operation and target, interleaved. Cloudlet's PUTs are durable when answered (body fsynced and renamed, then its metadata committed); gofakes3 (filesystem backend) and s3rver write files without fsync.\n\n", d.conc, d.per)
+	w("| Operation | target | ops/s | p50 | p99 | Cloudlet ÷ target |\n|---|---|---|---|---|---|\n")
+	for _, op := range []string{"PUT 4 KiB", "GET 4 KiB"} {
+		cl := rpsOf(d.small[op]["Cloudlet"])
+		for _, t := range d.targets {
+			runs := d.small[op][t]
+			ratio := "—"
+			if t != "Cloudlet" {
+				ratio = spread(ratios(cl, rpsOf(runs)), fmtRatio)
+			}
+			w("| %s | %s | %s | %s | %s | %s |\n", op, t, spread(rpsOf(runs), fmtRPS), fmtMs(median(durMs(runs, false))), fmtMs(median(durMs(runs, true))), ratio)
+		}
+	}
+	w("\nOne 1 GiB object (PUT with UNSIGNED-PAYLOAD, as clients send large bodies; GET streamed), MB/s, beside this machine's sequential write with fsync and read of a 1 GiB file (the read comes from the page cache, as the GETs' do):\n\n")
+	w("| | disk | %s |\n|---|---|%s\n", strings.Join(d.targets, " | "), strings.Repeat("---|", len(d.targets)))
+	for _, k := range []string{"PUT 1 GiB", "GET 1 GiB"} {
+		disk := d.disk["write"]
+		if strings.HasPrefix(k, "GET") {
+			disk = d.disk["read"]
+		}
+		cells := []string{}
+		for _, t := range d.targets {
+			cells = append(cells, spread(d.bigMBs[k][t], func(v float64) string { return fmt.Sprintf("%.0f", v) }))
+		}
+		w("| %s | %s | %s |\n", k, spread(disk, func(v float64) string { return fmt.Sprintf("%.0f", v) }), strings.Join(cells, " | "))
+	}
+	w("\nCloudlet ÷ disk: PUT %s, GET %s. Cloudlet's Go heap grew by at most %s MB during its 1 GiB PUT and GET (the bench process holds the client too).\n",
+		spread(ratios(d.bigMBs["PUT 1 GiB"]["Cloudlet"], d.disk["write"]), fmtRatio), spread(ratios(d.bigMBs["GET 1 GiB"]["Cloudlet"], d.disk["read"]), fmtRatio),
+		spread(d.heapMB, func(v float64) string { return fmt.Sprintf("%.0f", v) }))
+}
