@@ -43,14 +43,14 @@ const (
 	bigSize         = 1 << 30
 )
 
-func s3ClientFor(url string) *s3.Client {
+func s3ClientFor(url, id, secret string) *s3.Client {
 	return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), UsePathStyle: true,
 		// what every peer takes: no aws-chunked checksum trailers
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 		HTTPClient:                 &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+			return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, nil
 		})})
 }
 
@@ -186,7 +186,7 @@ func goHeapMB() float64 {
 
 func runS3(ctx context.Context, p *platform, tmp, resultsDir string, cfg config) (*s3Part, error) {
 	part := &s3Part{conc: 16, per: cfg.ddbDuration, small: map[string]map[string][]opRun{}, bigMBs: map[string]map[string][]float64{}, disk: map[string][]float64{}}
-	clients := map[string]*s3.Client{"Cloudlet": s3ClientFor(p.srv.APIURL())}
+	clients := map[string]*s3.Client{"Cloudlet": s3ClientFor(p.srv.APIURL(), "test", "test")}
 	part.targets = []string{"Cloudlet"}
 	if _, err := clients["Cloudlet"].CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
 		return nil, fmt.Errorf("(l) cloudlet: %w", err)
@@ -201,7 +201,11 @@ func runS3(ctx context.Context, p *platform, tmp, resultsDir string, cfg config)
 				return nil, fmt.Errorf("(l) %w (or run with -skip-peer)", err)
 			}
 			defer c.stop()
-			clients[peer.name] = s3ClientFor(url)
+			key := "test"
+			if strings.HasPrefix(peer.name, "s3rver") {
+				key = "S3RVER" // s3rver's own key pair
+			}
+			clients[peer.name] = s3ClientFor(url, key, key)
 			part.targets = append(part.targets, peer.name)
 		}
 	}

@@ -82,9 +82,16 @@ func startChild(t *testing.T, dir string) (*exec.Cmd, *s3.Client) {
 		})})
 }
 
-// bodyOf is the body the test writes under key: long enough that a kill
-// can land inside it, and telling of its key.
-func bodyOf(key string) string { return strings.Repeat(key+";", 20000/(len(key)+1)) }
+// bodyOf is the body the test writes under key, telling of its key: small
+// (kept with the metadata) or large (a blob), long enough that a kill can
+// land inside it.
+func bodyOf(key string) string {
+	n := 20000
+	if key[len(key)-1]%2 == 0 {
+		n = 3 * svc.InlineMax
+	}
+	return strings.Repeat(key+";", n/(len(key)+1))
+}
 
 // kill -9 while uploads run, twice: after a restart every object whose
 // PutObject was answered is there with its whole body, every object

@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -28,6 +29,11 @@ import (
 // MaxPutSize is the largest body of one PutObject (S3's 5 GiB).
 const MaxPutSize = 5 << 30
 
+// InlineMax is the largest body kept in the store with its object's
+// metadata instead of in a blob of its own: small objects then cost one
+// share of a group commit, not two fsyncs of their own.
+const InlineMax = 64 << 10
+
 // objectMeta is what an object keeps besides its body.
 type objectMeta struct {
 	ContentType        string            `json:"ct,omitempty"`
@@ -42,7 +48,8 @@ type objectMeta struct {
 
 // object is an object's row.
 type object struct {
-	blob     string
+	blob     string // "" for a body kept inline
+	inline   []byte
 	size     int64
 	etag     string // hex MD5 (no quotes)
 	modified time.Time
@@ -53,8 +60,8 @@ func loadObjectTx(tx *store.Tx, bucket, key string) (*object, error) {
 	var o object
 	var mod int64
 	var doc string
-	err := tx.QueryRow(`SELECT blob, size, etag, modified, doc FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key).
-		Scan(&o.blob, &o.size, &o.etag, &mod, &doc)
+	err := tx.QueryRow(`SELECT blob, size, etag, modified, doc, body FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key).
+		Scan(&o.blob, &o.size, &o.etag, &mod, &doc, &o.inline)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -181,25 +188,57 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi
 			}
 		}
 	}
-	bw, err := s.blobs.Create()
-	if err != nil {
-		return internal(s, "create a blob", err)
+	// A body of up to InlineMax is kept with the metadata; a larger one
+	// streams to a blob.
+	src := io.LimitReader(r.Body, MaxPutSize+1)
+	head := make([]byte, min(InlineMax+1, max(size+1, 1)))
+	if size < 0 || size > InlineMax {
+		head = make([]byte, InlineMax+1)
 	}
-	dst := io.Writer(bw)
-	for _, h := range sums {
-		dst = io.MultiWriter(dst, h)
-	}
-	n, err := io.Copy(dst, io.LimitReader(r.Body, MaxPutSize+1))
-	if err != nil {
-		bw.Abort()
+	k, err := io.ReadFull(src, head)
+	small := err == io.EOF || err == io.ErrUnexpectedEOF
+	if err != nil && !small {
 		return bodyError(err)
 	}
+	var bw BlobWriter
+	var inline bytes.Buffer
+	dst := io.Writer(&inline)
+	if !small {
+		if bw, err = s.blobs.Create(); err != nil {
+			return internal(s, "create a blob", err)
+		}
+		dst = bw
+	}
+	hashes := []io.Writer{dst}
+	for _, h := range sums {
+		hashes = append(hashes, h)
+	}
+	md := md5.New()
+	if small {
+		hashes = append(hashes, md)
+	}
+	dst = io.MultiWriter(hashes...)
+	dst.Write(head[:k])
+	n := int64(k)
+	if !small {
+		m, err := io.Copy(dst, src)
+		n += m
+		if err != nil {
+			bw.Abort()
+			return bodyError(err)
+		}
+	}
+	abort := func() {
+		if bw != nil {
+			bw.Abort()
+		}
+	}
 	if n > MaxPutSize {
-		bw.Abort()
+		abort()
 		return errorf("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size")
 	}
 	if size >= 0 && n != size && r.Header.Get("x-amz-decoded-content-length") != "" {
-		bw.Abort()
+		abort()
 		return errorf("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
 	}
 	got := func(alg string) string {
@@ -211,7 +250,7 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi
 	for alg, h := range sums {
 		sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
 		if want := got(alg); want != sum {
-			bw.Abort()
+			abort()
 			return errorf("BadDigest", 400, "The "+alg+" you specified did not match the calculated checksum.")
 		}
 		if meta.Checksums == nil {
@@ -219,16 +258,27 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi
 		}
 		meta.Checksums[alg] = sum
 	}
-	id, _, md5sum, err := bw.Commit()
-	if err != nil {
-		return internal(s, "write an object's body", err)
+	o := &object{size: n, modified: time.Now(), meta: meta}
+	var md5sum []byte
+	if small {
+		md5sum, o.inline = md.Sum(nil), inline.Bytes()
+		if o.inline == nil {
+			o.inline = []byte{}
+		}
+	} else {
+		if o.blob, _, md5sum, err = bw.Commit(); err != nil {
+			return internal(s, "write an object's body", err)
+		}
 	}
 	if wantMD5 != nil && string(wantMD5) != string(md5sum) {
-		s.blobs.Remove(id)
+		if o.blob != "" {
+			s.blobs.Remove(o.blob)
+		}
 		return errorf("BadDigest", 400, "The Content-MD5 you specified did not match what we received.")
 	}
 	etag := hex.EncodeToString(md5sum)
-	if e := s.commitObject(r, call, "ObjectCreated:Put", bucket, key, &object{blob: id, size: n, etag: etag, modified: time.Now(), meta: meta}); e != nil {
+	o.etag = etag
+	if e := s.commitObject(r, call, "ObjectCreated:Put", bucket, key, o); e != nil {
 		return e
 	}
 	w.Header().Set("ETag", `"`+etag+`"`)
@@ -268,9 +318,13 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 		} else if prev != nil {
 			old = prev.blob
 		}
-		_, err = tx.Exec(`INSERT INTO s3_objects (bucket, key, blob, size, etag, modified, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+		var body any // NULL for a body in a blob
+		if o.blob == "" {
+			body = o.inline
+		}
+		_, err = tx.Exec(`INSERT INTO s3_objects (bucket, key, blob, size, etag, modified, doc, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size, etag = excluded.etag,
-			modified = excluded.modified, doc = excluded.doc`, bucket, key, o.blob, o.size, o.etag, o.modified.UnixMilli(), string(doc))
+			modified = excluded.modified, doc = excluded.doc, body = excluded.body`, bucket, key, o.blob, o.size, o.etag, o.modified.UnixMilli(), string(doc), body)
 		if err == nil && extra != nil {
 			err = extra(tx)
 		}
@@ -284,7 +338,9 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 		after()
 	}
 	if err != nil || e != nil {
-		s.blobs.Remove(o.blob)
+		if o.blob != "" {
+			s.blobs.Remove(o.blob)
+		}
 		if err != nil {
 			return internal(s, "record an object", err)
 		}
@@ -318,6 +374,9 @@ func (s *Service) openObject(r *http.Request, bucket, key string) (*object, Blob
 			return nil, nil, noSuchBucket(bucket)
 		case o == nil:
 			return nil, nil, noSuchKey(key)
+		}
+		if o.blob == "" {
+			return o, inlineBlob{bytes.NewReader(o.inline)}, nil
 		}
 		b, err := s.blobs.Open(o.blob)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -572,21 +631,29 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsap
 		}
 		meta.Checksums = o.meta.Checksums
 	}
-	bw, err := s.blobs.Create()
-	if err != nil {
-		return internal(s, "create a blob", err)
-	}
-	if _, err := io.Copy(bw, io.NewSectionReader(b, 0, o.size)); err != nil {
-		bw.Abort()
-		return internal(s, "copy an object's body", err)
-	}
-	id, n, md5sum, err := bw.Commit()
-	if err != nil {
-		return internal(s, "write an object's body", err)
-	}
 	now := time.Now()
-	etag := hex.EncodeToString(md5sum)
-	if e := s.commitObject(r, call, "ObjectCreated:Copy", bucket, key, &object{blob: id, size: n, etag: etag, modified: now, meta: meta}); e != nil {
+	no := &object{size: o.size, etag: o.etag, modified: now, meta: meta}
+	if o.size <= InlineMax {
+		buf := make([]byte, o.size)
+		if _, err := b.ReadAt(buf, 0); err != nil && err != io.EOF {
+			return internal(s, "copy an object's body", err)
+		}
+		no.inline = buf
+	} else {
+		bw, err := s.blobs.Create()
+		if err != nil {
+			return internal(s, "create a blob", err)
+		}
+		if _, err := io.Copy(bw, io.NewSectionReader(b, 0, o.size)); err != nil {
+			bw.Abort()
+			return internal(s, "copy an object's body", err)
+		}
+		if no.blob, no.size, _, err = bw.Commit(); err != nil {
+			return internal(s, "write an object's body", err)
+		}
+	}
+	etag := no.etag
+	if e := s.commitObject(r, call, "ObjectCreated:Copy", bucket, key, no); e != nil {
 		return e
 	}
 	writeXML(w, struct {
@@ -620,3 +687,8 @@ func parseCopySource(h string) (bucket, key string, e *s3Error) {
 	}
 	return bucket, key, nil
 }
+
+// inlineBlob reads a body kept in the store.
+type inlineBlob struct{ *bytes.Reader }
+
+func (inlineBlob) Close() error { return nil }

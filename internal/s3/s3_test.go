@@ -277,8 +277,16 @@ func TestKeys(t *testing.T) {
 		}
 		return nil
 	})
-	if n := countBlobs(t, e.blobs); n != len(keys) {
-		t.Fatalf("%d bodies for %d objects", n, len(keys))
+	if n := countBlobs(t, e.blobs); n != 0 {
+		t.Fatalf("%d blobs for %d small objects (their bodies are kept with their metadata)", n, len(keys))
+	}
+	// a body over InlineMax is a blob of its own, named by no key
+	large := strings.Repeat("L", svc.InlineMax+1)
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("keys"), Key: aws.String("../../large"), Body: strings.NewReader(large)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countBlobs(t, e.blobs); n != 1 || get(t, c, "keys", "../../large") != large {
+		t.Fatalf("%d blobs for one large object", n)
 	}
 }
 

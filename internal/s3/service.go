@@ -69,7 +69,7 @@ func (s *Service) StreamsBody() {}
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	live := map[string]bool{}
 	err := s.st.View(ctx, func(tx *store.Tx) error {
-		rows, err := tx.Query(`SELECT blob FROM s3_objects UNION ALL SELECT blob FROM s3_parts`)
+		rows, err := tx.Query(`SELECT blob FROM s3_objects WHERE blob != '' UNION ALL SELECT blob FROM s3_parts`)
 		if err != nil {
 			return err
 		}

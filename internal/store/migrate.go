@@ -210,6 +210,9 @@ var migrations = []string{
 		modified INTEGER NOT NULL,
 		PRIMARY KEY (upload, number)
 	)`,
+	// 31: small S3 objects keep their bodies with their metadata (blob
+	// empty); larger ones have NULL here.
+	`ALTER TABLE s3_objects ADD COLUMN body BLOB`,
 }
 
 // Version is the schema version this build writes.
