@@ -60,6 +60,16 @@ func startGofakes3(ctx context.Context, tmp, logPath string) (*child, string, er
 	if _, err := output(ctx, toolEnv("GOBIN="+bin, "GOFLAGS=-mod=mod"), tmp, "go", "install", "github.com/johannesboyne/gofakes3/cmd/gofakes3@"+gofakes3Version); err != nil {
 		return nil, "", fmt.Errorf("build gofakes3: %w", err)
 	}
+	data := filepath.Join(tmp, "gofakes3-data")
+	return launchPeer("gofakes3", logPath, func(port string) *exec.Cmd {
+		return exec.Command(filepath.Join(bin, "gofakes3"), "-backend", "fs", "-fs.path", data, "-fs.create", "-initialbucket", "bench",
+			"-host", "127.0.0.1:"+port, "-quiet")
+	})
+}
+
+// launchPeer starts the peer cmd makes for a free port, logging to
+// logPath, and waits until it answers HTTP.
+func launchPeer(name, logPath string, cmdFor func(port string) *exec.Cmd) (*child, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -68,15 +78,14 @@ func startGofakes3(ctx context.Context, tmp, logPath string) (*child, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	data := filepath.Join(tmp, "gofakes3-data")
-	cmd := exec.Command(filepath.Join(bin, "gofakes3"), "-backend", "fs", "-fs.path", data, "-fs.create", "-initialbucket", "bench",
-		"-host", "127.0.0.1:"+strconv.Itoa(port), "-quiet")
+	cmd := cmdFor(strconv.Itoa(port))
 	cmd.Env = envWith()
-	c, _, err := startChild("gofakes3", cmd, false, lf)
+	c, _, err := startChild(name, cmd, false, lf)
 	if err != nil {
 		return nil, "", err
 	}
-	return c, "http://127.0.0.1:" + strconv.Itoa(port), waitHTTP(c, "http://127.0.0.1:"+strconv.Itoa(port)+"/")
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	return c, url, waitHTTP(c, url+"/")
 }
 
 func startS3rver(ctx context.Context, tmp, logPath string) (*child, string, error) {
@@ -89,24 +98,12 @@ func startS3rver(ctx context.Context, tmp, logPath string) (*child, string, erro
 			return nil, "", fmt.Errorf("install s3rver: %w", err)
 		}
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	lf, err := os.Create(logPath)
-	if err != nil {
-		return nil, "", err
-	}
 	data := filepath.Join(tmp, "s3rver-data")
 	os.MkdirAll(data, 0o755)
-	cmd := exec.Command("node", filepath.Join(dir, "node_modules", "s3rver", "bin", "s3rver.js"), "--address", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--directory", data, "--silent", "--configure-bucket", "bench")
-	cmd.Env = envWith()
-	c, _, err := startChild("s3rver", cmd, false, lf)
-	if err != nil {
-		return nil, "", err
-	}
-	return c, "http://127.0.0.1:" + strconv.Itoa(port), waitHTTP(c, "http://127.0.0.1:"+strconv.Itoa(port)+"/")
+	return launchPeer("s3rver", logPath, func(port string) *exec.Cmd {
+		return exec.Command("node", filepath.Join(dir, "node_modules", "s3rver", "bin", "s3rver.js"), "--address", "127.0.0.1", "--port", port,
+			"--directory", data, "--silent", "--configure-bucket", "bench")
+	})
 }
 
 func waitHTTP(c *child, url string) error {

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,21 +12,8 @@ import (
 // log shows the invocation); the EventInvokeConfig commands set and read
 // the function's retries and maximum age.
 func TestAWSCLIv2EventInvoke(t *testing.T) {
-	const aws = "/usr/bin/aws"
-	if _, err := os.Stat(aws); err != nil {
-		t.Fatal("the aws CLI v2 is not installed at /usr/bin/aws: run `make deps` (scripts/deps.sh)")
-	}
 	s := start(t)
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(aws, append([]string{"--endpoint-url", s.APIURL(), "--output", "json"}, args...)...)
-		cmd.Env = cleanEnv(t)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	_, run := awsCLIv2(t, s, "--output", "json")
 	const fn = "user-api-dev-hello"
 	starts := func() int {
 		lines, _ := s.Logs().Since(fn, 0)
@@ -66,17 +51,8 @@ func TestAWSCLIv2EventInvoke(t *testing.T) {
 // The EventBridge Scheduler API with the aws CLI v2: create, get, list
 // and delete a schedule, and Scheduler's error for a bad expression.
 func TestAWSCLIv2Scheduler(t *testing.T) {
-	const aws = "/usr/bin/aws"
-	if _, err := os.Stat(aws); err != nil {
-		t.Fatal("the aws CLI v2 is not installed at /usr/bin/aws: run `make deps` (scripts/deps.sh)")
-	}
 	s := start(t)
-	cli := func(args ...string) (string, error) {
-		cmd := exec.Command(aws, append([]string{"--endpoint-url", s.APIURL(), "--output", "json"}, args...)...)
-		cmd.Env = cleanEnv(t)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	cli, _ := awsCLIv2(t, s, "--output", "json")
 	target := `{"Arn":"arn:aws:lambda:us-east-1:000000000000:function:user-api-dev-hello","RoleArn":"arn:aws:iam::000000000000:role/user-api-dev-us-east-1-lambdaRole","Input":"{\"n\":1}"}`
 	out, err := cli("scheduler", "create-schedule", "--name", "nightly", "--schedule-expression", "cron(0 2 * * ? *)",
 		"--schedule-expression-timezone", "Europe/Paris", "--flexible-time-window", "Mode=OFF", "--target", target)

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -12,25 +10,8 @@ import (
 // paging of Scan, batch writes, waiters, and DynamoDB's errors as the CLI
 // prints them.
 func TestAWSCLIv2DynamoDB(t *testing.T) {
-	const aws = "/usr/bin/aws"
-	if _, err := os.Stat(aws); err != nil {
-		t.Fatal("the aws CLI v2 is not installed at /usr/bin/aws: run `make deps` (scripts/deps.sh)")
-	}
 	s := start(t)
-	cli := func(args ...string) (string, error) {
-		cmd := exec.Command(aws, append([]string{"--endpoint-url", s.APIURL(), "--output", "json"}, args...)...)
-		cmd.Env = cleanEnv(t)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := cli(args...)
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
+	cli, run := awsCLIv2(t, s, "--output", "json")
 	run("dynamodb", "create-table", "--table-name", "cli-music",
 		"--attribute-definitions", "AttributeName=Artist,AttributeType=S", "AttributeName=SongTitle,AttributeType=S",
 		"--key-schema", "AttributeName=Artist,KeyType=HASH", "AttributeName=SongTitle,KeyType=RANGE",

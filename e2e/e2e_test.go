@@ -133,3 +133,29 @@ func TestAWSCLIv2(t *testing.T) {
 		t.Fatalf("list-functions: %q", list)
 	}
 }
+
+// awsCLIv2 is the aws CLI v2 (Debian's, at /usr/bin/aws) against s, with
+// global options before each command: cli answers a command's output and
+// error, run fails the test on an error.
+func awsCLIv2(t *testing.T, s *server.Server, global ...string) (cli func(...string) (string, error), run func(...string) string) {
+	t.Helper()
+	const aws = "/usr/bin/aws"
+	if _, err := os.Stat(aws); err != nil {
+		t.Fatal("the aws CLI v2 is not installed at /usr/bin/aws: run `make deps` (scripts/deps.sh)")
+	}
+	cli = func(args ...string) (string, error) {
+		cmd := exec.Command(aws, append(append([]string{"--endpoint-url", s.APIURL()}, global...), args...)...)
+		cmd.Env = cleanEnv(t)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	run = func(args ...string) string {
+		t.Helper()
+		out, err := cli(args...)
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	return cli, run
+}

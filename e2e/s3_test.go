@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,25 +12,8 @@ import (
 // S3 with the aws CLI v2: mb, cp up and down, ls, presign, s3api
 // head-object, rm, rb; and the CLI's view of S3's errors.
 func TestAWSCLIv2S3(t *testing.T) {
-	const aws = "/usr/bin/aws"
-	if _, err := os.Stat(aws); err != nil {
-		t.Fatal("the aws CLI v2 is not installed at /usr/bin/aws: run `make deps` (scripts/deps.sh)")
-	}
 	s := start(t)
-	cli := func(args ...string) (string, error) {
-		cmd := exec.Command(aws, append([]string{"--endpoint-url", s.APIURL()}, args...)...)
-		cmd.Env = cleanEnv(t)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := cli(args...)
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
+	cli, run := awsCLIv2(t, s)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "report.txt")
 	os.WriteFile(src, []byte("quarterly numbers\n"), 0o644)

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -12,25 +10,8 @@ import (
 // attributes, messages with attributes (the CLI checks the MD5s), batches,
 // receive and delete, and SQS's errors as the CLI prints them.
 func TestAWSCLIv2SQS(t *testing.T) {
-	const aws = "/usr/bin/aws"
-	if _, err := os.Stat(aws); err != nil {
-		t.Fatal("the aws CLI v2 is not installed at /usr/bin/aws: run `make deps` (scripts/deps.sh)")
-	}
 	s := start(t)
-	cli := func(args ...string) (string, error) {
-		cmd := exec.Command(aws, append([]string{"--endpoint-url", s.APIURL(), "--output", "json"}, args...)...)
-		cmd.Env = cleanEnv(t)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := cli(args...)
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
+	cli, run := awsCLIv2(t, s, "--output", "json")
 	var created struct{ QueueUrl string }
 	json.Unmarshal([]byte(run("sqs", "create-queue", "--queue-name", "cli-jobs", "--attributes", "VisibilityTimeout=5,DelaySeconds=0")), &created)
 	if !strings.HasSuffix(created.QueueUrl, "/000000000000/cli-jobs") {

@@ -361,18 +361,8 @@ func (s *Service) completeUpload(w http.ResponseWriter, r *http.Request, call *a
 	etag := hex.EncodeToString(sums.Sum(nil)) + "-" + strconv.Itoa(len(chosen))
 	o := &object{blob: blob, size: size, etag: etag, modified: time.Now(), meta: u.meta}
 	var drop []string
-	if e := s.commitObjectWith(r, call, "ObjectCreated:CompleteMultipartUpload", bucket, key, o, func(tx *store.Tx) error {
-		ps, err := partsTx(tx, id)
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			drop = append(drop, p.blob)
-		}
-		if _, err := tx.Exec(`DELETE FROM s3_parts WHERE upload = ?`, id); err != nil {
-			return err
-		}
-		_, err = tx.Exec(`DELETE FROM s3_uploads WHERE id = ?`, id)
+	if e := s.commitObjectWith(r, call, "ObjectCreated:CompleteMultipartUpload", bucket, key, o, func(tx *store.Tx) (err error) {
+		drop, err = dropUploadTx(tx, id)
 		return err
 	}); e != nil {
 		return e
@@ -396,19 +386,8 @@ func (s *Service) abortUpload(w http.ResponseWriter, r *http.Request, bucket, ke
 		return e
 	}
 	var drop []string
-	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
-		drop = nil
-		ps, err := partsTx(tx, id)
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			drop = append(drop, p.blob)
-		}
-		if _, err := tx.Exec(`DELETE FROM s3_parts WHERE upload = ?`, id); err != nil {
-			return err
-		}
-		_, err = tx.Exec(`DELETE FROM s3_uploads WHERE id = ?`, id)
+	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
+		drop, err = dropUploadTx(tx, id)
 		return err
 	})
 	if err != nil {
@@ -527,4 +506,22 @@ func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, call *awsa
 		Uploads    []uploadXML `xml:"Upload"`
 	}{Xmlns: xmlns, Bucket: bucket, Prefix: prefix, MaxUploads: 1000, Uploads: out})
 	return nil
+}
+
+// dropUploadTx deletes an upload and its parts in tx, and returns the
+// parts' blobs, to remove once tx has committed.
+func dropUploadTx(tx *store.Tx, id string) ([]string, error) {
+	ps, err := partsTx(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	var blobs []string
+	for _, p := range ps {
+		blobs = append(blobs, p.blob)
+	}
+	if _, err := tx.Exec(`DELETE FROM s3_parts WHERE upload = ?`, id); err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(`DELETE FROM s3_uploads WHERE id = ?`, id)
+	return blobs, err
 }
