@@ -43,6 +43,9 @@ func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if q.Has("uploads") && r.Method == http.MethodGet {
 		return s.listUploads(w, r, call, bucket, q)
 	}
+	if q.Has("policy") {
+		return s.policyOp(w, r, call, bucket)
+	}
 	for _, sub := range []string{"versioning", "cors", "policy", "tagging", "notification", "uploads", "delete", "lifecycle",
 		"acl", "encryption", "website", "logging", "replication", "object-lock", "ownershipControls", "publicAccessBlock", "versions",
 		"accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering"} {
@@ -188,6 +191,7 @@ func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, call *aws
 	if e != nil {
 		return e
 	}
+	s.forgetPolicy(bucket)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -18,7 +18,14 @@
 //     S3's condition keys for listings (s3:prefix, s3:delimiter,
 //     s3:max-keys); errors are S3's codes and XML.
 //
-// Not yet: multipart uploads, versioning, bucket policies, CORS, tagging,
-// lifecycle, notifications and s3 events, presigned POST forms, Object
-// Lock, ACLs (issue 11 goes on).
+//   - Small bodies (up to InlineMax) are kept in the store with their
+//     object's metadata; larger ones, and multipart parts, in blobs.
+//   - A bucket's policy is the resource policy of every call on it.
+//   - An object created or removed hands its event to the Notifier in the
+//     transaction that records it (the server queues the s3 events' Event
+//     invocations there).
+//
+// Not yet: versioning, CORS, tagging, lifecycle, notification
+// configuration through the API, presigned POST forms, Object Lock, ACLs,
+// signed trailers (issue 11 goes on).
 package s3

@@ -37,6 +37,9 @@ var ops = iam.Register("s3",
 	iam.Operation{Name: "AbortMultipartUpload", Action: "s3:AbortMultipartUpload", ResourceType: "object"},
 	iam.Operation{Name: "ListParts", Action: "s3:ListMultipartUploadParts", ResourceType: "object"},
 	iam.Operation{Name: "ListMultipartUploads", Action: "s3:ListBucketMultipartUploads", ResourceType: "bucket"},
+	iam.Operation{Name: "PutBucketPolicy", Action: "s3:PutBucketPolicy", ResourceType: "bucket"},
+	iam.Operation{Name: "GetBucketPolicy", Action: "s3:GetBucketPolicy", ResourceType: "bucket"},
+	iam.Operation{Name: "DeleteBucketPolicy", Action: "s3:DeleteBucketPolicy", ResourceType: "bucket"},
 )
 
 // Service serves the S3 REST API over the store (metadata) and Blobs
@@ -49,6 +52,7 @@ type Service struct {
 	log     *slog.Logger
 
 	notify Notifier // the buckets' notifications (events.go); nil: none
+	pol    policies // the buckets' policies (policy.go)
 }
 
 // New returns the S3 API over st and blobs.
@@ -261,8 +265,18 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.
 }
 
 // authorize decides op on resource for the call, with S3's condition keys.
+// The bucket's policy, when it has one, is the resource policy.
 func (s *Service) authorize(call *awsapi.Call, op, resource string, keys func(*iam.Context)) *s3Error {
-	if e := call.Authorize(ops.Op(op), resource, nil, keys); e != nil {
+	var rp *iam.Policy
+	if b, ok := strings.CutPrefix(resource, "arn:aws:s3:::"); ok {
+		b, _, _ = strings.Cut(b, "/")
+		p, err := s.bucketPolicy(context.Background(), b)
+		if err != nil {
+			return internal(s, "read the bucket policies", err)
+		}
+		rp = p
+	}
+	if e := call.Authorize(ops.Op(op), resource, rp, keys); e != nil {
 		return fromAWS(e)
 	}
 	return nil

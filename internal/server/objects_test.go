@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cloudlet/cloudlet/internal/server"
 )
@@ -89,5 +90,73 @@ func TestObjectEventsRunFunctions(t *testing.T) {
 	})
 	if got != "desserts" {
 		t.Fatalf("the Python function wrote %q", got)
+	}
+}
+
+// A bucket's policy is its resource policy: it grants a role what the
+// role's own policy does not, and its Deny refuses what the role allows.
+func TestBucketPolicy(t *testing.T) {
+	s := start(t)
+	if _, err := s.Deploy(copyDir(t, "testdata/thumbnails"), ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	admin := s3Client(s)
+	admin.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("t.txt"), Body: strings.NewReader("thumb")})
+	admin.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-uploads"), Key: aws.String("other/u.txt"), Body: strings.NewReader("up")})
+	out, err := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.APIURL()),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		})}).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/thumbs-dev-us-east-1-lambdaRole"), RoleSessionName: aws.String("test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Credentials
+	role := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.APIURL()), UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken}, nil
+		})})
+	getAs := func(bucket, key string) error {
+		o, err := role.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err == nil {
+			o.Body.Close()
+		}
+		return err
+	}
+	if err := getAs("thumbs-thumbnails", "t.txt"); apiCode(err) != "AccessDenied" {
+		t.Fatalf("a GetObject the role does not allow: %v", err)
+	}
+	if err := getAs("thumbs-uploads", "other/u.txt"); err != nil {
+		t.Fatalf("a GetObject the role allows: %v", err)
+	}
+	put := func(bucket, doc string) {
+		t.Helper()
+		if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(doc)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("thumbs-thumbnails", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/thumbs-dev-us-east-1-lambdaRole"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::thumbs-thumbnails/*"}]}`)
+	if err := getAs("thumbs-thumbnails", "t.txt"); err != nil {
+		t.Fatalf("a GetObject the bucket's policy grants: %v", err)
+	}
+	put("thumbs-uploads", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::thumbs-uploads/other/*"}]}`)
+	if err := getAs("thumbs-uploads", "other/u.txt"); apiCode(err) != "AccessDenied" {
+		t.Fatalf("a GetObject the bucket's policy denies: %v", err)
+	}
+	got, err := admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("thumbs-uploads")})
+	if err != nil || !strings.Contains(aws.ToString(got.Policy), `"Effect":"Deny"`) {
+		t.Fatalf("GetBucketPolicy: %v %v", got, err)
+	}
+	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("thumbs-uploads"), Policy: aws.String(`{"Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]}`)}); apiCode(err) != "MalformedPolicy" {
+		t.Fatalf("a policy without a Principal: %v", err)
+	}
+	if _, err := admin.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("thumbs-uploads")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := getAs("thumbs-uploads", "other/u.txt"); err != nil {
+		t.Fatalf("after DeleteBucketPolicy: %v", err)
+	}
+	if _, err := admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("thumbs-uploads")}); apiCode(err) != "NoSuchBucketPolicy" {
+		t.Fatalf("GetBucketPolicy of none: %v", err)
 	}
 }

@@ -1,0 +1,174 @@
+package s3
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/iam"
+	"github.com/cloudlet/cloudlet/internal/store"
+)
+
+// Bucket policies (PutBucketPolicy, GetBucketPolicy, DeleteBucketPolicy)
+// are kept with their bucket and evaluated as the resource policy of
+// every call on it and its objects: they grant what a caller's role does
+// not, and their Deny refuses what it allows.
+
+type bucketDoc struct {
+	Policy string `json:"policy,omitempty"`
+}
+
+// policies caches the buckets' parsed policies (every write goes through
+// the Service).
+type policies struct {
+	mu     sync.Mutex
+	loaded bool
+	by     map[string]*iam.Policy
+}
+
+func (s *Service) bucketPolicy(ctx context.Context, bucket string) (*iam.Policy, error) {
+	s.pol.mu.Lock()
+	defer s.pol.mu.Unlock()
+	if !s.pol.loaded {
+		by := map[string]*iam.Policy{}
+		err := s.st.View(ctx, func(tx *store.Tx) error {
+			rows, err := tx.Query(`SELECT name, doc FROM s3_buckets`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var name, doc string
+				if err := rows.Scan(&name, &doc); err != nil {
+					return err
+				}
+				var d bucketDoc
+				json.Unmarshal([]byte(doc), &d)
+				if d.Policy != "" {
+					if p, err := iam.ParsePolicy("the policy of bucket "+name, []byte(d.Policy)); err == nil {
+						by[name] = p
+					}
+				}
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.pol.by, s.pol.loaded = by, true
+	}
+	return s.pol.by[bucket], nil
+}
+
+// setPolicy records bucket's policy ("" removes it) and its parsed form.
+func (s *Service) setPolicy(ctx context.Context, bucket, doc string, parsed *iam.Policy) (found bool, err error) {
+	if _, err := s.bucketPolicy(ctx, bucket); err != nil { // loaded first
+		return false, err
+	}
+	s.pol.mu.Lock()
+	defer s.pol.mu.Unlock()
+	err = s.st.Update(ctx, func(tx *store.Tx) error {
+		b, _ := json.Marshal(bucketDoc{Policy: doc})
+		n, err := tx.Exec(`UPDATE s3_buckets SET doc = ? WHERE name = ?`, string(b), bucket)
+		found = n > 0
+		return err
+	})
+	if err == nil && found {
+		if parsed == nil {
+			delete(s.pol.by, bucket)
+		} else {
+			s.pol.by[bucket] = parsed
+		}
+	}
+	return found, err
+}
+
+// forgetPolicy drops a deleted bucket's policy from the cache.
+func (s *Service) forgetPolicy(bucket string) {
+	s.pol.mu.Lock()
+	defer s.pol.mu.Unlock()
+	delete(s.pol.by, bucket)
+}
+
+// policyOp serves ?policy on a bucket.
+func (s *Service) policyOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
+	op := map[string]string{http.MethodPut: "PutBucketPolicy", http.MethodGet: "GetBucketPolicy", http.MethodDelete: "DeleteBucketPolicy"}[r.Method]
+	if op == "" {
+		return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+	}
+	if e := s.authorize(call, op, s.bucketARN(bucket), nil); e != nil {
+		return e
+	}
+	switch op {
+	case "GetBucketPolicy":
+		var doc string
+		var found bool
+		err := s.st.View(r.Context(), func(tx *store.Tx) error {
+			var raw string
+			err := tx.QueryRow(`SELECT doc FROM s3_buckets WHERE name = ?`, bucket).Scan(&raw)
+			if err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					return nil
+				}
+				return err
+			}
+			found = true
+			var d bucketDoc
+			json.Unmarshal([]byte(raw), &d)
+			doc = d.Policy
+			return nil
+		})
+		switch {
+		case err != nil:
+			return internal(s, "read a bucket policy", err)
+		case !found:
+			return noSuchBucket(bucket)
+		case doc == "":
+			return &s3Error{code: "NoSuchBucketPolicy", status: 404, msg: "The bucket policy does not exist", bucket: bucket}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, doc)
+		return nil
+	case "DeleteBucketPolicy":
+		found, err := s.setPolicy(r.Context(), bucket, "", nil)
+		if err != nil {
+			return internal(s, "delete a bucket policy", err)
+		}
+		if !found {
+			return noSuchBucket(bucket)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 20<<10+1))
+	if err != nil {
+		return bodyError(err)
+	}
+	if len(body) > 20<<10 {
+		return errorf("PolicyTooLarge", 400, "Policies must be less than 20 KB")
+	}
+	parsed, err := iam.ParsePolicy("the policy of bucket "+bucket, body)
+	if err != nil {
+		return errorf("MalformedPolicy", 400, "Policy has invalid resource or action: "+err.Error())
+	}
+	for _, st := range parsed.Statements {
+		if st.Principals == nil && st.NotPrincipals == nil {
+			return errorf("MalformedPolicy", 400, "Missing required field Principal")
+		}
+	}
+	found, err := s.setPolicy(r.Context(), bucket, string(body), parsed)
+	if err != nil {
+		return internal(s, "put a bucket policy", err)
+	}
+	if !found {
+		return noSuchBucket(bucket)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
