@@ -3,16 +3,19 @@
 // virtual-hosted-style addressing).
 //
 // Guarantees:
+//
 //   - Object bodies stream to and from disk (Blobs), never held whole in
 //     memory; a body is checked as it arrives against what the client
 //     signed (internal/awsapi: SHA-256, aws-chunked signatures or
 //     trailers), its Content-MD5 and its x-amz-checksum-* (CRC32, CRC32C,
 //     SHA1, SHA256).
+//
 //   - An object appears only once its body is durable: the body is
 //     written to a temporary file, fsynced and renamed under a random id
 //     (never a name derived from the key, so no key can reach outside the
 //     data directory or collide), then its metadata commits in the store.
 //     A crash leaves no partial object; Sweep removes what it left.
+//
 //   - Every operation is authorized through internal/iam with the bucket's
 //     or object's ARN (arn:aws:s3:::bucket, arn:aws:s3:::bucket/key) and
 //     S3's condition keys for listings (s3:prefix, s3:delimiter,
@@ -20,7 +23,9 @@
 //
 //   - Small bodies (up to InlineMax) are kept in the store with their
 //     object's metadata; larger ones, and multipart parts, in blobs.
+//
 //   - A bucket's policy is the resource policy of every call on it.
+//
 //   - An object created or removed hands its event to the Notifier in the
 //     transaction that records it (the server queues the s3 events' Event
 //     invocations there).
