@@ -59,10 +59,12 @@ func (d *decoder) constructs(root *node) {
 		switch typ {
 		case "queue":
 			d.liftQueue(root, c, cf, path)
+		case "storage":
+			d.liftStorage(root, c, cf, path)
 		case "":
 			d.errorAt(c, path+".type", "required, e.g. type: queue")
 		default:
-			d.warnAt(c, path, "constructs of type "+clip(typ)+" are "+notSupported+"; only queue is")
+			d.warnAt(c, path, "constructs of type "+clip(typ)+" are "+notSupported+"; queue and storage are")
 		}
 	}
 }
@@ -242,6 +244,56 @@ func (d *decoder) liftQueue(root *node, c field, cf []field, path string) {
 	d.r.constructs[id] = constructVars{"queueUrl": url(name), "queueArn": arn(name), "dlqUrl": url(dlqName), "dlqArn": arn(dlqName)}
 }
 
+var liftStorageIgnored = ignored{
+	"archive":        "",
+	"encryption":     "",
+	"allowAcl":       "",
+	"lifecycleRules": "",
+	"publicPath":     "public objects are " + notSupported + ": every request to the bucket is signed",
+	"cors":           "bucket CORS is " + notSupported,
+	"extensions":     "construct extensions are " + notSupported,
+}
+
+// storageActions are what Lift lets every function do on its storage.
+var storageActions = []string{"s3:putobject", "s3:getobject", "s3:deleteobject", "s3:listbucket", "s3:getobjectacl", "s3:putobjectacl",
+	"s3:getobjecttagging", "s3:putobjecttagging", "s3:deleteobjecttagging", "s3:getobjectattributes", "s3:abortmultipartupload",
+	"s3:listmultipartuploadparts", "s3:listbucketmultipartuploads", "s3:restoreobject"}
+
+// liftStorage expands one storage construct: a bucket (the resource
+// <id>Bucket, its name as CloudFormation would generate it), every
+// function allowed Lift's actions on it, and ${construct:id.bucketName}
+// and bucketArn.
+func (d *decoder) liftStorage(root *node, c field, cf []field, path string) {
+	for _, g := range cf {
+		if g.key != "type" {
+			d.unknown(g, join(path, g.key), []string{"type"}, liftStorageIgnored)
+		}
+	}
+	lid := c.key + "Bucket"
+	stack := d.stack()
+	name := generatedName(stack, lid, true)
+	if len(name) > 63 { // CloudFormation shortens the stack's part
+		name = generatedName(stack[:max(1, len(stack)-(len(name)-63))], lid, true)
+	}
+	at := func(k kind, s string) *node { return &node{kind: k, s: s, file: c.val.file, line: c.line} }
+	props := &node{kind: kindMap, file: c.val.file, line: c.line, fields: []field{{key: "BucketName", line: c.line, val: at(kindString, name)}}}
+	res := &node{kind: kindMap, file: c.val.file, line: c.line, fields: []field{
+		{key: "Type", line: c.line, val: at(kindString, "AWS::S3::Bucket")}, {key: "Properties", line: c.line, val: props}}}
+	if r := d.section(root, "resources", c); r != nil {
+		if rs := d.section(r, "Resources", c); rs != nil {
+			if rs.get(lid) != nil {
+				d.errorAt(c, path, "the construct's bucket would be resources.Resources.%s, which is declared already", lid)
+				return
+			}
+			rs.fields = append(rs.fields, field{key: lid, line: c.line, val: res})
+		}
+	}
+	arn := "arn:aws:s3:::" + name
+	d.liftStatements = append(d.liftStatements, &iam.Statement{Effect: iam.Allow, Actions: storageActions,
+		Resources: []string{arn, arn + "/*"}, Origin: fmt.Sprintf("%s:%d %s", c.val.file, c.line, path)})
+	d.r.constructs[c.key] = constructVars{"bucketName": name, "bucketArn": arn}
+}
+
 // section returns m's mapping called key, made (empty) when missing; nil
 // when it is not a mapping (reported where it is read).
 func (d *decoder) section(m *node, key string, c field) *node {
@@ -266,7 +318,7 @@ func (r *resolver) construct(addr string, n *node, path string) (*node, *miss, e
 	}
 	v, ok := vars[name]
 	if !ok {
-		return nil, nil, errAt(n, path, "${construct:%s}: a queue construct has queueUrl, queueArn, dlqUrl and dlqArn", clip(addr))
+		return nil, nil, errAt(n, path, "${construct:%s}: a queue construct has queueUrl, queueArn, dlqUrl and dlqArn; a storage construct bucketName and bucketArn", clip(addr))
 	}
 	return r.str(v, n), nil, nil
 }

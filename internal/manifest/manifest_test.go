@@ -901,3 +901,45 @@ resources:
 		t.Fatalf("an unknown event: %v", err)
 	}
 }
+
+// Lift's storage construct: a bucket, every function allowed on it, and
+// ${construct:avatars.bucketName}.
+func TestLiftStorageConstruct(t *testing.T) {
+	p, err := Parse("serverless.yml", []byte(`service: app
+provider:
+  name: aws
+  runtime: nodejs20.x
+constructs:
+  avatars:
+    type: storage
+    encryption: kms
+functions:
+  upload:
+    handler: h.upload
+    environment:
+      BUCKET: ${construct:avatars.bucketName}
+      ARN: ${construct:avatars.bucketArn}
+plugins:
+  - serverless-lift
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Buckets) != 1 || p.Buckets[0].LogicalID != "avatarsBucket" {
+		t.Fatalf("buckets %+v", p.Buckets)
+	}
+	name := p.Buckets[0].Name
+	env := p.Functions[0].Environment
+	if env["BUCKET"] != name || env["ARN"] != "arn:aws:s3:::"+name || name != strings.ToLower(name) || len(name) > 63 {
+		t.Fatalf("bucket %q, environment %v", name, env)
+	}
+	allowed := false
+	for _, st := range p.Roles[0].Statements {
+		for _, r := range st.Resources {
+			allowed = allowed || r == "arn:aws:s3:::"+name+"/*"
+		}
+	}
+	if !allowed || len(p.Warnings) != 0 {
+		t.Fatalf("permission on the bucket: %v; warnings %q", allowed, p.Warnings)
+	}
+}
