@@ -46,6 +46,9 @@ func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if q.Has("policy") {
 		return s.policyOp(w, r, call, bucket)
 	}
+	if q.Has("notification") {
+		return s.notificationOp(w, r, call, bucket)
+	}
 	for _, sub := range []string{"versioning", "cors", "policy", "tagging", "notification", "uploads", "delete", "lifecycle",
 		"acl", "encryption", "website", "logging", "replication", "object-lock", "ownershipControls", "publicAccessBlock", "versions",
 		"accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering"} {

@@ -22,6 +22,9 @@ type ObjectEvent struct {
 	RequestID   string
 	SourceIP    string
 	PrincipalID string
+	// Configs are the bucket's notification configurations that the event
+	// matches (PutBucketNotificationConfiguration).
+	Configs []NotifConfig
 }
 
 // Notifier records an object event's notifications in tx, the

@@ -34,3 +34,12 @@ func ParseComplete(b []byte) ([]int, error) {
 
 // ParseRange exposes parseRange.
 func ParseRange(h string, size int64) (int64, int64, bool, bool) { return parseRange(h, size) }
+
+// ParseNotifications exposes parseNotifications.
+func ParseNotifications(b []byte) ([]NotifConfig, error) {
+	c, e := parseNotifications(b)
+	if e != nil {
+		return nil, errorOf(e)
+	}
+	return c, nil
+}

@@ -331,7 +331,11 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 		if err != nil || s.notify == nil {
 			return err
 		}
-		after, err = s.notify(tx, eventOf(r, call.RequestID, principalOf(call), bucket, key, event, o.size, o.etag))
+		ev := eventOf(r, call.RequestID, principalOf(call), bucket, key, event, o.size, o.etag)
+		if ev.Configs, err = matchingConfigsTx(tx, bucket, event, key); err != nil {
+			return err
+		}
+		after, err = s.notify(tx, ev)
 		return err
 	})
 	if err == nil && e == nil && after != nil {
@@ -575,7 +579,11 @@ func (s *Service) removeObject(r *http.Request, call *awsapi.Call, bucket, key s
 		if _, err = tx.Exec(`DELETE FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key); err != nil || s.notify == nil {
 			return err
 		}
-		after, err = s.notify(tx, eventOf(r, call.RequestID, principalOf(call), bucket, key, "ObjectRemoved:Delete", 0, ""))
+		ev := eventOf(r, call.RequestID, principalOf(call), bucket, key, "ObjectRemoved:Delete", 0, "")
+		if ev.Configs, err = matchingConfigsTx(tx, bucket, ev.Name, key); err != nil {
+			return err
+		}
+		after, err = s.notify(tx, ev)
 		return err
 	})
 	if err != nil {

@@ -20,7 +20,41 @@ import (
 // not, and their Deny refuses what it allows.
 
 type bucketDoc struct {
-	Policy string `json:"policy,omitempty"`
+	Policy        string        `json:"policy,omitempty"`
+	Notifications []NotifConfig `json:"notifications,omitempty"`
+}
+
+// updateBucketDocTx changes bucket's doc with change; found is false when
+// there is no such bucket.
+func updateBucketDocTx(tx *store.Tx, bucket string, change func(*bucketDoc)) (found bool, err error) {
+	var raw string
+	err = tx.QueryRow(`SELECT doc FROM s3_buckets WHERE name = ?`, bucket).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var d bucketDoc
+	json.Unmarshal([]byte(raw), &d)
+	change(&d)
+	b, _ := json.Marshal(d)
+	_, err = tx.Exec(`UPDATE s3_buckets SET doc = ? WHERE name = ?`, string(b), bucket)
+	return true, err
+}
+
+func bucketDocTx(tx *store.Tx, bucket string) (*bucketDoc, error) {
+	var raw string
+	err := tx.QueryRow(`SELECT doc FROM s3_buckets WHERE name = ?`, bucket).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var d bucketDoc
+	json.Unmarshal([]byte(raw), &d)
+	return &d, nil
 }
 
 // policies caches the buckets' parsed policies (every write goes through
@@ -72,10 +106,8 @@ func (s *Service) setPolicy(ctx context.Context, bucket, doc string, parsed *iam
 	}
 	s.pol.mu.Lock()
 	defer s.pol.mu.Unlock()
-	err = s.st.Update(ctx, func(tx *store.Tx) error {
-		b, _ := json.Marshal(bucketDoc{Policy: doc})
-		n, err := tx.Exec(`UPDATE s3_buckets SET doc = ? WHERE name = ?`, string(b), bucket)
-		found = n > 0
+	err = s.st.Update(ctx, func(tx *store.Tx) (err error) {
+		found, err = updateBucketDocTx(tx, bucket, func(d *bucketDoc) { d.Policy = doc })
 		return err
 	})
 	if err == nil && found {
@@ -109,19 +141,11 @@ func (s *Service) policyOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 		var doc string
 		var found bool
 		err := s.st.View(r.Context(), func(tx *store.Tx) error {
-			var raw string
-			err := tx.QueryRow(`SELECT doc FROM s3_buckets WHERE name = ?`, bucket).Scan(&raw)
-			if err != nil {
-				if errors.Is(err, sql.ErrNoRows) {
-					return nil
-				}
-				return err
+			d, err := bucketDocTx(tx, bucket)
+			if d != nil {
+				found, doc = true, d.Policy
 			}
-			found = true
-			var d bucketDoc
-			json.Unmarshal([]byte(raw), &d)
-			doc = d.Policy
-			return nil
+			return err
 		})
 		switch {
 		case err != nil:

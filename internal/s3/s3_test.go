@@ -443,3 +443,22 @@ func FuzzParseDelete(f *testing.F) {
 		}
 	})
 }
+
+// The notification configuration parser never panics; what it accepts
+// has a target and events.
+func FuzzParseNotifications(f *testing.F) {
+	f.Add([]byte(`<NotificationConfiguration><QueueConfiguration><Id>a</Id><Queue>arn:aws:sqs:us-east-1:000000000000:q</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>prefix</Name><Value>p/</Value></FilterRule></S3Key></Filter></QueueConfiguration></NotificationConfiguration>`))
+	f.Add([]byte(`<NotificationConfiguration><CloudFunctionConfiguration><CloudFunction>arn:aws:lambda:us-east-1:000000000000:function:f</CloudFunction><Event>s3:ObjectRemoved:Delete</Event></CloudFunctionConfiguration></NotificationConfiguration>`))
+	f.Add([]byte(`<NotificationConfiguration/>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cs, err := svc.ParseNotifications(b)
+		if err != nil {
+			return
+		}
+		for _, c := range cs {
+			if c.ARN == "" || len(c.Events) == 0 || c.ID == "" {
+				t.Fatalf("accepted %+v", c)
+			}
+		}
+	})
+}

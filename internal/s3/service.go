@@ -40,6 +40,8 @@ var ops = iam.Register("s3",
 	iam.Operation{Name: "PutBucketPolicy", Action: "s3:PutBucketPolicy", ResourceType: "bucket"},
 	iam.Operation{Name: "GetBucketPolicy", Action: "s3:GetBucketPolicy", ResourceType: "bucket"},
 	iam.Operation{Name: "DeleteBucketPolicy", Action: "s3:DeleteBucketPolicy", ResourceType: "bucket"},
+	iam.Operation{Name: "PutBucketNotificationConfiguration", Action: "s3:PutBucketNotification", ResourceType: "bucket"},
+	iam.Operation{Name: "GetBucketNotificationConfiguration", Action: "s3:GetBucketNotification", ResourceType: "bucket"},
 )
 
 // Service serves the S3 REST API over the store (metadata) and Blobs
@@ -51,8 +53,9 @@ type Service struct {
 	account string
 	log     *slog.Logger
 
-	notify Notifier // the buckets' notifications (events.go); nil: none
-	pol    policies // the buckets' policies (policy.go)
+	notify  Notifier     // the buckets' notifications (events.go); nil: none
+	pol     policies     // the buckets' policies (policy.go)
+	targets Destinations // checks notification targets (notifications.go)
 }
 
 // New returns the S3 API over st and blobs.

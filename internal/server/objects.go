@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"strconv"
@@ -73,40 +74,90 @@ type s3Record struct {
 	} `json:"s3"`
 }
 
+// recordOf is ev as S3 sends it for the configuration id.
+func (s *Server) recordOf(ev s3.ObjectEvent, id string) []byte {
+	var r s3Record
+	r.EventVersion, r.EventSource, r.AwsRegion = "2.1", "aws:s3", s.opts.Region
+	r.EventTime, r.EventName = ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"), ev.Name
+	r.UserIdentity = map[string]string{"principalId": ev.PrincipalID}
+	r.RequestParameters = map[string]string{"sourceIPAddress": ev.SourceIP}
+	r.ResponseElements = map[string]string{"x-amz-request-id": ev.RequestID, "x-amz-id-2": ev.RequestID}
+	r.S3.SchemaVersion, r.S3.ConfigurationID = "1.0", id
+	r.S3.Bucket.Name, r.S3.Bucket.Arn = ev.Bucket, "arn:aws:s3:::"+ev.Bucket
+	r.S3.Bucket.OwnerIdentity = map[string]string{"principalId": DefaultAccountID}
+	r.S3.Object.Key, r.S3.Object.Sequencer = url.QueryEscape(ev.Key), ev.Sequencer
+	if strings.HasPrefix(ev.Name, "ObjectCreated:") {
+		size := ev.Size
+		r.S3.Object.Size, r.S3.Object.ETag = &size, ev.ETag
+	}
+	payload, _ := json.Marshal(map[string]any{"Records": []s3Record{r}})
+	return payload
+}
+
 // notifyObject queues, in the transaction that changes the object, an
-// asynchronous invocation of every function whose s3 event it matches.
+// asynchronous invocation of every function whose s3 event it matches,
+// and sends what the bucket's notification configuration asks to its
+// queues and functions.
 func (s *Server) notifyObject(tx *store.Tx, ev s3.ObjectEvent) (func(), error) {
-	ns := s.notifications.Load()
-	if ns == nil {
-		return nil, nil
-	}
 	var fired []string
-	for _, n := range *ns {
-		if !n.matches(ev) {
-			continue
+	sent := false
+	if ns := s.notifications.Load(); ns != nil {
+		for _, n := range *ns {
+			if !n.matches(ev) {
+				continue
+			}
+			if _, err := async.EnqueueTx(tx, "", n.function, s.recordOf(ev, n.id), ""); err != nil {
+				return nil, err
+			}
+			fired = append(fired, n.function)
 		}
-		var r s3Record
-		r.EventVersion, r.EventSource, r.AwsRegion = "2.1", "aws:s3", s.opts.Region
-		r.EventTime, r.EventName = ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"), ev.Name
-		r.UserIdentity = map[string]string{"principalId": ev.PrincipalID}
-		r.RequestParameters = map[string]string{"sourceIPAddress": ev.SourceIP}
-		r.ResponseElements = map[string]string{"x-amz-request-id": ev.RequestID, "x-amz-id-2": ev.RequestID}
-		r.S3.SchemaVersion, r.S3.ConfigurationID = "1.0", n.id
-		r.S3.Bucket.Name, r.S3.Bucket.Arn = ev.Bucket, "arn:aws:s3:::"+ev.Bucket
-		r.S3.Bucket.OwnerIdentity = map[string]string{"principalId": DefaultAccountID}
-		r.S3.Object.Key, r.S3.Object.Sequencer = url.QueryEscape(ev.Key), ev.Sequencer
-		if strings.HasPrefix(ev.Name, "ObjectCreated:") {
-			size := ev.Size
-			r.S3.Object.Size, r.S3.Object.ETag = &size, ev.ETag
-		}
-		payload, _ := json.Marshal(map[string]any{"Records": []s3Record{r}})
-		if _, err := async.EnqueueTx(tx, "", n.function, payload, ""); err != nil {
-			return nil, err
-		}
-		fired = append(fired, n.function)
 	}
-	if len(fired) == 0 {
+	for _, c := range ev.Configs {
+		payload := s.recordOf(ev, c.ID)
+		switch c.Kind {
+		case "function":
+			cfg, ok := s.registry.Function(c.ARN)
+			if !ok {
+				s.log.Warn("s3: a notification's function does not exist; the event is dropped", "bucket", ev.Bucket, "function", c.ARN)
+				continue
+			}
+			if _, err := async.EnqueueTx(tx, "", cfg.Name, payload, ""); err != nil {
+				return nil, err
+			}
+			fired = append(fired, cfg.Name)
+		case "queue":
+			name := c.ARN[strings.LastIndexByte(c.ARN, ':')+1:]
+			_, why, err := s.queues.SendTx(tx, name, string(payload), nil, "S3")
+			if err != nil {
+				return nil, err
+			}
+			if why != "" {
+				s.log.Warn("s3: a notification's queue refused the event", "bucket", ev.Bucket, "queue", c.ARN, "why", why)
+				continue
+			}
+			sent = true
+		}
+	}
+	if len(fired) == 0 && !sent {
 		return nil, nil
 	}
-	return func() { s.events.Wake(fired...) }, nil
+	return func() {
+		s.events.Wake(fired...)
+		if sent {
+			s.queues.Wake()
+		}
+	}, nil
+}
+
+// notificationTarget reports whether a notification's target exists.
+func (s *Server) notificationTarget(kind, arn string) bool {
+	if kind == "function" {
+		_, ok := s.registry.Function(arn)
+		return ok
+	}
+	if !strings.HasPrefix(arn, "arn:aws:sqs:"+s.opts.Region+":"+DefaultAccountID+":") {
+		return false
+	}
+	_, ok, err := s.queues.VisibilityTimeout(context.Background(), arn[strings.LastIndexByte(arn, ':')+1:])
+	return err == nil && ok
 }

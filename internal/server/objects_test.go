@@ -2,12 +2,15 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cloudlet/cloudlet/internal/server"
@@ -158,5 +161,75 @@ func TestBucketPolicy(t *testing.T) {
 	}
 	if _, err := admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("thumbs-uploads")}); apiCode(err) != "NoSuchBucketPolicy" {
 		t.Fatalf("GetBucketPolicy of none: %v", err)
+	}
+}
+
+// The bucket notification configuration API: events go to a queue
+// (S3's record as the message body) and to a function, as filtered; a
+// target that does not exist is refused; Get answers what was put.
+func TestBucketNotificationConfiguration(t *testing.T) {
+	s := start(t)
+	if _, err := s.Deploy(copyDir(t, "testdata/thumbnails"), ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, q := s3Client(s), sqsClient(s)
+	qu, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("uploads-events")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &s3types.NotificationConfiguration{
+		QueueConfigurations: []s3types.QueueConfiguration{{Id: aws.String("to-queue"), QueueArn: aws.String("arn:aws:sqs:us-east-1:000000000000:uploads-events"),
+			Events: []s3types.Event{"s3:ObjectCreated:*", "s3:ObjectRemoved:*"},
+			Filter: &s3types.NotificationConfigurationFilter{Key: &s3types.S3KeyFilter{FilterRules: []s3types.FilterRule{{Name: "prefix", Value: aws.String("q/")}}}}}},
+		LambdaFunctionConfigurations: []s3types.LambdaFunctionConfiguration{{Id: aws.String("to-fn"), LambdaFunctionArn: aws.String("arn:aws:lambda:us-east-1:000000000000:function:thumbs-dev-resize"),
+			Events: []s3types.Event{"s3:ObjectCreated:Put"},
+			Filter: &s3types.NotificationConfigurationFilter{Key: &s3types.S3KeyFilter{FilterRules: []s3types.FilterRule{{Name: "prefix", Value: aws.String("api/")}}}}}},
+	}
+	if _, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("thumbs-uploads"), NotificationConfiguration: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String("thumbs-uploads")})
+	if err != nil || len(got.QueueConfigurations) != 1 || len(got.LambdaFunctionConfigurations) != 1 || aws.ToString(got.QueueConfigurations[0].Id) != "to-queue" {
+		t.Fatalf("GetBucketNotificationConfiguration: %+v %v", got, err)
+	}
+	c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-uploads"), Key: aws.String("q/one.txt"), Body: strings.NewReader("1")})
+	c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("thumbs-uploads"), Key: aws.String("q/one.txt")})
+	var names []string
+	waitFor(t, "the two events in the queue", func() bool {
+		r, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: qu.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		for _, m := range r.Messages {
+			var ev struct {
+				Records []struct {
+					EventName string `json:"eventName"`
+					S3        struct {
+						ConfigurationID string `json:"configurationId"`
+						Object          struct {
+							Key string `json:"key"`
+						} `json:"object"`
+					} `json:"s3"`
+				} `json:"Records"`
+			}
+			json.Unmarshal([]byte(*m.Body), &ev)
+			if len(ev.Records) == 1 && ev.Records[0].S3.ConfigurationID == "to-queue" && ev.Records[0].S3.Object.Key == "q%2Fone.txt" {
+				names = append(names, ev.Records[0].EventName)
+			}
+		}
+		return err == nil && len(names) >= 2
+	})
+	if strings.Join(names, ",") != "ObjectCreated:Put,ObjectRemoved:Delete" {
+		t.Fatalf("events %v", names)
+	}
+	c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-uploads"), Key: aws.String("api/two.txt"), Body: strings.NewReader("two")})
+	waitFor(t, "the function the configuration names", func() bool {
+		o, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("api/two.txt")})
+		if err == nil {
+			o.Body.Close()
+		}
+		return err == nil
+	})
+	bad := &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{QueueArn: aws.String("arn:aws:sqs:us-east-1:000000000000:nope"), Events: []s3types.Event{"s3:ObjectCreated:*"}}}}
+	if _, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("thumbs-uploads"), NotificationConfiguration: bad}); apiCode(err) != "InvalidArgument" {
+		t.Fatalf("a queue that does not exist: %v", err)
 	}
 }

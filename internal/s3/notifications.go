@@ -1,0 +1,219 @@
+package s3
+
+import (
+	"encoding/xml"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/store"
+)
+
+// Bucket notification configuration (PutBucketNotificationConfiguration,
+// GetBucketNotificationConfiguration): object events sent to a queue or a
+// function, besides the s3 events a deploy declares. The configurations
+// travel with each ObjectEvent to the Notifier, read in the transaction
+// that changes the object.
+
+// NotifConfig is one configuration of a bucket's notifications.
+type NotifConfig struct {
+	ID     string   `json:"id"`
+	Kind   string   `json:"kind"` // "queue" or "function"
+	ARN    string   `json:"arn"`
+	Events []string `json:"events"` // e.g. s3:ObjectCreated:*
+	Prefix string   `json:"prefix,omitempty"`
+	Suffix string   `json:"suffix,omitempty"`
+}
+
+// Matches reports whether an event named name (e.g. ObjectCreated:Put)
+// of key fires c.
+func (c NotifConfig) Matches(name, key string) bool {
+	if !strings.HasPrefix(key, c.Prefix) || !strings.HasSuffix(key, c.Suffix) {
+		return false
+	}
+	for _, e := range c.Events {
+		if p, ok := strings.CutSuffix(e, "*"); ok && strings.HasPrefix("s3:"+name, p) || e == "s3:"+name {
+			return true
+		}
+	}
+	return false
+}
+
+type filterRule struct {
+	Name  string `xml:"Name"`
+	Value string `xml:"Value"`
+}
+
+type notifXML struct {
+	ID     string   `xml:"Id,omitempty"`
+	Queue  string   `xml:"Queue,omitempty"`
+	Func   string   `xml:"CloudFunction,omitempty"`
+	Topic  string   `xml:"Topic,omitempty"`
+	Events []string `xml:"Event"`
+	Filter *struct {
+		Rules []filterRule `xml:"S3Key>FilterRule"`
+	} `xml:"Filter,omitempty"`
+}
+
+type notificationsXML struct {
+	XMLName   xml.Name   `xml:"NotificationConfiguration"`
+	Xmlns     string     `xml:"xmlns,attr,omitempty"`
+	Queues    []notifXML `xml:"QueueConfiguration"`
+	Functions []notifXML `xml:"CloudFunctionConfiguration"`
+	Topics    []notifXML `xml:"TopicConfiguration"`
+	EventBr   *struct{}  `xml:"EventBridgeConfiguration,omitempty"`
+}
+
+// parseNotifications reads a NotificationConfiguration body.
+func parseNotifications(body []byte) ([]NotifConfig, *s3Error) {
+	var n notificationsXML
+	if err := xml.Unmarshal(body, &n); err != nil || n.XMLName.Local != "NotificationConfiguration" {
+		return nil, errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+	}
+	if len(n.Topics) > 0 || n.EventBr != nil {
+		return nil, errorf("InvalidArgument", 400, "Cloudlet sends object events to queues and functions, not to topics or EventBridge.")
+	}
+	var out []NotifConfig
+	add := func(list []notifXML, kind string) *s3Error {
+		for i, x := range list {
+			c := NotifConfig{ID: x.ID, Kind: kind, ARN: x.Queue + x.Func, Events: x.Events}
+			if c.ID == "" {
+				c.ID = kind + "-" + strconv.Itoa(i+1)
+			}
+			if c.ARN == "" || len(c.Events) == 0 {
+				return errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+			}
+			for _, e := range c.Events {
+				known := false
+				for _, k := range []string{"s3:ObjectCreated:", "s3:ObjectRemoved:"} {
+					known = known || strings.HasPrefix(e, k)
+				}
+				if !known {
+					return &s3Error{code: "InvalidArgument", status: 400, msg: "The event is not supported for notifications",
+						extra: [][2]string{{"ArgumentName", "Event"}, {"ArgumentValue", e}}}
+				}
+			}
+			if x.Filter != nil {
+				for _, r := range x.Filter.Rules {
+					switch strings.ToLower(r.Name) {
+					case "prefix":
+						c.Prefix = r.Value
+					case "suffix":
+						c.Suffix = r.Value
+					default:
+						return &s3Error{code: "InvalidArgument", status: 400, msg: "filter rule name must be either prefix or suffix",
+							extra: [][2]string{{"ArgumentName", "FilterRule.Name"}, {"ArgumentValue", r.Name}}}
+					}
+				}
+			}
+			out = append(out, c)
+		}
+		return nil
+	}
+	if e := add(n.Queues, "queue"); e != nil {
+		return nil, e
+	}
+	if e := add(n.Functions, "function"); e != nil {
+		return nil, e
+	}
+	return out, nil
+}
+
+// Destinations checks that a notification's targets exist (S3 refuses a
+// configuration it cannot deliver to); nil: every target is taken.
+type Destinations func(kind, arn string) bool
+
+// SetDestinations makes s check targets through d. Call it before serving.
+func (s *Service) SetDestinations(d Destinations) { s.targets = d }
+
+func (s *Service) notificationOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
+	switch r.Method {
+	case http.MethodGet:
+		if e := s.authorize(call, "GetBucketNotificationConfiguration", s.bucketARN(bucket), nil); e != nil {
+			return e
+		}
+		var d *bucketDoc
+		if err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
+			d, err = bucketDocTx(tx, bucket)
+			return err
+		}); err != nil {
+			return internal(s, "read a bucket", err)
+		}
+		if d == nil {
+			return noSuchBucket(bucket)
+		}
+		out := notificationsXML{Xmlns: xmlns}
+		for _, c := range d.Notifications {
+			x := notifXML{ID: c.ID, Events: c.Events}
+			if c.Prefix != "" || c.Suffix != "" {
+				x.Filter = &struct {
+					Rules []filterRule `xml:"S3Key>FilterRule"`
+				}{}
+				if c.Prefix != "" {
+					x.Filter.Rules = append(x.Filter.Rules, filterRule{"Prefix", c.Prefix})
+				}
+				if c.Suffix != "" {
+					x.Filter.Rules = append(x.Filter.Rules, filterRule{"Suffix", c.Suffix})
+				}
+			}
+			if c.Kind == "queue" {
+				x.Queue = c.ARN
+				out.Queues = append(out.Queues, x)
+			} else {
+				x.Func = c.ARN
+				out.Functions = append(out.Functions, x)
+			}
+		}
+		writeXML(w, out)
+		return nil
+	case http.MethodPut:
+		if e := s.authorize(call, "PutBucketNotificationConfiguration", s.bucketARN(bucket), nil); e != nil {
+			return e
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			return bodyError(err)
+		}
+		cs, e := parseNotifications(body)
+		if e != nil {
+			return e
+		}
+		for _, c := range cs {
+			if s.targets != nil && !s.targets(c.Kind, c.ARN) {
+				return &s3Error{code: "InvalidArgument", status: 400, msg: "Unable to validate the following destination configurations",
+					extra: [][2]string{{"ArgumentName", c.ARN}, {"ArgumentValue", "The destination does not exist or cannot be reached."}}}
+			}
+		}
+		var found bool
+		if err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
+			found, err = updateBucketDocTx(tx, bucket, func(d *bucketDoc) { d.Notifications = cs })
+			return err
+		}); err != nil {
+			return internal(s, "put a bucket's notifications", err)
+		}
+		if !found {
+			return noSuchBucket(bucket)
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+}
+
+// matchingConfigsTx are bucket's notification configurations an event
+// named name of key fires.
+func matchingConfigsTx(tx *store.Tx, bucket, name, key string) ([]NotifConfig, error) {
+	d, err := bucketDocTx(tx, bucket)
+	if err != nil || d == nil {
+		return nil, err
+	}
+	var out []NotifConfig
+	for _, c := range d.Notifications {
+		if c.Matches(name, key) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
