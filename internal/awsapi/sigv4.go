@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -262,6 +263,26 @@ func (v *Verifier) VerifyStream(r *http.Request, a *Auth) (body io.Reader, chunk
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if a.Service == "s3" {
+		// S3 acts on x-amz-* headers (a copy's source, metadata,
+		// checksums): one the client did not sign could be added by anyone
+		// holding the request (a presigned URL, say).
+		signed := map[string]bool{}
+		for _, h := range a.SignedHeaders {
+			signed[h] = true
+		}
+		var unsigned []string
+		for name := range r.Header {
+			lower := strings.ToLower(name)
+			if (strings.HasPrefix(lower, "x-amz-") || lower == "content-md5") && !signed[lower] && !(a.Presigned && lower == "x-amz-content-sha256") {
+				unsigned = append(unsigned, lower)
+			}
+		}
+		if len(unsigned) > 0 {
+			sort.Strings(unsigned)
+			return nil, nil, ErrAccessDenied.Errorf("There were headers present in the request which were not signed: %s", strings.Join(unsigned, ", "))
+		}
 	}
 	switch claimed {
 	case "", unsignedPayload:

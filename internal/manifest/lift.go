@@ -271,9 +271,9 @@ func (d *decoder) liftStorage(root *node, c field, cf []field, path string) {
 	}
 	lid := c.key + "Bucket"
 	stack := d.stack()
-	name := generatedName(stack, lid, true)
+	name := bucketSafe(generatedName(stack, lid, true))
 	if len(name) > 63 { // CloudFormation shortens the stack's part
-		name = generatedName(stack[:max(1, len(stack)-(len(name)-63))], lid, true)
+		name = bucketSafe(generatedName(stack[:max(1, len(stack)-(len(name)-63))], lid, true))
 	}
 	at := func(k kind, s string) *node { return &node{kind: k, s: s, file: c.val.file, line: c.line} }
 	props := &node{kind: kindMap, file: c.val.file, line: c.line, fields: []field{{key: "BucketName", line: c.line, val: at(kindString, name)}}}
@@ -321,4 +321,16 @@ func (r *resolver) construct(addr string, n *node, path string) (*node, *miss, e
 		return nil, nil, errAt(n, path, "${construct:%s}: a queue construct has queueUrl, queueArn, dlqUrl and dlqArn; a storage construct bucketName and bucketArn", clip(addr))
 	}
 	return r.str(v, n), nil, nil
+}
+
+// bucketSafe makes a generated name a valid bucket name: lower-case
+// letters, digits and hyphens, starting and ending with a letter or digit.
+func bucketSafe(name string) string {
+	b := []byte(strings.ToLower(name))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	return strings.Trim(string(b), "-")
 }

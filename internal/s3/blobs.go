@@ -50,6 +50,17 @@ func NewDiskBlobs(dir string) (Blobs, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, err
 	}
+	// Every blob folder exists (and is durable) before the first blob is
+	// renamed into one: a rename is then made durable by syncing its
+	// folder alone.
+	for i := 0; i < 256; i++ {
+		if err := os.MkdirAll(filepath.Join(dir, hex.EncodeToString([]byte{byte(i)})), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, err
+	}
 	return &diskBlobs{dir: dir}, nil
 }
 

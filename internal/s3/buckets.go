@@ -126,9 +126,9 @@ func (s *Service) createBucket(w http.ResponseWriter, r *http.Request, call *aws
 	if !validBucketName(bucket) {
 		return &s3Error{code: "InvalidBucketName", status: 400, msg: "The specified bucket is not valid.", bucket: bucket}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err != nil {
-		return bodyError(err)
+	body, e := readSmall(r, 64<<10)
+	if e != nil {
+		return e
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
 		var cfg struct {
@@ -142,7 +142,7 @@ func (s *Service) createBucket(w http.ResponseWriter, r *http.Request, call *aws
 		}
 	}
 	var existed bool
-	err = s.st.Update(r.Context(), func(tx *store.Tx) error {
+	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
 		var err error
 		if existed, err = bucketExistsTx(tx, bucket); err != nil || existed {
 			return err
@@ -166,6 +166,7 @@ func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, call *aws
 		return e
 	}
 	var e *s3Error
+	var drop []string
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
 		e = nil
 		ok, err := bucketExistsTx(tx, bucket)
@@ -185,6 +186,19 @@ func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, call *aws
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		// its unfinished uploads go with it
+		drop = nil
+		ids, err := uploadsTx(tx, bucket)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			blobs, err := dropUploadTx(tx, id)
+			if err != nil {
+				return err
+			}
+			drop = append(drop, blobs...)
+		}
 		_, err = tx.Exec(`DELETE FROM s3_buckets WHERE name = ?`, bucket)
 		return err
 	})
@@ -193,6 +207,9 @@ func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, call *aws
 	}
 	if e != nil {
 		return e
+	}
+	for _, b := range drop {
+		s.blobs.Remove(b)
 	}
 	s.forgetPolicy(bucket)
 	w.WriteHeader(http.StatusNoContent)
@@ -313,6 +330,13 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 		}
 		from := after
 		seenPrefix := ""
+		// resuming after a common prefix: none of its keys again
+		if rest, ok := strings.CutPrefix(after, prefix); ok && delim != "" && strings.HasSuffix(rest, delim) && strings.Index(rest, delim) == len(rest)-len(delim) {
+			seenPrefix = after
+		}
+		if maxKeys == 0 {
+			return nil
+		}
 		count := 0
 		for !truncated {
 			rows, err := tx.Query(`SELECT key, size, etag, modified FROM s3_objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT 1001`, bucket, from, prefix)
@@ -449,4 +473,18 @@ func bodyError(err error) *s3Error {
 		return errorf("XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
 	return errorf("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+}
+
+// readSmall reads a request body that is a document (XML, a policy) of
+// at most limit bytes, to its end: a streamed body is checked against
+// its signature only there.
+func readSmall(r *http.Request, limit int64) ([]byte, *s3Error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	if int64(len(body)) > limit {
+		return nil, errorf("MaxMessageLengthExceeded", 400, "Your request was too big.")
+	}
+	return body, nil
 }

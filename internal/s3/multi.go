@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/xml"
-	"io"
 	"net/http"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
@@ -35,9 +34,9 @@ func parseDelete(body []byte) (*deleteRequest, *s3Error) {
 // deleteObjects serves DeleteObjects (POST ?delete): each key deleted as
 // DeleteObject deletes it, authorized one by one.
 func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 2<<20))
-	if err != nil {
-		return bodyError(err)
+	body, e := readSmall(r, 2<<20)
+	if e != nil {
+		return e
 	}
 	if cm := r.Header.Get("Content-MD5"); cm != "" {
 		sum := md5.Sum(body)

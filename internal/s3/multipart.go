@@ -130,6 +130,11 @@ func (s *Service) uploadPart(w http.ResponseWriter, r *http.Request, call *awsap
 		return e
 	}
 	copySrc := r.Header.Get("x-amz-copy-source")
+	wantMD5, e := contentMD5(r)
+	if e != nil {
+		return e
+	}
+	sums := requestedSums(r)
 	bw, err := s.blobs.Create()
 	if err != nil {
 		return internal(s, "create a blob", err)
@@ -162,15 +167,27 @@ func (s *Service) uploadPart(w http.ResponseWriter, r *http.Request, call *awsap
 		_, err = io.Copy(bw, io.NewSectionReader(b, start, length))
 		b.Close()
 	} else {
-		_, err = io.Copy(bw, io.LimitReader(r.Body, MaxPutSize+1))
+		dst := []io.Writer{bw}
+		for _, h := range sums {
+			dst = append(dst, h)
+		}
+		_, err = io.Copy(io.MultiWriter(dst...), io.LimitReader(r.Body, MaxPutSize+1))
 	}
 	if err != nil {
 		bw.Abort()
 		return bodyError(err)
 	}
+	if _, e := checkSums(r, call, sums); e != nil {
+		bw.Abort()
+		return e
+	}
 	blob, size, sum, err := bw.Commit()
 	if err != nil {
 		return internal(s, "write a part", err)
+	}
+	if wantMD5 != nil && string(wantMD5) != string(sum) {
+		s.blobs.Remove(blob)
+		return errorf("BadDigest", 400, "The Content-MD5 you specified did not match what we received.")
 	}
 	if size > MaxPutSize {
 		s.blobs.Remove(blob)
@@ -178,7 +195,6 @@ func (s *Service) uploadPart(w http.ResponseWriter, r *http.Request, call *awsap
 	}
 	etag := hex.EncodeToString(sum)
 	var old string
-	var e *s3Error
 	err = s.st.Update(r.Context(), func(tx *store.Tx) error {
 		old, e = "", nil
 		u, err := loadUploadTx(tx, id)
@@ -293,9 +309,9 @@ func (s *Service) completeUpload(w http.ResponseWriter, r *http.Request, call *a
 	if e := s.authorize(call, "CompleteMultipartUpload", s.objectARN(bucket, key), nil); e != nil {
 		return e
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	if err != nil {
-		return bodyError(err)
+	body, e := readSmall(r, 4<<20)
+	if e != nil {
+		return e
 	}
 	req, e := parseComplete(body)
 	if e != nil {
@@ -361,9 +377,28 @@ func (s *Service) completeUpload(w http.ResponseWriter, r *http.Request, call *a
 	etag := hex.EncodeToString(sums.Sum(nil)) + "-" + strconv.Itoa(len(chosen))
 	o := &object{blob: blob, size: size, etag: etag, modified: time.Now(), meta: u.meta}
 	var drop []string
-	if e := s.commitObjectWith(r, call, "ObjectCreated:CompleteMultipartUpload", bucket, key, o, func(tx *store.Tx) (err error) {
+	if e := s.commitObjectWith(r, call, "ObjectCreated:CompleteMultipartUpload", bucket, key, o, func(tx *store.Tx) (*s3Error, error) {
+		// the upload and the parts joined must still be what was read:
+		// not aborted, completed or re-uploaded meanwhile
+		u, err := loadUploadTx(tx, id)
+		if err != nil || u == nil {
+			return noSuchUpload(id), err
+		}
+		now, err := partsTx(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		blobOf := map[int]string{}
+		for _, p := range now {
+			blobOf[p.number] = p.blob
+		}
+		for _, p := range chosen {
+			if blobOf[p.number] != p.blob {
+				return noSuchUpload(id), nil
+			}
+		}
 		drop, err = dropUploadTx(tx, id)
-		return err
+		return nil, err
 	}); e != nil {
 		return e
 	}
@@ -524,4 +559,22 @@ func dropUploadTx(tx *store.Tx, id string) ([]string, error) {
 	}
 	_, err = tx.Exec(`DELETE FROM s3_uploads WHERE id = ?`, id)
 	return blobs, err
+}
+
+// uploadsTx are the ids of bucket's unfinished uploads.
+func uploadsTx(tx *store.Tx, bucket string) ([]string, error) {
+	rows, err := tx.Query(`SELECT id FROM s3_uploads WHERE bucket = ?`, bucket)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -115,6 +116,27 @@ func TestMultipartUpload(t *testing.T) {
 	}
 	if n := countBlobs(t, e.blobs); n != 2 {
 		t.Fatalf("%d bodies for 2 objects: parts outlived their uploads", n)
+	}
+	// a part whose Content-MD5 is not its body's
+	other := md5.Sum([]byte("other"))
+	cu3, _ := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("big"), Key: aws.String("left")})
+	if _, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("big"), Key: aws.String("left"), UploadId: cu3.UploadId, PartNumber: aws.Int32(1),
+		Body: strings.NewReader("part"), ContentMD5: aws.String(base64.StdEncoding.EncodeToString(other[:]))}); code(err) != "BadDigest" {
+		t.Fatalf("a part with a wrong Content-MD5: %v", err)
+	}
+	// a bucket deleted with an unfinished upload takes it along
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("gone")})
+	cu4, _ := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("gone"), Key: aws.String("k")})
+	c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("gone"), Key: aws.String("k"), UploadId: cu4.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("p")})
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("gone")}); err != nil {
+		t.Fatal(err)
+	}
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("gone")})
+	if lu, _ := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("gone")}); len(lu.Uploads) != 0 {
+		t.Fatalf("a recreated bucket shows the old uploads: %+v", lu.Uploads)
+	}
+	if n := countBlobs(t, e.blobs); n != 2 {
+		t.Fatalf("%d bodies: the deleted bucket's parts were left", n)
 	}
 }
 

@@ -2,7 +2,6 @@ package s3
 
 import (
 	"encoding/xml"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -172,9 +171,9 @@ func (s *Service) notificationOp(w http.ResponseWriter, r *http.Request, call *a
 		if e := s.authorize(call, "PutBucketNotificationConfiguration", s.bucketARN(bucket), nil); e != nil {
 			return e
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			return bodyError(err)
+		body, e := readSmall(r, 1<<20)
+		if e != nil {
+			return e
 		}
 		cs, e := parseNotifications(body)
 		if e != nil {

@@ -166,28 +166,12 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi
 	if size > MaxPutSize {
 		return errorf("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size")
 	}
-	var wantMD5 []byte
-	if cm := r.Header.Get("Content-MD5"); cm != "" {
-		b, err := base64.StdEncoding.DecodeString(cm)
-		if err != nil || len(b) != md5.Size {
-			return errorf("InvalidDigest", 400, "The Content-MD5 you specified was invalid.")
-		}
-		wantMD5 = b
+	wantMD5, e := contentMD5(r)
+	if e != nil {
+		return e
 	}
 	// checksums asked for: in a header, or announced as a trailer
-	sums := map[string]hash.Hash{}
-	for alg, mk := range checksums {
-		if r.Header.Get("x-amz-checksum-"+strings.ToLower(alg)) != "" {
-			sums[alg] = mk()
-		}
-	}
-	for _, t := range strings.Split(r.Header.Get("x-amz-trailer"), ",") {
-		if alg, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(t)), "x-amz-checksum-"); ok {
-			if mk := checksums[strings.ToUpper(alg)]; mk != nil {
-				sums[strings.ToUpper(alg)] = mk()
-			}
-		}
-	}
+	sums := requestedSums(r)
 	// A body of up to InlineMax is kept with the metadata; a larger one
 	// streams to a blob.
 	src := io.LimitReader(r.Body, MaxPutSize+1)
@@ -241,22 +225,9 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi
 		abort()
 		return errorf("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
 	}
-	got := func(alg string) string {
-		if v := r.Header.Get("x-amz-checksum-" + strings.ToLower(alg)); v != "" {
-			return v
-		}
-		return call.Trailer().Get("x-amz-checksum-" + strings.ToLower(alg))
-	}
-	for alg, h := range sums {
-		sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
-		if want := got(alg); want != sum {
-			abort()
-			return errorf("BadDigest", 400, "The "+alg+" you specified did not match the calculated checksum.")
-		}
-		if meta.Checksums == nil {
-			meta.Checksums = map[string]string{}
-		}
-		meta.Checksums[alg] = sum
+	if meta.Checksums, e = checkSums(r, call, sums); e != nil {
+		abort()
+		return e
 	}
 	o := &object{size: n, modified: time.Now(), meta: meta}
 	var md5sum []byte
@@ -297,8 +268,9 @@ func (s *Service) commitObject(r *http.Request, call *awsapi.Call, event, bucket
 }
 
 // commitObjectWith is commitObject with more changes (extra, when not
-// nil) in the same transaction.
-func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bucket, key string, o *object, extra func(*store.Tx) error) *s3Error {
+// nil) in the same transaction; extra may refuse the commit with an
+// *s3Error.
+func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bucket, key string, o *object, extra func(*store.Tx) (*s3Error, error)) *s3Error {
 	var old string
 	var e *s3Error
 	var after func()
@@ -317,6 +289,15 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 			return err
 		} else if prev != nil {
 			old = prev.blob
+			if r.Header.Get("If-None-Match") == "*" && event == "ObjectCreated:Put" { // a conditional write
+				e = errorf("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold")
+				return nil
+			}
+		}
+		if extra != nil {
+			if e, err = extra(tx); err != nil || e != nil {
+				return err
+			}
 		}
 		var body any // NULL for a body in a blob
 		if o.blob == "" {
@@ -325,9 +306,6 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 		_, err = tx.Exec(`INSERT INTO s3_objects (bucket, key, blob, size, etag, modified, doc, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size, etag = excluded.etag,
 			modified = excluded.modified, doc = excluded.doc, body = excluded.body`, bucket, key, o.blob, o.size, o.etag, o.modified.UnixMilli(), string(doc), body)
-		if err == nil && extra != nil {
-			err = extra(tx)
-		}
 		if err != nil || s.notify == nil {
 			return err
 		}
@@ -684,11 +662,11 @@ func principalOf(call *awsapi.Call) string {
 // parseCopySource reads x-amz-copy-source: bucket/key, URL-encoded, with
 // an optional leading slash and ?versionId.
 func parseCopySource(h string) (bucket, key string, e *s3Error) {
+	h, _, _ = strings.Cut(h, "?versionId=") // before decoding: a key may hold an encoded one
 	src, err := url.PathUnescape(h)
 	if err != nil {
 		return "", "", errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
-	src, _, _ = strings.Cut(src, "?versionId=")
 	bucket, key, ok := strings.Cut(strings.TrimPrefix(src, "/"), "/")
 	if !ok || bucket == "" || key == "" {
 		return "", "", errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
@@ -700,3 +678,56 @@ func parseCopySource(h string) (bucket, key string, e *s3Error) {
 type inlineBlob struct{ *bytes.Reader }
 
 func (inlineBlob) Close() error { return nil }
+
+// requestedSums are the checksums a request asks for, in a header or as
+// a trailer to come.
+func requestedSums(r *http.Request) map[string]hash.Hash {
+	sums := map[string]hash.Hash{}
+	for alg, mk := range checksums {
+		if r.Header.Get("x-amz-checksum-"+strings.ToLower(alg)) != "" {
+			sums[alg] = mk()
+		}
+	}
+	for _, t := range strings.Split(r.Header.Get("x-amz-trailer"), ",") {
+		if alg, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(t)), "x-amz-checksum-"); ok {
+			if mk := checksums[strings.ToUpper(alg)]; mk != nil {
+				sums[strings.ToUpper(alg)] = mk()
+			}
+		}
+	}
+	return sums
+}
+
+// checkSums compares the checksums computed of a body with the ones the
+// request gave (once the body is read: a trailer comes after it).
+func checkSums(r *http.Request, call *awsapi.Call, sums map[string]hash.Hash) (map[string]string, *s3Error) {
+	var out map[string]string
+	for alg, h := range sums {
+		sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
+		want := r.Header.Get("x-amz-checksum-" + strings.ToLower(alg))
+		if want == "" {
+			want = call.Trailer().Get("x-amz-checksum-" + strings.ToLower(alg))
+		}
+		if want != sum {
+			return nil, errorf("BadDigest", 400, "The "+alg+" you specified did not match the calculated checksum.")
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[alg] = sum
+	}
+	return out, nil
+}
+
+// contentMD5 reads a request's Content-MD5 (nil when it has none).
+func contentMD5(r *http.Request) ([]byte, *s3Error) {
+	cm := r.Header.Get("Content-MD5")
+	if cm == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(cm)
+	if err != nil || len(b) != md5.Size {
+		return nil, errorf("InvalidDigest", 400, "The Content-MD5 you specified was invalid.")
+	}
+	return b, nil
+}

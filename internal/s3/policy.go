@@ -170,12 +170,12 @@ func (s *Service) policyOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 20<<10+1))
-	if err != nil {
-		return bodyError(err)
-	}
-	if len(body) > 20<<10 {
-		return errorf("PolicyTooLarge", 400, "Policies must be less than 20 KB")
+	body, e := readSmall(r, 20<<10)
+	if e != nil {
+		if e.code == "MaxMessageLengthExceeded" {
+			return errorf("PolicyTooLarge", 400, "Policies must be less than 20 KB")
+		}
+		return e
 	}
 	parsed, err := iam.ParsePolicy("the policy of bucket "+bucket, body)
 	if err != nil {

@@ -157,6 +157,14 @@ func TestBucketsAndObjects(t *testing.T) {
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("nope"), Key: aws.String("k"), Body: strings.NewReader("x")}); code(err) != "NoSuchBucket" {
 		t.Fatalf("PutObject to no bucket: %v", err)
 	}
+	// a conditional write: only if the key holds nothing
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("cats/tom.txt"), Body: strings.NewReader("x"),
+		IfNoneMatch: aws.String("*")}); code(err) != "PreconditionFailed" {
+		t.Fatalf("If-None-Match * over an object: %v", err)
+	}
+	if get(t, c, "photos", "cats/tom.txt") != body {
+		t.Fatal("a refused conditional write changed the object")
+	}
 	// Content-MD5 that is not the body's
 	other := md5.Sum([]byte("other"))
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("bad"), Body: strings.NewReader("x"),
@@ -328,6 +336,24 @@ func TestListings(t *testing.T) {
 	if len(out.Contents) != 3 || *out.Contents[0].Key != "a/b/3" {
 		t.Fatalf("start-after: %+v", out.Contents)
 	}
+	// pages of one, through common prefixes: each once, and an end
+	var seen []string
+	pg := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String("docs"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(1)})
+	for pg.HasMorePages() && len(seen) < 10 {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			seen = append(seen, *o.Key)
+		}
+		for _, p := range page.CommonPrefixes {
+			seen = append(seen, *p.Prefix)
+		}
+	}
+	if strings.Join(seen, ",") != "a,a/,b/,c" {
+		t.Fatalf("paged through delimiters: %v", seen)
+	}
 	v1, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("docs"), Prefix: aws.String("a"), MaxKeys: aws.Int32(2)})
 	if err != nil || len(v1.Contents) != 2 || !aws.ToBool(v1.IsTruncated) {
 		t.Fatalf("ListObjects: %+v %v", v1, err)
@@ -368,6 +394,23 @@ func TestPresigned(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(b) != "uploaded by URL" {
 		t.Fatalf("presigned GET: %d %s", resp.StatusCode, b)
+	}
+	// a header added to a presigned URL is refused: it was not signed
+	c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("share"), Key: aws.String("secret"), Body: strings.NewReader("private")})
+	up2, _ := ps.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("share"), Key: aws.String("g.txt")})
+	req, _ = http.NewRequest(http.MethodPut, up2.URL, bytes.NewReader(nil))
+	for k, v := range up2.SignedHeader {
+		req.Header[k] = v
+	}
+	req.Header.Set("x-amz-copy-source", "share/secret")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "not signed: x-amz-copy-source") {
+		t.Fatalf("a presigned PUT with an unsigned x-amz-copy-source: %d %s", resp.StatusCode, b)
 	}
 	// a URL the SDK's signer signed two minutes ago, valid for one
 	old, _ := http.NewRequest(http.MethodGet, e.url+"/share/f.txt?X-Amz-Expires=60", nil)
