@@ -81,7 +81,7 @@ func (s *Service) multipartOp(w http.ResponseWriter, r *http.Request, call *awsa
 }
 
 func (s *Service) createUpload(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
-	if e := s.authorize(call, "CreateMultipartUpload", s.objectARN(bucket, key), nil); e != nil {
+	if e := s.authorize(call, "CreateMultipartUpload", s.objectARN(bucket, key), amzKeys(r)); e != nil {
 		return e
 	}
 	meta, e := metaFrom(r.Header)

@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/store"
 )
 
@@ -145,7 +146,7 @@ var checksums = map[string]func() hash.Hash{
 // comes (signature, Content-MD5, x-amz-checksum-*), and the object
 // appears when its metadata commits, after the blob is durable.
 func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
-	if e := s.authorize(call, "PutObject", s.objectARN(bucket, key), nil); e != nil {
+	if e := s.authorize(call, "PutObject", s.objectARN(bucket, key), amzKeys(r)); e != nil {
 		return e
 	}
 	if ok, e := s.bucketExists(r, bucket); e != nil || !ok {
@@ -590,7 +591,7 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsap
 	if e := s.authorize(call, "GetObject", s.objectARN(sb, sk), nil); e != nil {
 		return e
 	}
-	if e := s.authorize(call, "CopyObject", s.objectARN(bucket, key), nil); e != nil {
+	if e := s.authorize(call, "CopyObject", s.objectARN(bucket, key), amzKeys(r)); e != nil {
 		return e
 	}
 	directive := r.Header.Get("x-amz-metadata-directive")
@@ -730,4 +731,21 @@ func contentMD5(r *http.Request) ([]byte, *s3Error) {
 		return nil, errorf("InvalidDigest", 400, "The Content-MD5 you specified was invalid.")
 	}
 	return b, nil
+}
+
+// amzCondition are the request headers S3 offers as condition keys
+// (s3:x-amz-acl, …) to the policies that authorize a write.
+var amzCondition = []string{"acl", "copy-source", "metadata-directive", "server-side-encryption", "server-side-encryption-aws-kms-key-id",
+	"storage-class", "website-redirect-location", "content-sha256", "object-lock-mode", "object-lock-retain-until-date", "object-lock-legal-hold",
+	"grant-read", "grant-write", "grant-read-acp", "grant-write-acp", "grant-full-control"}
+
+// amzKeys sets a write's s3:x-amz-* condition keys from its headers.
+func amzKeys(r *http.Request) func(*iam.Context) {
+	return func(c *iam.Context) {
+		for _, name := range amzCondition {
+			if v := r.Header.Get("x-amz-" + name); v != "" {
+				c.Set("s3:x-amz-"+name, v)
+			}
+		}
+	}
 }

@@ -153,6 +153,16 @@ func TestBucketPolicy(t *testing.T) {
 	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("thumbs-uploads"), Policy: aws.String(`{"Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]}`)}); apiCode(err) != "MalformedPolicy" {
 		t.Fatalf("a policy without a Principal: %v", err)
 	}
+	// a condition on S3's request keys: writes must ask for encryption
+	put("thumbs-thumbnails", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::thumbs-thumbnails/*",
+		"Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"AES256"}}}]}`)
+	if _, err := role.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("plain"), Body: strings.NewReader("x")}); apiCode(err) != "AccessDenied" {
+		t.Fatalf("a write without the encryption the policy asks for: %v", err)
+	}
+	if _, err := role.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("sealed"), Body: strings.NewReader("x"),
+		ServerSideEncryption: s3types.ServerSideEncryptionAes256}); err != nil {
+		t.Fatalf("a write with it: %v", err)
+	}
 	if _, err := admin.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("thumbs-uploads")}); err != nil {
 		t.Fatal(err)
 	}
