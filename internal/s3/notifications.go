@@ -1,10 +1,13 @@
 package s3
 
 import (
+	"context"
+	"encoding/json"
 	"encoding/xml"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/store"
@@ -127,6 +130,14 @@ type Destinations func(kind, arn string) bool
 // SetDestinations makes s check targets through d. Call it before serving.
 func (s *Service) SetDestinations(d Destinations) { s.targets = d }
 
+// TestEvents sends S3's s3:TestEvent message to a queue a configuration
+// newly names.
+type TestEvents func(ctx context.Context, queueARN string, body []byte) error
+
+// SetTestEvents makes s send the test events through t. Call it before
+// serving.
+func (s *Service) SetTestEvents(t TestEvents) { s.testEvents = t }
+
 func (s *Service) notificationOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
 	switch r.Method {
 	case http.MethodGet:
@@ -186,14 +197,32 @@ func (s *Service) notificationOp(w http.ResponseWriter, r *http.Request, call *a
 			}
 		}
 		var found bool
+		had := map[string]bool{}
 		if err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
-			found, err = updateBucketDocTx(tx, bucket, func(d *bucketDoc) { d.Notifications = cs })
+			found, err = updateBucketDocTx(tx, bucket, func(d *bucketDoc) {
+				for _, c := range d.Notifications {
+					had[c.Kind+" "+c.ARN] = true
+				}
+				d.Notifications = cs
+			})
 			return err
 		}); err != nil {
 			return internal(s, "put a bucket's notifications", err)
 		}
 		if !found {
 			return noSuchBucket(bucket)
+		}
+		// S3 tells a queue it was newly configured
+		for _, c := range cs {
+			if c.Kind != "queue" || had["queue "+c.ARN] || s.testEvents == nil {
+				continue
+			}
+			had["queue "+c.ARN] = true
+			body, _ := json.Marshal(map[string]string{"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": time.Now().UTC().Format(timeFormat),
+				"Bucket": bucket, "RequestId": call.RequestID, "HostId": call.RequestID})
+			if err := s.testEvents(r.Context(), c.ARN, body); err != nil {
+				s.log.Warn("s3: send the test event to a queue", "queue", c.ARN, "err", err)
+			}
 		}
 		w.WriteHeader(http.StatusOK)
 		return nil

@@ -53,9 +53,10 @@ type Service struct {
 	account string
 	log     *slog.Logger
 
-	notify  Notifier     // the buckets' notifications (events.go); nil: none
-	pol     policies     // the buckets' policies (policy.go)
-	targets Destinations // checks notification targets (notifications.go)
+	notify     Notifier     // the buckets' notifications (events.go); nil: none
+	pol        policies     // the buckets' policies (policy.go)
+	targets    Destinations // checks notification targets (notifications.go)
+	testEvents TestEvents   // sends s3:TestEvent to newly configured queues
 }
 
 // New returns the S3 API over st and blobs.

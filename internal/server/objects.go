@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -160,4 +161,21 @@ func (s *Server) notificationTarget(kind, arn string) bool {
 	}
 	_, ok, err := s.queues.VisibilityTimeout(context.Background(), arn[strings.LastIndexByte(arn, ':')+1:])
 	return err == nil && ok
+}
+
+// sendTestEvent sends S3's s3:TestEvent message to a queue.
+func (s *Server) sendTestEvent(ctx context.Context, queueARN string, body []byte) error {
+	name := queueARN[strings.LastIndexByte(queueARN, ':')+1:]
+	var why string
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		_, why, err = s.queues.SendTx(tx, name, string(body), nil, "S3")
+		return err
+	})
+	if err == nil && why != "" {
+		err = errors.New(why)
+	}
+	if err == nil {
+		s.queues.Wake()
+	}
+	return err
 }

@@ -203,6 +203,20 @@ func TestBucketNotificationConfiguration(t *testing.T) {
 	if err != nil || len(got.QueueConfigurations) != 1 || len(got.LambdaFunctionConfigurations) != 1 || aws.ToString(got.QueueConfigurations[0].Id) != "to-queue" {
 		t.Fatalf("GetBucketNotificationConfiguration: %+v %v", got, err)
 	}
+	// S3's test event first, as a newly configured queue gets it
+	var test struct{ Service, Event, Bucket string }
+	waitFor(t, "the test event", func() bool {
+		r, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: qu.QueueUrl, WaitTimeSeconds: 1})
+		if err != nil || len(r.Messages) == 0 {
+			return false
+		}
+		json.Unmarshal([]byte(*r.Messages[0].Body), &test)
+		q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: qu.QueueUrl, ReceiptHandle: r.Messages[0].ReceiptHandle})
+		return true
+	})
+	if test.Event != "s3:TestEvent" || test.Service != "Amazon S3" || test.Bucket != "thumbs-uploads" {
+		t.Fatalf("the test event: %+v", test)
+	}
 	c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-uploads"), Key: aws.String("q/one.txt"), Body: strings.NewReader("1")})
 	c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("thumbs-uploads"), Key: aws.String("q/one.txt")})
 	var names []string

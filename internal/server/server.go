@@ -313,6 +313,7 @@ func (s *Server) Start() error {
 		s.objects = s3.New(s.store, blobs, s.opts.Region, DefaultAccountID, s.log)
 		s.objects.SetNotifier(s.notifyObject)
 		s.objects.SetDestinations(s.notificationTarget)
+		s.objects.SetTestEvents(s.sendTestEvent)
 		var n int
 		if n, err = s.objects.Sweep(context.Background()); n > 0 {
 			s.log.Info("s3: removed bodies no object names (an upload cut short, or replaced before a crash)", "count", n)
