@@ -49,8 +49,11 @@ func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if q.Has("notification") {
 		return s.notificationOp(w, r, call, bucket)
 	}
+	if q.Has("acl") {
+		return s.aclOp(w, r, call, bucket, "")
+	}
 	for _, sub := range []string{"versioning", "cors", "policy", "tagging", "notification", "uploads", "delete", "lifecycle",
-		"acl", "encryption", "website", "logging", "replication", "object-lock", "ownershipControls", "publicAccessBlock", "versions",
+		"encryption", "website", "logging", "replication", "object-lock", "ownershipControls", "publicAccessBlock", "versions",
 		"accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering"} {
 		if q.Has(sub) {
 			return errorf("NotImplemented", 501, "Cloudlet's S3 does not serve ?"+sub+" yet.")
@@ -125,6 +128,13 @@ func (s *Service) createBucket(w http.ResponseWriter, r *http.Request, call *aws
 	}
 	if !validBucketName(bucket) {
 		return &s3Error{code: "InvalidBucketName", status: 400, msg: "The specified bucket is not valid.", bucket: bucket}
+	}
+	h := r.Header.Clone()
+	if h.Get("x-amz-acl") == "private" { // a bucket's default, which S3 takes
+		h.Del("x-amz-acl")
+	}
+	if checkACLHeaders(h) != nil {
+		return errorf("InvalidBucketAclWithObjectOwnership", 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
 	}
 	body, e := readSmall(r, 64<<10)
 	if e != nil {

@@ -82,10 +82,18 @@ func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if !utf8.ValidString(key) {
 		return errorf("InvalidURI", 400, "Couldn't parse the specified URI.")
 	}
+	if q.Has("acl") {
+		return s.aclOp(w, r, call, bucket, key)
+	}
+	if r.Method == http.MethodPut || r.Method == http.MethodPost && q.Has("uploads") {
+		if e := checkACLHeaders(r.Header); e != nil {
+			return e
+		}
+	}
 	if e, ok := s.multipartOp(w, r, call, bucket, key, q); ok {
 		return e
 	}
-	for _, sub := range []string{"uploads", "uploadId", "tagging", "acl", "retention", "legal-hold", "versionId", "torrent", "restore", "attributes"} {
+	for _, sub := range []string{"uploads", "uploadId", "tagging", "retention", "legal-hold", "versionId", "torrent", "restore", "attributes"} {
 		if q.Has(sub) {
 			return errorf("NotImplemented", 501, "Cloudlet's S3 does not serve ?"+sub+" yet.")
 		}

@@ -505,3 +505,33 @@ func FuzzParseNotifications(f *testing.F) {
 		}
 	})
 }
+
+// ACLs as S3 has them by default (BucketOwnerEnforced): writes setting
+// one other than bucket-owner-full-control are refused, PutObjectAcl is
+// refused, GetObjectAcl answers the owner's FULL_CONTROL.
+func TestACLs(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("acl"), ACL: types.BucketCannedACLPublicRead}); code(err) != "InvalidBucketAclWithObjectOwnership" {
+		t.Fatalf("a bucket created public: %v", err)
+	}
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("acl"), ACL: types.BucketCannedACLPrivate}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("acl"), Key: aws.String("k"), Body: strings.NewReader("x"), ACL: types.ObjectCannedACLPublicRead}); code(err) != "AccessControlListNotSupported" {
+		t.Fatalf("a public-read object: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("acl"), Key: aws.String("k"), Body: strings.NewReader("x"), ACL: types.ObjectCannedACLBucketOwnerFullControl}); err != nil {
+		t.Fatalf("bucket-owner-full-control: %v", err)
+	}
+	acl, err := c.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String("acl"), Key: aws.String("k")})
+	if err != nil || len(acl.Grants) != 1 || acl.Grants[0].Permission != types.PermissionFullControl || aws.ToString(acl.Owner.ID) != "000000000000" {
+		t.Fatalf("GetObjectAcl: %+v %v", acl, err)
+	}
+	if _, err := c.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String("acl")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String("acl"), Key: aws.String("k"), ACL: types.ObjectCannedACLPublicRead}); code(err) != "AccessControlListNotSupported" {
+		t.Fatalf("PutObjectAcl: %v", err)
+	}
+}

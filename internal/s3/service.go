@@ -42,6 +42,10 @@ var ops = iam.Register("s3",
 	iam.Operation{Name: "DeleteBucketPolicy", Action: "s3:DeleteBucketPolicy", ResourceType: "bucket"},
 	iam.Operation{Name: "PutBucketNotificationConfiguration", Action: "s3:PutBucketNotification", ResourceType: "bucket"},
 	iam.Operation{Name: "GetBucketNotificationConfiguration", Action: "s3:GetBucketNotification", ResourceType: "bucket"},
+	iam.Operation{Name: "GetBucketAcl", Action: "s3:GetBucketAcl", ResourceType: "bucket"},
+	iam.Operation{Name: "PutBucketAcl", Action: "s3:PutBucketAcl", ResourceType: "bucket"},
+	iam.Operation{Name: "GetObjectAcl", Action: "s3:GetObjectAcl", ResourceType: "object"},
+	iam.Operation{Name: "PutObjectAcl", Action: "s3:PutObjectAcl", ResourceType: "object"},
 )
 
 // Service serves the S3 REST API over the store (metadata) and Blobs
