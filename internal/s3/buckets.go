@@ -52,7 +52,10 @@ func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if q.Has("acl") {
 		return s.aclOp(w, r, call, bucket, "")
 	}
-	for _, sub := range []string{"versioning", "cors", "policy", "tagging", "notification", "uploads", "delete", "lifecycle",
+	if q.Has("tagging") {
+		return s.bucketTaggingOp(w, r, call, bucket)
+	}
+	for _, sub := range []string{"versioning", "cors", "policy", "notification", "uploads", "delete", "lifecycle",
 		"encryption", "website", "logging", "replication", "object-lock", "ownershipControls", "publicAccessBlock", "versions",
 		"accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering"} {
 		if q.Has(sub) {

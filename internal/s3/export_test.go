@@ -43,3 +43,16 @@ func ParseNotifications(b []byte) ([]NotifConfig, error) {
 	}
 	return c, nil
 }
+
+// ParseTagging exposes parseTagging's keys.
+func ParseTagging(b []byte) ([]string, error) {
+	tags, e := parseTagging(b, 10)
+	if e != nil {
+		return nil, errorOf(e)
+	}
+	var keys []string
+	for _, t := range tags {
+		keys = append(keys, t.Key)
+	}
+	return keys, nil
+}

@@ -45,6 +45,7 @@ type objectMeta struct {
 	Expires            string            `json:"ex,omitempty"`
 	User               map[string]string `json:"u,omitempty"`  // x-amz-meta-*, by lower-case name
 	Checksums          map[string]string `json:"ck,omitempty"` // CRC32, CRC32C, SHA1, SHA256: base64
+	Tags               map[string]string `json:"t,omitempty"`
 }
 
 // object is an object's row.
@@ -85,6 +86,9 @@ func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if q.Has("acl") {
 		return s.aclOp(w, r, call, bucket, key)
 	}
+	if q.Has("tagging") {
+		return s.objectTaggingOp(w, r, call, bucket, key)
+	}
 	if r.Method == http.MethodPut || r.Method == http.MethodPost && q.Has("uploads") {
 		if e := checkACLHeaders(r.Header); e != nil {
 			return e
@@ -93,7 +97,7 @@ func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if e, ok := s.multipartOp(w, r, call, bucket, key, q); ok {
 		return e
 	}
-	for _, sub := range []string{"uploads", "uploadId", "tagging", "retention", "legal-hold", "versionId", "torrent", "restore", "attributes"} {
+	for _, sub := range []string{"uploads", "uploadId", "retention", "legal-hold", "versionId", "torrent", "restore", "attributes"} {
 		if q.Has(sub) {
 			return errorf("NotImplemented", 501, "Cloudlet's S3 does not serve ?"+sub+" yet.")
 		}
@@ -139,6 +143,11 @@ func metaFrom(h http.Header) (objectMeta, *s3Error) {
 	if size > 2048 {
 		return m, errorf("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size.")
 	}
+	tags, e := tagsFromHeader(h.Get("x-amz-tagging"))
+	if e != nil {
+		return m, e
+	}
+	m.Tags = tagMap(tags)
 	return m, nil
 }
 
@@ -411,6 +420,9 @@ func objectHeaders(w http.ResponseWriter, o *object, q url.Values, checksum bool
 	h.Set("ETag", `"`+o.etag+`"`)
 	h.Set("Last-Modified", o.modified.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
+	if len(o.meta.Tags) > 0 {
+		h.Set("x-amz-tagging-count", strconv.Itoa(len(o.meta.Tags)))
+	}
 }
 
 // conditions applies If-Match, If-None-Match, If-Modified-Since and

@@ -20,8 +20,9 @@ import (
 // not, and their Deny refuses what it allows.
 
 type bucketDoc struct {
-	Policy        string        `json:"policy,omitempty"`
-	Notifications []NotifConfig `json:"notifications,omitempty"`
+	Policy        string            `json:"policy,omitempty"`
+	Notifications []NotifConfig     `json:"notifications,omitempty"`
+	Tags          map[string]string `json:"tags,omitempty"`
 }
 
 // updateBucketDocTx changes bucket's doc with change; found is false when

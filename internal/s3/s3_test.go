@@ -535,3 +535,72 @@ func TestACLs(t *testing.T) {
 		t.Fatalf("PutObjectAcl: %v", err)
 	}
 }
+
+// Object and bucket tags: set with a write's x-amz-tagging or on their
+// own, read, replaced and removed, with S3's checks.
+func TestTagging(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("tags")})
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("tags"), Key: aws.String("k"), Body: strings.NewReader("x"), Tagging: aws.String("team=a&tier=gold")}); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("tags"), Key: aws.String("k")})
+	g, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("tags"), Key: aws.String("k")})
+	if err != nil || aws.ToInt32(g.TagCount) != 2 {
+		t.Fatalf("the tag count: %v %v (head %v)", g, err, h)
+	}
+	g.Body.Close()
+	got, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("k")})
+	if err != nil || len(got.TagSet) != 2 || *got.TagSet[0].Key != "team" || *got.TagSet[1].Value != "gold" {
+		t.Fatalf("GetObjectTagging: %+v %v", got, err)
+	}
+	if _, err := c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("k"),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("x"), Value: aws.String("1")}, {Key: aws.String("x"), Value: aws.String("2")}}}}); code(err) != "InvalidTag" {
+		t.Fatalf("a repeated key: %v", err)
+	}
+	if _, err := c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("k"),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("only"), Value: aws.String("one")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("k")})
+	if len(got.TagSet) != 1 || *got.TagSet[0].Key != "only" {
+		t.Fatalf("after PutObjectTagging: %+v", got.TagSet)
+	}
+	c.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("k")})
+	if got, _ = c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("k")}); len(got.TagSet) != 0 {
+		t.Fatalf("after DeleteObjectTagging: %+v", got.TagSet)
+	}
+	if _, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("none")}); code(err) != "NoSuchKey" {
+		t.Fatalf("tags of no object: %v", err)
+	}
+	if _, err := c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("tags")}); code(err) != "NoSuchTagSet" {
+		t.Fatalf("a bucket without tags: %v", err)
+	}
+	if _, err := c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String("tags"), Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("env"), Value: aws.String("dev")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	bt, err := c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("tags")})
+	if err != nil || len(bt.TagSet) != 1 || *bt.TagSet[0].Value != "dev" {
+		t.Fatalf("GetBucketTagging: %+v %v", bt, err)
+	}
+}
+
+// The Tagging parser never panics; what it accepts has unique, non-empty keys.
+func FuzzParseTagging(f *testing.F) {
+	f.Add([]byte(`<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag></TagSet></Tagging>`))
+	f.Add([]byte(`<Tagging><TagSet><Tag><Key>a</Key></Tag><Tag><Key>a</Key></Tag></TagSet></Tagging>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		keys, err := svc.ParseTagging(b)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, k := range keys {
+			if k == "" || seen[k] {
+				t.Fatalf("accepted keys %q", keys)
+			}
+			seen[k] = true
+		}
+	})
+}

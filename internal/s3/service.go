@@ -46,6 +46,12 @@ var ops = iam.Register("s3",
 	iam.Operation{Name: "PutBucketAcl", Action: "s3:PutBucketAcl", ResourceType: "bucket"},
 	iam.Operation{Name: "GetObjectAcl", Action: "s3:GetObjectAcl", ResourceType: "object"},
 	iam.Operation{Name: "PutObjectAcl", Action: "s3:PutObjectAcl", ResourceType: "object"},
+	iam.Operation{Name: "PutObjectTagging", Action: "s3:PutObjectTagging", ResourceType: "object"},
+	iam.Operation{Name: "GetObjectTagging", Action: "s3:GetObjectTagging", ResourceType: "object"},
+	iam.Operation{Name: "DeleteObjectTagging", Action: "s3:DeleteObjectTagging", ResourceType: "object"},
+	iam.Operation{Name: "PutBucketTagging", Action: "s3:PutBucketTagging", ResourceType: "bucket"},
+	iam.Operation{Name: "GetBucketTagging", Action: "s3:GetBucketTagging", ResourceType: "bucket"},
+	iam.Operation{Name: "DeleteBucketTagging", Action: "s3:PutBucketTagging", ResourceType: "bucket"},
 )
 
 // Service serves the S3 REST API over the store (metadata) and Blobs
