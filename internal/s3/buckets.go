@@ -55,7 +55,10 @@ func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if q.Has("tagging") {
 		return s.bucketTaggingOp(w, r, call, bucket)
 	}
-	for _, sub := range []string{"versioning", "cors", "policy", "notification", "uploads", "delete", "lifecycle",
+	if q.Has("lifecycle") {
+		return s.lifecycleOp(w, r, call, bucket)
+	}
+	for _, sub := range []string{"versioning", "cors", "policy", "notification", "uploads", "delete",
 		"encryption", "website", "logging", "replication", "object-lock", "ownershipControls", "publicAccessBlock", "versions",
 		"accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering"} {
 		if q.Has(sub) {

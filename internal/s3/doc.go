@@ -30,7 +30,7 @@
 //     transaction that records it (the server queues the s3 events' Event
 //     invocations there).
 //
-// Not yet: versioning, CORS, lifecycle, Object Lock,
+// Not yet: versioning, CORS, Object Lock,
 // presigned POST forms,
 // signed trailers (issue 11 goes on).
 package s3

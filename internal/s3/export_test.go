@@ -56,3 +56,12 @@ func ParseTagging(b []byte) ([]string, error) {
 	}
 	return keys, nil
 }
+
+// ParseLifecycle exposes parseLifecycle.
+func ParseLifecycle(b []byte) ([]LifecycleRule, error) {
+	r, e := parseLifecycle(b)
+	if e != nil {
+		return nil, errorOf(e)
+	}
+	return r, nil
+}

@@ -23,6 +23,7 @@ type bucketDoc struct {
 	Policy        string            `json:"policy,omitempty"`
 	Notifications []NotifConfig     `json:"notifications,omitempty"`
 	Tags          map[string]string `json:"tags,omitempty"`
+	Lifecycle     []LifecycleRule   `json:"lifecycle,omitempty"`
 }
 
 // updateBucketDocTx changes bucket's doc with change; found is false when

@@ -604,3 +604,63 @@ func FuzzParseTagging(f *testing.F) {
 		}
 	})
 }
+
+// Lifecycle rules: put, read back; Expire deletes the objects a rule
+// says expired (its prefix only) and aborts old uploads.
+func TestLifecycle(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("life")})
+	for _, k := range []string{"logs/1", "logs/2", "keep/1"} {
+		c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("life"), Key: aws.String(k), Body: strings.NewReader(strings.Repeat("x", svc.InlineMax+1))})
+	}
+	up, _ := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("life"), Key: aws.String("logs/big")})
+	if _, err := c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String("life")}); code(err) != "NoSuchLifecycleConfiguration" {
+		t.Fatalf("no lifecycle: %v", err)
+	}
+	if _, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: aws.String("life"),
+		LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{{
+			ID: aws.String("logs"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("logs/")},
+			Expiration:                     &types.LifecycleExpiration{Days: aws.Int32(30)},
+			AbortIncompleteMultipartUpload: &types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(7)},
+		}}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String("life")})
+	if err != nil || len(got.Rules) != 1 || aws.ToInt32(got.Rules[0].Expiration.Days) != 30 || aws.ToString(got.Rules[0].Filter.Prefix) != "logs/" {
+		t.Fatalf("GetBucketLifecycleConfiguration: %+v %v", got, err)
+	}
+	if n, err := e.svc.Expire(ctx, time.Now()); err != nil || n != 0 {
+		t.Fatalf("Expire today: %d %v", n, err)
+	}
+	if n, err := e.svc.Expire(ctx, time.Now().Add(31*24*time.Hour)); err != nil || n != 3 { // two objects, one upload
+		t.Fatalf("Expire in 31 days: %d %v", n, err)
+	}
+	l, _ := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("life")})
+	if len(l.Contents) != 1 || *l.Contents[0].Key != "keep/1" {
+		t.Fatalf("left: %+v", l.Contents)
+	}
+	if _, err := c.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("life"), Key: aws.String("logs/big"), UploadId: up.UploadId}); code(err) != "NoSuchUpload" {
+		t.Fatalf("the old upload: %v", err)
+	}
+	if n := countBlobs(t, e.blobs); n != 1 {
+		t.Fatalf("%d bodies for one object", n)
+	}
+}
+
+// The lifecycle parser never panics; what it accepts has positive days.
+func FuzzParseLifecycle(f *testing.F) {
+	f.Add([]byte(`<LifecycleConfiguration><Rule><ID>a</ID><Filter><Prefix>p/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>3</Days></Expiration></Rule></LifecycleConfiguration>`))
+	f.Add([]byte(`<LifecycleConfiguration><Rule><Status>Disabled</Status><Expiration><Date>2027-01-01T00:00:00Z</Date></Expiration></Rule></LifecycleConfiguration>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rules, err := svc.ParseLifecycle(b)
+		if err != nil {
+			return
+		}
+		for _, r := range rules {
+			if r.Days < 0 || r.AbortAfter < 0 {
+				t.Fatalf("accepted %+v", r)
+			}
+		}
+	})
+}

@@ -52,6 +52,9 @@ var ops = iam.Register("s3",
 	iam.Operation{Name: "PutBucketTagging", Action: "s3:PutBucketTagging", ResourceType: "bucket"},
 	iam.Operation{Name: "GetBucketTagging", Action: "s3:GetBucketTagging", ResourceType: "bucket"},
 	iam.Operation{Name: "DeleteBucketTagging", Action: "s3:PutBucketTagging", ResourceType: "bucket"},
+	iam.Operation{Name: "PutBucketLifecycleConfiguration", Action: "s3:PutLifecycleConfiguration", ResourceType: "bucket"},
+	iam.Operation{Name: "GetBucketLifecycleConfiguration", Action: "s3:GetLifecycleConfiguration", ResourceType: "bucket"},
+	iam.Operation{Name: "DeleteBucketLifecycle", Action: "s3:PutLifecycleConfiguration", ResourceType: "bucket"},
 )
 
 // Service serves the S3 REST API over the store (metadata) and Blobs

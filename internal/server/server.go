@@ -704,5 +704,8 @@ func (s *Server) sweep(ctx context.Context, interval time.Duration) {
 		if _, err := s.queues.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("sqs: dropping messages past their retention", "err", err)
 		}
+		if _, err := s.objects.Expire(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("s3: applying the buckets' lifecycle rules", "err", err)
+		}
 	}
 }

@@ -1,0 +1,300 @@
+package s3
+
+import (
+	"context"
+	"encoding/xml"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cloudlet/cloudlet/internal/awsapi"
+	"github.com/cloudlet/cloudlet/internal/store"
+)
+
+// Lifecycle rules (Put/Get/DeleteBucketLifecycleConfiguration): objects
+// under a rule's prefix expire after Expiration Days (or on its Date),
+// and unfinished uploads are aborted after AbortIncompleteMultipartUpload
+// DaysAfterInitiation; Expire applies them (the server runs it with its
+// other sweeps). Transitions have no effect: every object stays STANDARD.
+
+// LifecycleRule is one rule, as kept.
+type LifecycleRule struct {
+	ID         string    `json:"id"`
+	Prefix     string    `json:"prefix,omitempty"`
+	Enabled    bool      `json:"enabled"`
+	Days       int       `json:"days,omitempty"`
+	Date       time.Time `json:"date,omitempty"`
+	AbortAfter int       `json:"abort,omitempty"` // days after an upload's initiation
+}
+
+type filterXML struct {
+	Prefix *string    `xml:"Prefix,omitempty"`
+	Tag    *struct{}  `xml:"Tag,omitempty"`
+	And    *struct{}  `xml:"And,omitempty"`
+	Size   *struct{}  `xml:"ObjectSizeGreaterThan,omitempty"`
+	Small  *struct{}  `xml:"ObjectSizeLessThan,omitempty"`
+	Extra  []xml.Name `xml:",any"`
+}
+
+type expirationXML struct {
+	Days int    `xml:"Days,omitempty"`
+	Date string `xml:"Date,omitempty"`
+}
+
+type abortXML struct {
+	Days int `xml:"DaysAfterInitiation"`
+}
+
+type ruleXML struct {
+	ID         string         `xml:"ID,omitempty"`
+	Prefix     *string        `xml:"Prefix,omitempty"`
+	Filter     *filterXML     `xml:"Filter,omitempty"`
+	Status     string         `xml:"Status"`
+	Expiration *expirationXML `xml:"Expiration,omitempty"`
+	Abort      *abortXML      `xml:"AbortIncompleteMultipartUpload,omitempty"`
+}
+
+type lifecycleXML struct {
+	XMLName xml.Name  `xml:"LifecycleConfiguration"`
+	Xmlns   string    `xml:"xmlns,attr,omitempty"`
+	Rules   []ruleXML `xml:"Rule"`
+}
+
+func parseLifecycle(body []byte) ([]LifecycleRule, *s3Error) {
+	var l lifecycleXML
+	malformed := errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+	if err := xml.Unmarshal(body, &l); err != nil || l.XMLName.Local != "LifecycleConfiguration" || len(l.Rules) == 0 || len(l.Rules) > 1000 {
+		return nil, malformed
+	}
+	var out []LifecycleRule
+	for _, x := range l.Rules {
+		r := LifecycleRule{ID: x.ID, Enabled: x.Status == "Enabled"}
+		if x.Status != "Enabled" && x.Status != "Disabled" {
+			return nil, malformed
+		}
+		if x.Prefix != nil {
+			r.Prefix = *x.Prefix
+		}
+		if f := x.Filter; f != nil {
+			if f.Tag != nil || f.And != nil || f.Size != nil || f.Small != nil {
+				return nil, errorf("NotImplemented", 501, "Cloudlet's lifecycle rules filter by Prefix only")
+			}
+			if f.Prefix != nil {
+				r.Prefix = *f.Prefix
+			}
+		}
+		if e := x.Expiration; e != nil {
+			switch {
+			case e.Days > 0:
+				r.Days = e.Days
+			case e.Date != "":
+				t, err := time.Parse(time.RFC3339, e.Date)
+				if err != nil || !t.Equal(t.UTC().Truncate(24*time.Hour)) {
+					return nil, errorf("InvalidArgument", 400, "'Date' must be at midnight GMT")
+				}
+				r.Date = t
+			default:
+				return nil, errorf("InvalidArgument", 400, "'Days' for Expiration action must be a positive integer")
+			}
+		}
+		if a := x.Abort; a != nil {
+			if a.Days < 1 {
+				return nil, errorf("InvalidArgument", 400, "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer")
+			}
+			r.AbortAfter = a.Days
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (s *Service) lifecycleOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
+	op := map[string]string{http.MethodPut: "PutBucketLifecycleConfiguration", http.MethodGet: "GetBucketLifecycleConfiguration", http.MethodDelete: "DeleteBucketLifecycle"}[r.Method]
+	if op == "" {
+		return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+	}
+	if e := s.authorize(call, op, s.bucketARN(bucket), nil); e != nil {
+		return e
+	}
+	var rules []LifecycleRule
+	if op == "PutBucketLifecycleConfiguration" {
+		body, e := readSmall(r, 1<<20)
+		if e != nil {
+			return e
+		}
+		if rules, e = parseLifecycle(body); e != nil {
+			return e
+		}
+	}
+	var got []LifecycleRule
+	var found bool
+	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
+		found, err = updateBucketDocTx(tx, bucket, func(d *bucketDoc) {
+			switch op {
+			case "GetBucketLifecycleConfiguration":
+				got = d.Lifecycle
+			case "PutBucketLifecycleConfiguration":
+				d.Lifecycle = rules
+			default:
+				d.Lifecycle = nil
+			}
+		})
+		return err
+	})
+	switch {
+	case err != nil:
+		return internal(s, "a bucket's lifecycle", err)
+	case !found:
+		return noSuchBucket(bucket)
+	}
+	switch op {
+	case "GetBucketLifecycleConfiguration":
+		if len(got) == 0 {
+			return &s3Error{code: "NoSuchLifecycleConfiguration", status: 404, msg: "The lifecycle configuration does not exist", bucket: bucket}
+		}
+		out := lifecycleXML{Xmlns: xmlns}
+		for _, lr := range got {
+			x := ruleXML{ID: lr.ID, Status: "Disabled"}
+			if lr.Enabled {
+				x.Status = "Enabled"
+			}
+			p := lr.Prefix
+			x.Filter = &filterXML{Prefix: &p}
+			if lr.Days > 0 || !lr.Date.IsZero() {
+				x.Expiration = &expirationXML{Days: lr.Days}
+				if !lr.Date.IsZero() {
+					x.Expiration.Date = lr.Date.UTC().Format("2006-01-02T15:04:05.000Z")
+				}
+			}
+			if lr.AbortAfter > 0 {
+				x.Abort = &abortXML{lr.AbortAfter}
+			}
+			out.Rules = append(out.Rules, x)
+		}
+		writeXML(w, out)
+	case "PutBucketLifecycleConfiguration":
+		w.WriteHeader(http.StatusOK)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}
+
+// Expire applies the buckets' lifecycle rules as of now: it deletes the
+// objects whose rule says they expired and aborts the uploads whose rule
+// says they are too old. It answers how many objects and uploads went.
+func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
+	type bucketRules struct {
+		name  string
+		rules []LifecycleRule
+	}
+	var all []bucketRules
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		rows, err := tx.Query(`SELECT name FROM s3_buckets`)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		for _, n := range names {
+			d, err := bucketDocTx(tx, n)
+			if err != nil {
+				return err
+			}
+			if d != nil && len(d.Lifecycle) > 0 {
+				all = append(all, bucketRules{n, d.Lifecycle})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	count := 0
+	for _, b := range all {
+		var drop []string
+		err := s.st.Update(ctx, func(tx *store.Tx) error {
+			drop = nil
+			for _, r := range b.rules {
+				if !r.Enabled {
+					continue
+				}
+				if r.Days > 0 || !r.Date.IsZero() && !now.Before(r.Date) {
+					before := now.UnixMilli() + 1 // a Date rule: everything under it
+					if r.Days > 0 {
+						before = now.Add(-time.Duration(r.Days) * 24 * time.Hour).UnixMilli()
+					}
+					rows, err := tx.Query(`SELECT key, blob FROM s3_objects WHERE bucket = ? AND key >= ? AND modified < ? LIMIT 1000`, b.name, r.Prefix, before)
+					if err != nil {
+						return err
+					}
+					var keys []string
+					for rows.Next() {
+						var k, blob string
+						if err := rows.Scan(&k, &blob); err != nil {
+							rows.Close()
+							return err
+						}
+						if !strings.HasPrefix(k, r.Prefix) {
+							continue
+						}
+						keys = append(keys, k)
+						if blob != "" {
+							drop = append(drop, blob)
+						}
+					}
+					rows.Close()
+					for _, k := range keys {
+						if _, err := tx.Exec(`DELETE FROM s3_objects WHERE bucket = ? AND key = ?`, b.name, k); err != nil {
+							return err
+						}
+						count++
+					}
+				}
+				if r.AbortAfter > 0 {
+					rows, err := tx.Query(`SELECT id, key FROM s3_uploads WHERE bucket = ? AND initiated < ?`, b.name,
+						now.Add(-time.Duration(r.AbortAfter)*24*time.Hour).UnixMilli())
+					if err != nil {
+						return err
+					}
+					var ids []string
+					for rows.Next() {
+						var id, k string
+						if err := rows.Scan(&id, &k); err != nil {
+							rows.Close()
+							return err
+						}
+						if strings.HasPrefix(k, r.Prefix) {
+							ids = append(ids, id)
+						}
+					}
+					rows.Close()
+					for _, id := range ids {
+						blobs, err := dropUploadTx(tx, id)
+						if err != nil {
+							return err
+						}
+						drop = append(drop, blobs...)
+						count++
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return count, err
+		}
+		for _, blob := range drop {
+			s.blobs.Remove(blob)
+		}
+	}
+	return count, nil
+}
