@@ -80,8 +80,9 @@ type Options struct {
 	Logger        *slog.Logger
 }
 
-// DefaultSweepInterval is how often expired DynamoDB items and SQS
-// messages past their retention are looked for.
+// DefaultSweepInterval is how often expired DynamoDB items, SQS messages
+// past their retention and S3 objects their bucket's lifecycle expires
+// are looked for.
 const DefaultSweepInterval = 5 * time.Second
 
 // DefaultStemCells is the number of stem cells kept per runtime in use.
