@@ -190,20 +190,10 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 	}
 	var all []bucketRules
 	err := s.st.View(ctx, func(tx *store.Tx) error {
-		rows, err := tx.Query(`SELECT name FROM s3_buckets`)
+		names, err := store.QueryStrings(tx, `SELECT name FROM s3_buckets`)
 		if err != nil {
 			return err
 		}
-		var names []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return err
-			}
-			names = append(names, n)
-		}
-		rows.Close()
 		for _, n := range names {
 			d, err := bucketDocTx(tx, n)
 			if err != nil {

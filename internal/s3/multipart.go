@@ -563,18 +563,5 @@ func dropUploadTx(tx *store.Tx, id string) ([]string, error) {
 
 // uploadsTx are the ids of bucket's unfinished uploads.
 func uploadsTx(tx *store.Tx, bucket string) ([]string, error) {
-	rows, err := tx.Query(`SELECT id FROM s3_uploads WHERE bucket = ?`, bucket)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return store.QueryStrings(tx, `SELECT id FROM s3_uploads WHERE bucket = ?`, bucket)
 }

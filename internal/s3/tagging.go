@@ -3,9 +3,10 @@ package s3
 import (
 	"encoding/json"
 	"encoding/xml"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -88,14 +89,7 @@ func writeTags(w http.ResponseWriter, tags map[string]string) {
 	writeXML(w, out)
 }
 
-func sortedTagKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedTagKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 func tagMap(tags []tagXML) map[string]string {
 	if len(tags) == 0 {

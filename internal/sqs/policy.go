@@ -36,20 +36,10 @@ func (s *Service) loadPolicies(ctx context.Context) error {
 		return nil
 	}
 	err := s.st.View(ctx, func(tx *store.Tx) error {
-		rows, err := tx.Query(`SELECT name FROM sqs_queues`)
+		names, err := store.QueryStrings(tx, `SELECT name FROM sqs_queues`)
 		if err != nil {
 			return err
 		}
-		var names []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return err
-			}
-			names = append(names, n)
-		}
-		rows.Close()
 		for _, n := range names {
 			q, err := loadQueueTx(tx, n)
 			if err != nil {
@@ -63,7 +53,7 @@ func (s *Service) loadPolicies(ctx context.Context) error {
 				}
 			}
 		}
-		return rows.Err()
+		return nil
 	})
 	if err == nil {
 		s.pol.loaded = true

@@ -146,6 +146,24 @@ func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
 	return t.tx.QueryRow(query, args...)
 }
 
+// QueryStrings runs a query of one text column and answers its values.
+func QueryStrings(t *Tx, query string, args ...any) ([]string, error) {
+	rows, err := t.Query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // QueryJSON runs a query of one column holding JSON documents and decodes
 // each row's into a T.
 func QueryJSON[T any](t *Tx, query string, args ...any) ([]*T, error) {
