@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/iam"
@@ -62,15 +64,19 @@ func bucketDocTx(tx *store.Tx, bucket string) (*bucketDoc, error) {
 // policies caches the buckets' parsed policies (every write goes through
 // the Service).
 type policies struct {
-	mu     sync.Mutex
-	loaded bool
-	by     map[string]*iam.Policy
+	mu sync.Mutex // serializes loading and changes; reads take none
+	// by is the current map, never changed in place (a change stores a
+	// new one); nil until loaded.
+	by atomic.Pointer[map[string]*iam.Policy]
 }
 
 func (s *Service) bucketPolicy(ctx context.Context, bucket string) (*iam.Policy, error) {
+	if m := s.pol.by.Load(); m != nil { // every call but the first: no lock
+		return (*m)[bucket], nil
+	}
 	s.pol.mu.Lock()
 	defer s.pol.mu.Unlock()
-	if !s.pol.loaded {
+	if s.pol.by.Load() == nil {
 		by := map[string]*iam.Policy{}
 		err := s.st.View(ctx, func(tx *store.Tx) error {
 			rows, err := tx.Query(`SELECT name, doc FROM s3_buckets`)
@@ -96,9 +102,9 @@ func (s *Service) bucketPolicy(ctx context.Context, bucket string) (*iam.Policy,
 		if err != nil {
 			return nil, err
 		}
-		s.pol.by, s.pol.loaded = by, true
+		s.pol.by.Store(&by)
 	}
-	return s.pol.by[bucket], nil
+	return (*s.pol.by.Load())[bucket], nil
 }
 
 // setPolicy records bucket's policy ("" removes it) and its parsed form.
@@ -113,11 +119,7 @@ func (s *Service) setPolicy(ctx context.Context, bucket, doc string, parsed *iam
 		return err
 	})
 	if err == nil && found {
-		if parsed == nil {
-			delete(s.pol.by, bucket)
-		} else {
-			s.pol.by[bucket] = parsed
-		}
+		s.storePolicy(bucket, parsed)
 	}
 	return found, err
 }
@@ -126,7 +128,22 @@ func (s *Service) setPolicy(ctx context.Context, bucket, doc string, parsed *iam
 func (s *Service) forgetPolicy(bucket string) {
 	s.pol.mu.Lock()
 	defer s.pol.mu.Unlock()
-	delete(s.pol.by, bucket)
+	s.storePolicy(bucket, nil)
+}
+
+// storePolicy makes p bucket's policy (nil: none) in a new map; the
+// caller holds s.pol.mu.
+func (s *Service) storePolicy(bucket string, p *iam.Policy) {
+	next := map[string]*iam.Policy{}
+	if cur := s.pol.by.Load(); cur != nil {
+		maps.Copy(next, *cur)
+	}
+	if p == nil {
+		delete(next, bucket)
+	} else {
+		next[bucket] = p
+	}
+	s.pol.by.Store(&next)
 }
 
 // policyOp serves ?policy on a bucket.

@@ -64,8 +64,10 @@ func (s *Service) loadPolicies(ctx context.Context) error {
 
 // queuePolicy is the named queue's policy, or nil.
 func (s *Service) queuePolicy(ctx context.Context, name string) (*iam.Policy, error) {
-	if err := s.loadPolicies(ctx); err != nil {
-		return nil, err
+	if !s.pol.loadedFlag.Load() { // loaded once; no lock on every call after
+		if err := s.loadPolicies(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if p, ok := s.pol.by.Load(name); ok {
 		return p.(*iam.Policy), nil
