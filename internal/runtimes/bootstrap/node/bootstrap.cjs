@@ -677,12 +677,12 @@ function specialise() {
   require('module')._initPaths();
 }
 
-// aws-sdk v2 (nodejs16.x and older ship it) never reads AWS_ENDPOINT_URL:
-// give its global config Cloudlet's endpoint when the function loads it, so
-// that clients made without an endpoint reach Cloudlet, as v3 clients do.
+// aws-sdk v2 never reads AWS_ENDPOINT_URL: give its global config
+// Cloudlet's endpoint when the function loads it (the copy nodejs16.x and
+// older ship, or a project's own on any runtime), so that clients made
+// without an endpoint reach Cloudlet, as v3 clients do.
 function patchSDKv2() {
-  const m = /^AWS_Lambda_nodejs(\d+)\.x$/.exec(env.AWS_EXECUTION_ENV || '');
-  if (!m || Number(m[1]) >= 18 || !env.AWS_ENDPOINT_URL) return;
+  if (!env.AWS_ENDPOINT_URL) return;
   const Module = require('module');
   const load = Module._load;
   Module._load = function (request, parent, isMain) {
