@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -9,8 +10,9 @@ import (
 	"testing"
 )
 
-// S3 with the aws CLI v2: mb, cp up and down, ls, presign, s3api
-// head-object, rm, rb; and the CLI's view of S3's errors.
+// S3 with the aws CLI v2: mb, cp up and down, ls, presign, sync up and
+// down, s3api head-object and versioning, rm, rb; and the CLI's view of
+// S3's errors.
 func TestAWSCLIv2S3(t *testing.T) {
 	s := start(t)
 	cli, run := awsCLIv2(t, s)
@@ -50,10 +52,51 @@ func TestAWSCLIv2S3(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "quarterly numbers\n" {
 		t.Fatalf("a presigned URL: %d %s", resp.StatusCode, body)
 	}
+	// sync up, change one file, sync again: only the change goes; sync down
+	tree := filepath.Join(dir, "site")
+	os.MkdirAll(filepath.Join(tree, "css"), 0o755)
+	os.WriteFile(filepath.Join(tree, "index.html"), []byte("<h1>hi</h1>"), 0o644)
+	os.WriteFile(filepath.Join(tree, "css", "site.css"), []byte("h1{}"), 0o644)
+	if out := run("s3", "sync", tree, "s3://cli-bucket/site"); strings.Count(out, "upload:") != 2 {
+		t.Fatalf("the first sync: %s", out)
+	}
+	os.WriteFile(filepath.Join(tree, "index.html"), []byte("<h1>hello</h1>"), 0o644)
+	if out := run("s3", "sync", tree, "s3://cli-bucket/site"); strings.Count(out, "upload:") != 1 || !strings.Contains(out, "index.html") {
+		t.Fatalf("a sync after one change: %s", out)
+	}
+	down := filepath.Join(dir, "down")
+	run("s3", "sync", "s3://cli-bucket/site", down)
+	if mustRead(t, filepath.Join(down, "index.html")) != "<h1>hello</h1>" || mustRead(t, filepath.Join(down, "css", "site.css")) != "h1{}" {
+		t.Fatal("sync down did not bring the tree back")
+	}
+	run("s3", "rm", "--recursive", "s3://cli-bucket/site")
+
+	// versioning through s3api
+	run("s3api", "put-bucket-versioning", "--bucket", "cli-bucket", "--versioning-configuration", "Status=Enabled")
+	if out := run("s3api", "get-bucket-versioning", "--bucket", "cli-bucket"); !strings.Contains(out, `"Enabled"`) {
+		t.Fatalf("get-bucket-versioning: %s", out)
+	}
+	run("s3", "cp", src, "s3://cli-bucket/v.txt")
+	run("s3", "cp", big, "s3://cli-bucket/v.txt")
+	run("s3", "rm", "s3://cli-bucket/v.txt")
+	out := run("s3api", "list-object-versions", "--bucket", "cli-bucket", "--prefix", "v.txt")
+	if strings.Count(out, `"VersionId"`) != 3 || !strings.Contains(out, `"DeleteMarkers"`) || !strings.Contains(out, `"Size": 18`) {
+		t.Fatalf("list-object-versions: %s", out)
+	}
 	if out, err := cli("s3", "rb", "s3://cli-bucket"); err == nil || !strings.Contains(out, "BucketNotEmpty") {
 		t.Fatalf("rb of a full bucket: %v %s", err, out)
 	}
 	run("s3", "rm", "--recursive", "s3://cli-bucket/docs/")
+	// every version goes by its id before the bucket can
+	var listed struct {
+		Versions, DeleteMarkers []struct{ Key, VersionId string }
+	}
+	if err := json.Unmarshal([]byte(run("s3api", "list-object-versions", "--bucket", "cli-bucket")), &listed); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range append(listed.Versions, listed.DeleteMarkers...) {
+		run("s3api", "delete-object", "--bucket", "cli-bucket", "--key", v.Key, "--version-id", v.VersionId)
+	}
 	run("s3", "rb", "s3://cli-bucket")
 	if out, err := cli("s3", "ls", "s3://cli-bucket/"); err == nil || !strings.Contains(out, "NoSuchBucket") {
 		t.Fatalf("ls of a removed bucket: %v %s", err, out)

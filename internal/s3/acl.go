@@ -60,7 +60,11 @@ func (s *Service) aclOp(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 			return orNoBucket(e, bucket)
 		}
 	} else {
-		o, b, e := s.openObject(r, bucket, key)
+		version, e := versionParam(r.URL.Query())
+		if e != nil {
+			return e
+		}
+		o, b, e := s.openObject(r, bucket, key, version)
 		if e != nil {
 			return e
 		}

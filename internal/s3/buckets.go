@@ -58,8 +58,17 @@ func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if q.Has("lifecycle") {
 		return s.lifecycleOp(w, r, call, bucket)
 	}
-	for _, sub := range []string{"versioning", "cors", "policy", "notification", "uploads", "delete",
-		"encryption", "website", "logging", "replication", "object-lock", "ownershipControls", "publicAccessBlock", "versions",
+	if q.Has("versioning") {
+		return s.versioningOp(w, r, call, bucket)
+	}
+	if q.Has("object-lock") {
+		return s.lockConfigOp(w, r, call, bucket)
+	}
+	if q.Has("versions") && r.Method == http.MethodGet {
+		return s.listVersions(w, r, call, bucket, q)
+	}
+	for _, sub := range []string{"cors", "policy", "notification", "uploads", "delete",
+		"encryption", "website", "logging", "replication", "ownershipControls", "publicAccessBlock", "versions",
 		"accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering"} {
 		if q.Has(sub) {
 			return errorf("NotImplemented", 501, "Cloudlet's S3 does not serve ?"+sub+" yet.")
@@ -157,13 +166,23 @@ func (s *Service) createBucket(w http.ResponseWriter, r *http.Request, call *aws
 			return errorf("IllegalLocationConstraintException", 400, "The "+cfg.LocationConstraint+" location constraint is incompatible for the region specific endpoint this request was sent to.")
 		}
 	}
+	// a bucket with Object Lock is versioned from the start
+	versioning, doc := "", "{}"
+	switch strings.ToLower(r.Header.Get("x-amz-bucket-object-lock-enabled")) {
+	case "true":
+		versioning, doc = versioningEnabled, `{"lock":{}}`
+	case "", "false":
+	default:
+		return errorf("InvalidArgument", 400, "x-amz-bucket-object-lock-enabled must be true or false")
+	}
 	var existed bool
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
 		var err error
 		if existed, err = bucketExistsTx(tx, bucket); err != nil || existed {
 			return err
 		}
-		_, err = tx.Exec(`INSERT INTO s3_buckets (name, created, region, doc) VALUES (?, ?, ?, '{}')`, bucket, time.Now().UnixMilli(), s.region)
+		_, err = tx.Exec(`INSERT INTO s3_buckets (name, created, region, doc, versioning) VALUES (?, ?, ?, ?, ?)`,
+			bucket, time.Now().UnixMilli(), s.region, doc, versioning)
 		return err
 	})
 	if err != nil {
@@ -194,7 +213,7 @@ func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, call *aws
 			return nil
 		}
 		var any int
-		err = tx.QueryRow(`SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1`, bucket).Scan(&any)
+		err = tx.QueryRow(`SELECT 1 FROM s3_objects WHERE bucket = ? UNION ALL SELECT 1 FROM s3_versions WHERE bucket = ? LIMIT 1`, bucket, bucket).Scan(&any)
 		if err == nil {
 			e = &s3Error{code: "BucketNotEmpty", status: 409, msg: "The bucket you tried to delete is not empty", bucket: bucket}
 			return nil

@@ -30,7 +30,10 @@
 //     transaction that records it (the server queues the s3 events' Event
 //     invocations there).
 //
-// Not yet: versioning, CORS, Object Lock,
-// presigned POST forms,
-// signed trailers (issue 11 goes on).
+//   - Versioning keeps every version of a key (versioning.go says how the
+//     current one and the others are stored); a version under Object
+//     Lock retention or legal hold is never deleted by its id (lock.go).
+//
+// Not yet: CORS, presigned POST forms, signed trailers (issue 11 goes
+// on).
 package s3

@@ -17,6 +17,7 @@ type ObjectEvent struct {
 	Name        string // e.g. ObjectCreated:Put, ObjectRemoved:Delete
 	Size        int64
 	ETag        string // hex MD5, "" for a removal
+	VersionID   string // "" when the bucket was never versioned
 	Sequencer   string
 	Time        time.Time
 	RequestID   string

@@ -65,3 +65,22 @@ func ParseLifecycle(b []byte) ([]LifecycleRule, error) {
 	}
 	return r, nil
 }
+
+// ParseLockConfig exposes parseLockConfig: the default retention's
+// mode, days and years.
+func ParseLockConfig(b []byte) (string, int, int, error) {
+	c, e := parseLockConfig(b)
+	if e != nil {
+		return "", 0, 0, errorOf(e)
+	}
+	return c.Mode, c.Days, c.Years, nil
+}
+
+// ParseVersionID exposes parseVersionID.
+func ParseVersionID(v string) (string, error) {
+	id, e := parseVersionID(v)
+	if e != nil {
+		return "", errorOf(e)
+	}
+	return id, nil
+}

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"net/http"
 	"strings"
@@ -15,7 +16,10 @@ import (
 // under a rule's prefix expire after Expiration Days (or on its Date),
 // and unfinished uploads are aborted after AbortIncompleteMultipartUpload
 // DaysAfterInitiation; Expire applies them (the server runs it with its
-// other sweeps). Transitions have no effect: every object stays STANDARD.
+// other sweeps). In a versioned bucket an expiration adds a delete
+// marker, and NoncurrentVersionExpiration NoncurrentDays deletes the
+// versions that have not been current for that long (unless Object Lock
+// holds them). Transitions have no effect: every object stays STANDARD.
 
 // LifecycleRule is one rule, as kept.
 type LifecycleRule struct {
@@ -24,7 +28,8 @@ type LifecycleRule struct {
 	Enabled    bool      `json:"enabled"`
 	Days       int       `json:"days,omitempty"`
 	Date       time.Time `json:"date,omitempty"`
-	AbortAfter int       `json:"abort,omitempty"` // days after an upload's initiation
+	AbortAfter int       `json:"abort,omitempty"`      // days after an upload's initiation
+	Noncurrent int       `json:"noncurrent,omitempty"` // days since a version stopped being current
 }
 
 type filterXML struct {
@@ -41,6 +46,10 @@ type expirationXML struct {
 	Date string `xml:"Date,omitempty"`
 }
 
+type noncurrentXML struct {
+	Days int `xml:"NoncurrentDays"`
+}
+
 type abortXML struct {
 	Days int `xml:"DaysAfterInitiation"`
 }
@@ -51,6 +60,7 @@ type ruleXML struct {
 	Filter     *filterXML     `xml:"Filter,omitempty"`
 	Status     string         `xml:"Status"`
 	Expiration *expirationXML `xml:"Expiration,omitempty"`
+	Noncurrent *noncurrentXML `xml:"NoncurrentVersionExpiration,omitempty"`
 	Abort      *abortXML      `xml:"AbortIncompleteMultipartUpload,omitempty"`
 }
 
@@ -96,6 +106,12 @@ func parseLifecycle(body []byte) ([]LifecycleRule, *s3Error) {
 			default:
 				return nil, errorf("InvalidArgument", 400, "'Days' for Expiration action must be a positive integer")
 			}
+		}
+		if n := x.Noncurrent; n != nil {
+			if n.Days < 1 {
+				return nil, errorf("InvalidArgument", 400, "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer")
+			}
+			r.Noncurrent = n.Days
 		}
 		if a := x.Abort; a != nil {
 			if a.Days < 1 {
@@ -169,6 +185,9 @@ func (s *Service) lifecycleOp(w http.ResponseWriter, r *http.Request, call *awsa
 			if lr.AbortAfter > 0 {
 				x.Abort = &abortXML{lr.AbortAfter}
 			}
+			if lr.Noncurrent > 0 {
+				x.Noncurrent = &noncurrentXML{lr.Noncurrent}
+			}
 			out.Rules = append(out.Rules, x)
 		}
 		writeXML(w, out)
@@ -213,42 +232,50 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 		var drop []string
 		err := s.st.Update(ctx, func(tx *store.Tx) error {
 			drop = nil
+			ok, state, err := bucketStateTx(tx, b.name)
+			if err != nil || !ok {
+				return err
+			}
 			for _, r := range b.rules {
 				if !r.Enabled {
 					continue
+				}
+				// noncurrent versions first: the ones this run's expirations
+				// make noncurrent have only just become so
+				if r.Noncurrent > 0 {
+					n, gone, err := expireNoncurrentTx(tx, b.name, r.Prefix, now.Add(-time.Duration(r.Noncurrent)*24*time.Hour), now)
+					if err != nil {
+						return err
+					}
+					drop = append(drop, gone...)
+					count += n
 				}
 				if r.Days > 0 || !r.Date.IsZero() && !now.Before(r.Date) {
 					before := now.UnixMilli() + 1 // a Date rule: everything under it
 					if r.Days > 0 {
 						before = now.Add(-time.Duration(r.Days) * 24 * time.Hour).UnixMilli()
 					}
-					rows, err := tx.Query(`SELECT key, blob FROM s3_objects WHERE bucket = ? AND key >= ? AND modified < ? LIMIT 1000`, b.name, r.Prefix, before)
+					keys, err := store.QueryStrings(tx, `SELECT key FROM s3_objects WHERE bucket = ? AND key >= ? AND modified < ? LIMIT 1000`, b.name, r.Prefix, before)
 					if err != nil {
 						return err
 					}
-					var keys []string
-					for rows.Next() {
-						var k, blob string
-						if err := rows.Scan(&k, &blob); err != nil {
-							rows.Close()
-							return err
-						}
+					for _, k := range keys {
 						if !strings.HasPrefix(k, r.Prefix) {
 							continue
 						}
-						keys = append(keys, k)
-						if blob != "" {
-							drop = append(drop, blob)
-						}
-					}
-					rows.Close()
-					for _, k := range keys {
-						if _, err := tx.Exec(`DELETE FROM s3_objects WHERE bucket = ? AND key = ?`, b.name, k); err != nil {
+						prev, err := loadObjectTx(tx, b.name, k)
+						if err != nil {
 							return err
 						}
+						_, gone, err := deleteCurrentTx(tx, b.name, k, state, prev)
+						if err != nil {
+							return err
+						}
+						drop = append(drop, gone...)
 						count++
 					}
 				}
+
 				if r.AbortAfter > 0 {
 					rows, err := tx.Query(`SELECT id, key FROM s3_uploads WHERE bucket = ? AND initiated < ?`, b.name,
 						now.Add(-time.Duration(r.AbortAfter)*24*time.Hour).UnixMilli())
@@ -287,4 +314,44 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 	return count, nil
+}
+
+// expireNoncurrentTx deletes bucket's versions under prefix that
+// stopped being current before cutoff (not delete markers, nor versions
+// Object Lock holds at now), answering how many and their blobs.
+func expireNoncurrentTx(tx *store.Tx, bucket, prefix string, cutoff, now time.Time) (int, []string, error) {
+	rows, err := tx.Query(`SELECT key, version, blob, doc FROM s3_versions WHERE bucket = ? AND key >= ? AND marker = 0 AND seq < ? LIMIT 1000`,
+		bucket, prefix, cutoff.UnixNano())
+	if err != nil {
+		return 0, nil, err
+	}
+	type row struct{ key, version, blob string }
+	var gone []row
+	for rows.Next() {
+		var x row
+		var doc string
+		if err := rows.Scan(&x.key, &x.version, &x.blob, &doc); err != nil {
+			rows.Close()
+			return 0, nil, err
+		}
+		o := &object{}
+		json.Unmarshal([]byte(doc), &o.meta)
+		if strings.HasPrefix(x.key, prefix) && protected(o, false, now) == "" {
+			gone = append(gone, x)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	var drop []string
+	for _, x := range gone {
+		if _, err := tx.Exec(`DELETE FROM s3_versions WHERE bucket = ? AND key = ? AND version = ?`, bucket, x.key, x.version); err != nil {
+			return 0, nil, err
+		}
+		if x.blob != "" {
+			drop = append(drop, x.blob)
+		}
+	}
+	return len(gone), drop, nil
 }

@@ -52,12 +52,16 @@ func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, call *aw
 		return orNoBucket(e, bucket)
 	}
 	type deleted struct {
-		Key string `xml:"Key"`
+		Key                   string `xml:"Key"`
+		VersionID             string `xml:"VersionId,omitempty"`
+		DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+		DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
 	}
 	type failed struct {
-		Key     string `xml:"Key"`
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
+		Key       string `xml:"Key"`
+		VersionID string `xml:"VersionId,omitempty"`
+		Code      string `xml:"Code"`
+		Message   string `xml:"Message"`
 	}
 	res := struct {
 		XMLName xml.Name  `xml:"DeleteResult"`
@@ -66,16 +70,31 @@ func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, call *aw
 		Errors  []failed  `xml:"Error"`
 	}{Xmlns: xmlns}
 	for _, o := range d.Objects {
-		if e := s.authorize(call, "DeleteObject", s.objectARN(bucket, o.Key), nil); e != nil {
-			res.Errors = append(res.Errors, failed{o.Key, e.code, e.msg})
+		op := "DeleteObject"
+		var version *string
+		if o.VersionID != "" {
+			v, e := parseVersionID(o.VersionID)
+			if e != nil {
+				res.Errors = append(res.Errors, failed{o.Key, o.VersionID, "NoSuchVersion", "The specified version does not exist."})
+				continue
+			}
+			op, version = "DeleteObjectVersion", &v
+		}
+		if e := s.authorize(call, op, s.objectARN(bucket, o.Key), nil); e != nil {
+			res.Errors = append(res.Errors, failed{o.Key, o.VersionID, e.code, e.msg})
 			continue
 		}
-		if e := s.removeObject(r, call, bucket, o.Key); e != nil {
-			res.Errors = append(res.Errors, failed{o.Key, e.code, e.msg})
+		got, e := s.removeObject(r, call, bucket, o.Key, version)
+		if e != nil {
+			res.Errors = append(res.Errors, failed{o.Key, o.VersionID, e.code, e.msg})
 			continue
 		}
 		if !d.Quiet {
-			res.Deleted = append(res.Deleted, deleted{o.Key})
+			x := deleted{Key: o.Key, VersionID: o.VersionID}
+			if got.marker {
+				x.DeleteMarker, x.DeleteMarkerVersionID = true, wireVersion(got.version)
+			}
+			res.Deleted = append(res.Deleted, x)
 		}
 	}
 	writeXML(w, res)

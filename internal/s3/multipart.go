@@ -140,16 +140,16 @@ func (s *Service) uploadPart(w http.ResponseWriter, r *http.Request, call *awsap
 		return internal(s, "create a blob", err)
 	}
 	if copySrc != "" {
-		sb, sk, e := parseCopySource(copySrc)
+		sb, sk, sv, e := parseCopySource(copySrc)
 		if e != nil {
 			bw.Abort()
 			return e
 		}
-		if e := s.authorize(call, "GetObject", s.objectARN(sb, sk), nil); e != nil {
+		if e := s.authorize(call, copySourceOp(sv), s.objectARN(sb, sk), nil); e != nil {
 			bw.Abort()
 			return e
 		}
-		o, b, e := s.openObject(r, sb, sk)
+		o, b, e := s.openObject(r, sb, sk, sv)
 		if e != nil {
 			bw.Abort()
 			return e
@@ -405,6 +405,7 @@ func (s *Service) completeUpload(w http.ResponseWriter, r *http.Request, call *a
 	for _, b := range drop {
 		s.blobs.Remove(b)
 	}
+	versionHeader(w, o)
 	writeXML(w, struct {
 		XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
 		Xmlns    string   `xml:"xmlns,attr"`

@@ -46,6 +46,7 @@ type objectMeta struct {
 	User               map[string]string `json:"u,omitempty"`  // x-amz-meta-*, by lower-case name
 	Checksums          map[string]string `json:"ck,omitempty"` // CRC32, CRC32C, SHA1, SHA256: base64
 	Tags               map[string]string `json:"t,omitempty"`
+	Lock               objectLock        `json:"l,omitzero"`
 }
 
 // object is an object's row.
@@ -56,21 +57,27 @@ type object struct {
 	etag     string // hex MD5 (no quotes)
 	modified time.Time
 	meta     objectMeta
+	version  string // "" for the null version
+	marker   bool   // a delete marker (never current)
+	current  bool   // the row is in s3_objects
+	// versioned is whether the bucket's versioning was ever enabled
+	// when the object was written: its answers then name its version.
+	versioned bool
 }
 
 func loadObjectTx(tx *store.Tx, bucket, key string) (*object, error) {
 	var o object
 	var mod int64
 	var doc string
-	err := tx.QueryRow(`SELECT blob, size, etag, modified, doc, body FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key).
-		Scan(&o.blob, &o.size, &o.etag, &mod, &doc, &o.inline)
+	err := tx.QueryRow(`SELECT blob, size, etag, modified, doc, body, version FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key).
+		Scan(&o.blob, &o.size, &o.etag, &mod, &doc, &o.inline, &o.version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	o.modified = time.UnixMilli(mod)
+	o.modified, o.current = time.UnixMilli(mod), true
 	json.Unmarshal([]byte(doc), &o.meta)
 	return &o, nil
 }
@@ -97,7 +104,10 @@ func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if e, ok := s.multipartOp(w, r, call, bucket, key, q); ok {
 		return e
 	}
-	for _, sub := range []string{"uploads", "uploadId", "retention", "legal-hold", "versionId", "torrent", "restore", "attributes"} {
+	if q.Has("retention") || q.Has("legal-hold") {
+		return s.objectLockOp(w, r, call, bucket, key, q)
+	}
+	for _, sub := range []string{"uploads", "uploadId", "torrent", "restore", "attributes"} {
 		if q.Has(sub) {
 			return errorf("NotImplemented", 501, "Cloudlet's S3 does not serve ?"+sub+" yet.")
 		}
@@ -111,7 +121,7 @@ func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	case http.MethodGet, http.MethodHead:
 		return s.getObject(w, r, call, bucket, key, q)
 	case http.MethodDelete:
-		return s.deleteObject(w, r, call, bucket, key)
+		return s.deleteObject(w, r, call, bucket, key, q)
 	}
 	return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
 }
@@ -148,7 +158,8 @@ func metaFrom(h http.Header) (objectMeta, *s3Error) {
 		return m, e
 	}
 	m.Tags = tagMap(tags)
-	return m, nil
+	m.Lock, e = parseLockHeaders(h)
+	return m, e
 }
 
 // checksums are the x-amz-checksum-* algorithms S3 verifies.
@@ -270,6 +281,7 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi
 	if e := s.commitObject(r, call, "ObjectCreated:Put", bucket, key, o); e != nil {
 		return e
 	}
+	versionHeader(w, o)
 	w.Header().Set("ETag", `"`+etag+`"`)
 	for alg, v := range meta.Checksums {
 		w.Header().Set("x-amz-checksum-"+strings.ToLower(alg), v)
@@ -289,13 +301,12 @@ func (s *Service) commitObject(r *http.Request, call *awsapi.Call, event, bucket
 // nil) in the same transaction; extra may refuse the commit with an
 // *s3Error.
 func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bucket, key string, o *object, extra func(*store.Tx) (*s3Error, error)) *s3Error {
-	var old string
+	var drop []string
 	var e *s3Error
 	var after func()
-	doc, _ := json.Marshal(o.meta)
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
-		old, e, after = "", nil, nil
-		ok, err := bucketExistsTx(tx, bucket)
+		drop, e, after = nil, nil, nil
+		ok, state, err := bucketStateTx(tx, bucket)
 		if err != nil {
 			return err
 		}
@@ -303,31 +314,41 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 			e = noSuchBucket(bucket)
 			return nil
 		}
-		if prev, err := loadObjectTx(tx, bucket, key); err != nil {
+		prev, err := loadObjectTx(tx, bucket, key)
+		if err != nil {
 			return err
-		} else if prev != nil {
-			old = prev.blob
-			if r.Header.Get("If-None-Match") == "*" && event == "ObjectCreated:Put" { // a conditional write
-				e = errorf("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold")
-				return nil
-			}
+		}
+		if prev != nil && r.Header.Get("If-None-Match") == "*" && event == "ObjectCreated:Put" { // a conditional write
+			e = errorf("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold")
+			return nil
 		}
 		if extra != nil {
 			if e, err = extra(tx); err != nil || e != nil {
 				return err
 			}
 		}
+		if e, err = lockDefaultsTx(tx, bucket, state, &o.meta); err != nil || e != nil {
+			return err
+		}
+		if drop, err = putVersionTx(tx, bucket, key, state, o, prev); err != nil {
+			return err
+		}
+		doc, _ := json.Marshal(o.meta)
 		var body any // NULL for a body in a blob
 		if o.blob == "" {
 			body = o.inline
 		}
-		_, err = tx.Exec(`INSERT INTO s3_objects (bucket, key, blob, size, etag, modified, doc, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		_, err = tx.Exec(`INSERT INTO s3_objects (bucket, key, blob, size, etag, modified, doc, body, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size, etag = excluded.etag,
-			modified = excluded.modified, doc = excluded.doc, body = excluded.body`, bucket, key, o.blob, o.size, o.etag, o.modified.UnixMilli(), string(doc), body)
+			modified = excluded.modified, doc = excluded.doc, body = excluded.body, version = excluded.version`,
+			bucket, key, o.blob, o.size, o.etag, o.modified.UnixMilli(), string(doc), body, o.version)
 		if err != nil || s.notify == nil {
 			return err
 		}
 		ev := eventOf(r, call.RequestID, principalOf(call), bucket, key, event, o.size, o.etag)
+		if o.versioned {
+			ev.VersionID = wireVersion(o.version)
+		}
 		if ev.Configs, err = matchingConfigsTx(tx, bucket, event, key); err != nil {
 			return err
 		}
@@ -346,8 +367,8 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 		}
 		return e
 	}
-	if old != "" {
-		if err := s.blobs.Remove(old); err != nil {
+	for _, b := range drop {
+		if err := s.blobs.Remove(b); err != nil {
 			s.log.Warn("s3: remove a replaced body (the next start sweeps it)", "err", err)
 		}
 	}
@@ -355,16 +376,22 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 }
 
 // openObject reads an object's row and opens its body; an overwrite
-// between the two (its blob removed) is read again.
-func (s *Service) openObject(r *http.Request, bucket, key string) (*object, Blob, *s3Error) {
+// between the two (its blob removed) is read again. version, when not
+// nil, names the version wanted (*version "" the null version).
+func (s *Service) openObject(r *http.Request, bucket, key string, version *string) (*object, Blob, *s3Error) {
 	for try := 0; try < 5; try++ {
-		var o *object
+		var o, marker *object
 		var hasBucket bool
+		var state string
 		err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
-			if hasBucket, err = bucketExistsTx(tx, bucket); err != nil || !hasBucket {
+			if hasBucket, state, err = bucketStateTx(tx, bucket); err != nil || !hasBucket {
 				return err
 			}
-			o, err = loadObjectTx(tx, bucket, key)
+			if version != nil {
+				o, err = loadVersionTx(tx, bucket, key, *version)
+			} else if o, err = loadObjectTx(tx, bucket, key); o == nil && err == nil && state != "" {
+				marker, err = newestMarkerTx(tx, bucket, key)
+			}
 			return err
 		})
 		switch {
@@ -372,9 +399,16 @@ func (s *Service) openObject(r *http.Request, bucket, key string) (*object, Blob
 			return nil, nil, internal(s, "read an object", err)
 		case !hasBucket:
 			return nil, nil, noSuchBucket(bucket)
+		case marker != nil:
+			return nil, nil, markerError(key, marker, false)
+		case o == nil && version != nil:
+			return nil, nil, noSuchVersion(key, wireVersion(*version))
 		case o == nil:
 			return nil, nil, noSuchKey(key)
+		case o.marker:
+			return nil, nil, markerError(key, o, true)
 		}
+		o.versioned = state != ""
 		if o.blob == "" {
 			return o, inlineBlob{bytes.NewReader(o.inline)}, nil
 		}
@@ -420,6 +454,8 @@ func objectHeaders(w http.ResponseWriter, o *object, q url.Values, checksum bool
 	h.Set("ETag", `"`+o.etag+`"`)
 	h.Set("Last-Modified", o.modified.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
+	versionHeader(w, o)
+	lockHeaders(h, &o.meta)
 	if len(o.meta.Tags) > 0 {
 		h.Set("x-amz-tagging-count", strconv.Itoa(len(o.meta.Tags)))
 	}
@@ -504,16 +540,24 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, call *awsapi
 	if r.Method == http.MethodHead {
 		op = "HeadObject"
 	}
+	version, e := versionParam(q)
+	if e != nil {
+		return e
+	}
+	if version != nil {
+		op += "Version"
+	}
 	if e := s.authorize(call, op, s.objectARN(bucket, key), nil); e != nil {
 		return e
 	}
-	o, b, e := s.openObject(r, bucket, key)
+	o, b, e := s.openObject(r, bucket, key, version)
 	if e != nil {
 		return e
 	}
 	defer b.Close()
 	if status := conditions(r, o); status != 0 {
 		if status == http.StatusNotModified {
+			versionHeader(w, o)
 			w.Header().Set("ETag", `"`+o.etag+`"`)
 			w.Header().Set("Last-Modified", o.modified.UTC().Format(http.TimeFormat))
 			w.WriteHeader(status)
@@ -546,39 +590,80 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, call *awsapi
 	return nil
 }
 
-func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
-	if e := s.authorize(call, "DeleteObject", s.objectARN(bucket, key), nil); e != nil {
+// versionParam reads a request's ?versionId (nil: none).
+func versionParam(q url.Values) (*string, *s3Error) {
+	if !q.Has("versionId") {
+		return nil, nil
+	}
+	v, e := parseVersionID(q.Get("versionId"))
+	return &v, e
+}
+
+func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string, q url.Values) *s3Error {
+	version, e := versionParam(q)
+	if e != nil {
 		return e
 	}
-	if e := s.removeObject(r, call, bucket, key); e != nil {
+	op := "DeleteObject"
+	if version != nil {
+		op = "DeleteObjectVersion"
+	}
+	if e := s.authorize(call, op, s.objectARN(bucket, key), nil); e != nil {
 		return e
+	}
+	res, e := s.removeObject(r, call, bucket, key, version)
+	if e != nil {
+		return e
+	}
+	if res.versioned {
+		w.Header().Set("x-amz-version-id", wireVersion(res.version))
+	}
+	if res.marker {
+		w.Header().Set("x-amz-delete-marker", "true")
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// removeObject deletes bucket/key (nothing when it is not there) with
-// its notifications, and then its body.
-func (s *Service) removeObject(r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
-	var old string
+// removeObject deletes bucket/key (nothing when it is not there), or
+// its version when version is not nil, with its notifications, and then
+// the bodies no version names.
+func (s *Service) removeObject(r *http.Request, call *awsapi.Call, bucket, key string, version *string) (deleteResult, *s3Error) {
+	var drop []string
 	var e *s3Error
 	var after func()
+	var res deleteResult
+	bypass := version != nil && s.bypassAllowed(r, call, bucket, key)
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
-		old, e, after = "", nil, nil
-		ok, err := bucketExistsTx(tx, bucket)
+		drop, e, after, res = nil, nil, nil, deleteResult{}
+		ok, state, err := bucketStateTx(tx, bucket)
 		if err != nil || !ok {
 			e = orNoBucket(nil, bucket)
 			return err
 		}
-		o, err := loadObjectTx(tx, bucket, key)
-		if err != nil || o == nil {
+		prev, err := loadObjectTx(tx, bucket, key)
+		if err != nil {
 			return err
 		}
-		old = o.blob
-		if _, err = tx.Exec(`DELETE FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key); err != nil || s.notify == nil {
+		if version != nil {
+			if e, err = lockedTx(tx, bucket, key, *version, prev, bypass); err != nil || e != nil {
+				return err
+			}
+			res, drop, err = deleteVersionTx(tx, bucket, key, *version, prev)
+		} else {
+			res, drop, err = deleteCurrentTx(tx, bucket, key, state, prev)
+		}
+		if err != nil || !res.removed || s.notify == nil {
 			return err
 		}
-		ev := eventOf(r, call.RequestID, principalOf(call), bucket, key, "ObjectRemoved:Delete", 0, "")
+		name := "ObjectRemoved:Delete"
+		if res.marker && version == nil {
+			name = "ObjectRemoved:DeleteMarkerCreated"
+		}
+		ev := eventOf(r, call.RequestID, principalOf(call), bucket, key, name, 0, "")
+		if res.versioned {
+			ev.VersionID = wireVersion(res.version)
+		}
 		if ev.Configs, err = matchingConfigsTx(tx, bucket, ev.Name, key); err != nil {
 			return err
 		}
@@ -586,29 +671,29 @@ func (s *Service) removeObject(r *http.Request, call *awsapi.Call, bucket, key s
 		return err
 	})
 	if err != nil {
-		return internal(s, "delete an object", err)
+		return res, internal(s, "delete an object", err)
 	}
 	if after != nil {
 		after()
 	}
 	if e != nil {
-		return e
+		return res, e
 	}
-	if old != "" {
-		s.blobs.Remove(old)
+	for _, b := range drop {
+		s.blobs.Remove(b)
 	}
-	return nil
+	return res, nil
 }
 
 // copyObject serves CopyObject: x-amz-copy-source's body copied into a
 // new blob, with its metadata (COPY, the default) or the request's
 // (REPLACE).
 func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
-	sb, sk, e := parseCopySource(r.Header.Get("x-amz-copy-source"))
+	sb, sk, sv, e := parseCopySource(r.Header.Get("x-amz-copy-source"))
 	if e != nil {
 		return e
 	}
-	if e := s.authorize(call, "GetObject", s.objectARN(sb, sk), nil); e != nil {
+	if e := s.authorize(call, copySourceOp(sv), s.objectARN(sb, sk), nil); e != nil {
 		return e
 	}
 	if e := s.authorize(call, "CopyObject", s.objectARN(bucket, key), amzKeys(r)); e != nil {
@@ -620,18 +705,21 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsap
 	default:
 		return errorf("InvalidArgument", 400, "Unknown metadata directive.")
 	}
-	if sb == bucket && sk == key && directive != "REPLACE" {
+	if sb == bucket && sk == key && sv == nil && directive != "REPLACE" {
 		return errorf("InvalidRequest", 400, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	if ok, e := s.bucketExists(r, bucket); e != nil || !ok {
 		return orNoBucket(e, bucket)
 	}
-	o, b, e := s.openObject(r, sb, sk)
+	o, b, e := s.openObject(r, sb, sk, sv)
 	if e != nil {
 		return e
 	}
 	defer b.Close()
 	meta := o.meta
+	if meta.Lock, e = parseLockHeaders(r.Header); e != nil { // a copy's lock is its own request's
+		return e
+	}
 	if directive == "REPLACE" {
 		if meta, e = metaFrom(r.Header); e != nil {
 			return e
@@ -663,6 +751,10 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsap
 	if e := s.commitObject(r, call, "ObjectCreated:Copy", bucket, key, no); e != nil {
 		return e
 	}
+	if o.versioned {
+		w.Header().Set("x-amz-copy-source-version-id", wireVersion(o.version))
+	}
+	versionHeader(w, no)
 	writeXML(w, struct {
 		XMLName      xml.Name `xml:"CopyObjectResult"`
 		Xmlns        string   `xml:"xmlns,attr"`
@@ -681,18 +773,33 @@ func principalOf(call *awsapi.Call) string {
 }
 
 // parseCopySource reads x-amz-copy-source: bucket/key, URL-encoded, with
-// an optional leading slash and ?versionId.
-func parseCopySource(h string) (bucket, key string, e *s3Error) {
-	h, _, _ = strings.Cut(h, "?versionId=") // before decoding: a key may hold an encoded one
+// an optional leading slash and ?versionId (version nil: none).
+func parseCopySource(h string) (bucket, key string, version *string, e *s3Error) {
+	h, v, hasVersion := strings.Cut(h, "?versionId=") // before decoding: a key may hold an encoded one
 	src, err := url.PathUnescape(h)
 	if err != nil {
-		return "", "", errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+		return "", "", nil, errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
 	bucket, key, ok := strings.Cut(strings.TrimPrefix(src, "/"), "/")
 	if !ok || bucket == "" || key == "" {
-		return "", "", errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+		return "", "", nil, errorf("InvalidArgument", 400, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
-	return bucket, key, nil
+	if hasVersion {
+		id, e := parseVersionID(v)
+		if e != nil {
+			return "", "", nil, e
+		}
+		version = &id
+	}
+	return bucket, key, version, nil
+}
+
+// copySourceOp is the operation that reads a copy's source.
+func copySourceOp(version *string) string {
+	if version != nil {
+		return "GetObjectVersion"
+	}
+	return "GetObject"
 }
 
 // inlineBlob reads a body kept in the store.

@@ -26,6 +26,7 @@ type bucketDoc struct {
 	Notifications []NotifConfig     `json:"notifications,omitempty"`
 	Tags          map[string]string `json:"tags,omitempty"`
 	Lifecycle     []LifecycleRule   `json:"lifecycle,omitempty"`
+	ObjectLock    *lockConfig       `json:"lock,omitempty"`
 }
 
 // updateBucketDocTx changes bucket's doc with change; found is false when

@@ -55,6 +55,24 @@ var ops = iam.Register("s3",
 	iam.Operation{Name: "PutBucketLifecycleConfiguration", Action: "s3:PutLifecycleConfiguration", ResourceType: "bucket"},
 	iam.Operation{Name: "GetBucketLifecycleConfiguration", Action: "s3:GetLifecycleConfiguration", ResourceType: "bucket"},
 	iam.Operation{Name: "DeleteBucketLifecycle", Action: "s3:PutLifecycleConfiguration", ResourceType: "bucket"},
+	iam.Operation{Name: "PutBucketVersioning", Action: "s3:PutBucketVersioning", ResourceType: "bucket"},
+	iam.Operation{Name: "GetBucketVersioning", Action: "s3:GetBucketVersioning", ResourceType: "bucket"},
+	iam.Operation{Name: "ListObjectVersions", Action: "s3:ListBucketVersions", ResourceType: "bucket"},
+	// the object operations on a version named by versionId
+	iam.Operation{Name: "GetObjectVersion", Action: "s3:GetObjectVersion", ResourceType: "object"},
+	iam.Operation{Name: "HeadObjectVersion", Action: "s3:GetObjectVersion", ResourceType: "object"},
+	iam.Operation{Name: "DeleteObjectVersion", Action: "s3:DeleteObjectVersion", ResourceType: "object"},
+	iam.Operation{Name: "PutObjectVersionTagging", Action: "s3:PutObjectVersionTagging", ResourceType: "object"},
+	iam.Operation{Name: "GetObjectVersionTagging", Action: "s3:GetObjectVersionTagging", ResourceType: "object"},
+	iam.Operation{Name: "DeleteObjectVersionTagging", Action: "s3:DeleteObjectVersionTagging", ResourceType: "object"},
+	iam.Operation{Name: "PutObjectLockConfiguration", Action: "s3:PutBucketObjectLockConfiguration", ResourceType: "bucket"},
+	iam.Operation{Name: "GetObjectLockConfiguration", Action: "s3:GetBucketObjectLockConfiguration", ResourceType: "bucket"},
+	iam.Operation{Name: "PutObjectRetention", Action: "s3:PutObjectRetention", ResourceType: "object"},
+	iam.Operation{Name: "GetObjectRetention", Action: "s3:GetObjectRetention", ResourceType: "object"},
+	iam.Operation{Name: "PutObjectLegalHold", Action: "s3:PutObjectLegalHold", ResourceType: "object"},
+	iam.Operation{Name: "GetObjectLegalHold", Action: "s3:GetObjectLegalHold", ResourceType: "object"},
+	// x-amz-bypass-governance-retention on a delete or a retention change
+	iam.Operation{Name: "BypassGovernanceRetention", Action: "s3:BypassGovernanceRetention", ResourceType: "object"},
 )
 
 // Service serves the S3 REST API over the store (metadata) and Blobs
@@ -90,7 +108,8 @@ func (s *Service) StreamsBody() {}
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	live := map[string]bool{}
 	err := s.st.View(ctx, func(tx *store.Tx) error {
-		rows, err := tx.Query(`SELECT blob FROM s3_objects WHERE blob != '' UNION ALL SELECT blob FROM s3_parts`)
+		rows, err := tx.Query(`SELECT blob FROM s3_objects WHERE blob != '' UNION ALL SELECT blob FROM s3_versions WHERE blob != ''
+			UNION ALL SELECT blob FROM s3_parts`)
 		if err != nil {
 			return err
 		}
@@ -117,6 +136,7 @@ type s3Error struct {
 	status      int
 	bucket, key string
 	extra       [][2]string // more elements, e.g. ArgumentName
+	headers     [][2]string // response headers, e.g. x-amz-delete-marker
 }
 
 func errorf(code string, status int, msg string) *s3Error {
@@ -191,6 +211,9 @@ type xmlKV struct {
 func writeError(w http.ResponseWriter, r *http.Request, requestID string, e *s3Error) {
 	h := w.Header()
 	h.Set("x-amz-request-id", requestID)
+	for _, kv := range e.headers {
+		h.Set(kv[0], kv[1])
+	}
 	if r != nil && r.Method == http.MethodHead { // HEAD answers carry no body
 		w.WriteHeader(e.status)
 		return

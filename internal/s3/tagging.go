@@ -1,13 +1,13 @@
 package s3
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
@@ -108,6 +108,13 @@ func (s *Service) objectTaggingOp(w http.ResponseWriter, r *http.Request, call *
 	if op == "" {
 		return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
 	}
+	version, e := versionParam(r.URL.Query())
+	if e != nil {
+		return e
+	}
+	if version != nil {
+		op = strings.Replace(op, "Tagging", "VersionTagging", 1)
+	}
 	if e := s.authorize(call, op, s.objectARN(bucket, key), nil); e != nil {
 		return e
 	}
@@ -122,19 +129,31 @@ func (s *Service) objectTaggingOp(w http.ResponseWriter, r *http.Request, call *
 		}
 	}
 	var got map[string]string
-	var e *s3Error
+	var o *object
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
 		e, got = nil, nil
-		ok, err := bucketExistsTx(tx, bucket)
+		ok, state, err := bucketStateTx(tx, bucket)
 		if err != nil || !ok {
 			e = orNoBucket(nil, bucket)
 			return err
 		}
-		o, err := loadObjectTx(tx, bucket, key)
+		if version != nil {
+			o, err = loadVersionTx(tx, bucket, key, *version)
+		} else {
+			o, err = loadObjectTx(tx, bucket, key)
+		}
+		if err == nil && o != nil && o.marker {
+			e = markerError(key, o, true)
+			return nil
+		}
 		if err != nil || o == nil {
 			e = orNoKey(nil, key, o == nil)
+			if version != nil && o == nil {
+				e = noSuchVersion(key, wireVersion(*version))
+			}
 			return err
 		}
+		o.versioned = state != ""
 		switch op {
 		case "GetObjectTagging":
 			got = o.meta.Tags
@@ -144,9 +163,7 @@ func (s *Service) objectTaggingOp(w http.ResponseWriter, r *http.Request, call *
 		default:
 			o.meta.Tags = nil
 		}
-		doc, _ := json.Marshal(o.meta)
-		_, err = tx.Exec(`UPDATE s3_objects SET doc = ? WHERE bucket = ? AND key = ?`, string(doc), bucket, key)
-		return err
+		return updateVersionDocTx(tx, bucket, key, o)
 	})
 	if err != nil {
 		return internal(s, "tag an object", err)
@@ -154,6 +171,7 @@ func (s *Service) objectTaggingOp(w http.ResponseWriter, r *http.Request, call *
 	if e != nil {
 		return e
 	}
+	versionHeader(w, o)
 	switch op {
 	case "GetObjectTagging":
 		writeTags(w, got)

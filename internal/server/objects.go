@@ -70,6 +70,7 @@ type s3Record struct {
 			Key       string `json:"key"`
 			Size      *int64 `json:"size,omitempty"`
 			ETag      string `json:"eTag,omitempty"`
+			VersionID string `json:"versionId,omitempty"`
 			Sequencer string `json:"sequencer"`
 		} `json:"object"`
 	} `json:"s3"`
@@ -86,7 +87,7 @@ func (s *Server) recordOf(ev s3.ObjectEvent, id string) []byte {
 	r.S3.SchemaVersion, r.S3.ConfigurationID = "1.0", id
 	r.S3.Bucket.Name, r.S3.Bucket.Arn = ev.Bucket, "arn:aws:s3:::"+ev.Bucket
 	r.S3.Bucket.OwnerIdentity = map[string]string{"principalId": DefaultAccountID}
-	r.S3.Object.Key, r.S3.Object.Sequencer = url.QueryEscape(ev.Key), ev.Sequencer
+	r.S3.Object.Key, r.S3.Object.Sequencer, r.S3.Object.VersionID = url.QueryEscape(ev.Key), ev.Sequencer, ev.VersionID
 	if strings.HasPrefix(ev.Name, "ObjectCreated:") {
 		size := ev.Size
 		r.S3.Object.Size, r.S3.Object.ETag = &size, ev.ETag

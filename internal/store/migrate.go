@@ -213,6 +213,27 @@ var migrations = []string{
 	// 31: small S3 objects keep their bodies with their metadata (blob
 	// empty); larger ones have NULL here.
 	`ALTER TABLE s3_objects ADD COLUMN body BLOB`,
+	// 32 to 35: S3 versioning. A bucket's state ('' never enabled,
+	// Enabled, Suspended); each current object's version ('' the null
+	// version); and the versions that are not current, delete markers
+	// among them, ordered by seq (later is newer).
+	`ALTER TABLE s3_buckets ADD COLUMN versioning TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE s3_objects ADD COLUMN version TEXT NOT NULL DEFAULT ''`,
+	`CREATE TABLE s3_versions (
+		bucket   TEXT NOT NULL,
+		key      TEXT NOT NULL,
+		version  TEXT NOT NULL,
+		seq      INTEGER NOT NULL,
+		marker   INTEGER NOT NULL,
+		blob     TEXT NOT NULL,
+		size     INTEGER NOT NULL,
+		etag     TEXT NOT NULL,
+		modified INTEGER NOT NULL,
+		doc      TEXT NOT NULL,
+		body     BLOB,
+		PRIMARY KEY (bucket, key, version)
+	)`,
+	`CREATE INDEX s3_versions_seq ON s3_versions (bucket, key, seq)`,
 }
 
 // Version is the schema version this build writes.
