@@ -317,26 +317,12 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 		op = "ListObjectsV2"
 	}
 	prefix, delim := q.Get("prefix"), q.Get("delimiter")
-	maxKeys := 1000
-	if m := q.Get("max-keys"); m != "" {
-		n, err := strconv.Atoi(m)
-		if err != nil || n < 0 {
-			return &s3Error{code: "InvalidArgument", status: 400, msg: "Provided max-keys not an integer or within integer range",
-				extra: [][2]string{{"ArgumentName", "max-keys"}, {"ArgumentValue", m}}}
-		}
-		maxKeys = min(n, 1000)
-	}
-	if e := s.authorize(call, op, s.bucketARN(bucket), func(c *iam.Context) {
-		c.Set("s3:prefix", prefix)
-		c.Set("s3:delimiter", delim)
-		c.Set("s3:max-keys", strconv.Itoa(maxKeys))
-	}); e != nil {
+	maxKeys, encode, e := listParams(q)
+	if e != nil {
 		return e
 	}
-	encode := q.Get("encoding-type") == "url"
-	if et := q.Get("encoding-type"); et != "" && et != "url" {
-		return &s3Error{code: "InvalidArgument", status: 400, msg: "Invalid Encoding Method specified in Request",
-			extra: [][2]string{{"ArgumentName", "encoding-type"}, {"ArgumentValue", et}}}
+	if e := s.authorize(call, op, s.bucketARN(bucket), listKeys(prefix, delim, maxKeys)); e != nil {
+		return e
 	}
 	// where to start: after the continuation token's key, or start-after
 	// (v2), or marker (v1)
@@ -356,7 +342,6 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 	var contents []contentXML
 	var prefixes []prefixXML
 	truncated, last := false, ""
-	var e *s3Error
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
 		ok, err := bucketExistsTx(tx, bucket)
 		if err != nil || !ok {
@@ -443,12 +428,7 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 	if e != nil {
 		return e
 	}
-	enc := func(s string) string {
-		if encode {
-			return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
-		}
-		return s
-	}
+	enc := encoder(encode)
 	for i := range contents {
 		contents[i].Key = enc(contents[i].Key)
 	}
@@ -494,6 +474,45 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 	}
 	writeXML(w, res)
 	return nil
+}
+
+// listParams reads a listing's max-keys (at most 1000) and
+// encoding-type (url or none).
+func listParams(q url.Values) (maxKeys int, encode bool, e *s3Error) {
+	maxKeys = 1000
+	if m := q.Get("max-keys"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < 0 {
+			return 0, false, &s3Error{code: "InvalidArgument", status: 400, msg: "Provided max-keys not an integer or within integer range",
+				extra: [][2]string{{"ArgumentName", "max-keys"}, {"ArgumentValue", m}}}
+		}
+		maxKeys = min(n, 1000)
+	}
+	if et := q.Get("encoding-type"); et != "" && et != "url" {
+		return 0, false, &s3Error{code: "InvalidArgument", status: 400, msg: "Invalid Encoding Method specified in Request",
+			extra: [][2]string{{"ArgumentName", "encoding-type"}, {"ArgumentValue", et}}}
+	}
+	return maxKeys, q.Get("encoding-type") == "url", nil
+}
+
+// listKeys sets a listing's condition keys.
+func listKeys(prefix, delim string, maxKeys int) func(*iam.Context) {
+	return func(c *iam.Context) {
+		c.Set("s3:prefix", prefix)
+		c.Set("s3:delimiter", delim)
+		c.Set("s3:max-keys", strconv.Itoa(maxKeys))
+	}
+}
+
+// encoder is how a listing writes keys: URL-encoded (encoding-type=url)
+// or as they are.
+func encoder(encode bool) func(string) string {
+	return func(s string) string {
+		if encode {
+			return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+		}
+		return s
+	}
 }
 
 // bodyError is the answer for a request body that could not be read.

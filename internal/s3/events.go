@@ -42,19 +42,7 @@ func (s *Service) SetNotifier(n Notifier) { s.notify = n }
 // later for later events.
 var sequence atomic.Uint64
 
-func nextSequencer() string {
-	n := uint64(time.Now().UnixNano())
-	for {
-		old := sequence.Load()
-		if n <= old {
-			n = old + 1
-		}
-		if sequence.CompareAndSwap(old, n) {
-			break
-		}
-	}
-	return "00" + strconv.FormatUint(n, 16)
-}
+func nextSequencer() string { return "00" + strconv.FormatUint(uint64(nextSeq()), 16) }
 
 // eventOf is the event of r's change to bucket/key.
 func eventOf(r *http.Request, requestID, principal, bucket, key, name string, size int64, etag string) ObjectEvent {

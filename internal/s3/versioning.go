@@ -9,12 +9,10 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
-	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/store"
 )
 
@@ -398,14 +396,9 @@ type versionEntry struct {
 func (s *Service) listVersions(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string, q url.Values) *s3Error {
 	prefix, delim := q.Get("prefix"), q.Get("delimiter")
 	keyMarker, versionMarker := q.Get("key-marker"), q.Get("version-id-marker")
-	maxKeys := 1000
-	if m := q.Get("max-keys"); m != "" {
-		n, err := strconv.Atoi(m)
-		if err != nil || n < 0 {
-			return &s3Error{code: "InvalidArgument", status: 400, msg: "Provided max-keys not an integer or within integer range",
-				extra: [][2]string{{"ArgumentName", "max-keys"}, {"ArgumentValue", m}}}
-		}
-		maxKeys = min(n, 1000)
+	maxKeys, encode, e := listParams(q)
+	if e != nil {
+		return e
 	}
 	if versionMarker != "" && keyMarker == "" {
 		return &s3Error{code: "InvalidArgument", status: 400, msg: "A version-id marker cannot be specified without a key marker.",
@@ -419,23 +412,13 @@ func (s *Service) listVersions(w http.ResponseWriter, r *http.Request, call *aws
 		}
 		markerVersion = &v
 	}
-	encode := q.Get("encoding-type") == "url"
-	if et := q.Get("encoding-type"); et != "" && et != "url" {
-		return &s3Error{code: "InvalidArgument", status: 400, msg: "Invalid Encoding Method specified in Request",
-			extra: [][2]string{{"ArgumentName", "encoding-type"}, {"ArgumentValue", et}}}
-	}
-	if e := s.authorize(call, "ListObjectVersions", s.bucketARN(bucket), func(c *iam.Context) {
-		c.Set("s3:prefix", prefix)
-		c.Set("s3:delimiter", delim)
-		c.Set("s3:max-keys", strconv.Itoa(maxKeys))
-	}); e != nil {
+	if e := s.authorize(call, "ListObjectVersions", s.bucketARN(bucket), listKeys(prefix, delim, maxKeys)); e != nil {
 		return e
 	}
 	var entries []versionEntry
 	var prefixes []prefixXML
 	truncated := false
 	nextKey, nextVersion := "", ""
-	var e *s3Error
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
 		ok, _, err := bucketStateTx(tx, bucket)
 		if err != nil || !ok {
@@ -556,12 +539,7 @@ func (s *Service) listVersions(w http.ResponseWriter, r *http.Request, call *aws
 	if e != nil {
 		return e
 	}
-	enc := func(s string) string {
-		if encode {
-			return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
-		}
-		return s
-	}
+	enc := encoder(encode)
 	for i := range entries {
 		entries[i].Key = enc(entries[i].Key)
 	}
