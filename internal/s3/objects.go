@@ -322,13 +322,14 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 			e = errorf("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold")
 			return nil
 		}
+		// refusals come before extra's changes: a refusal commits nothing
+		if e, err = lockDefaultsTx(tx, bucket, state, &o.meta); err != nil || e != nil {
+			return err
+		}
 		if extra != nil {
 			if e, err = extra(tx); err != nil || e != nil {
 				return err
 			}
-		}
-		if e, err = lockDefaultsTx(tx, bucket, state, &o.meta); err != nil || e != nil {
-			return err
 		}
 		if drop, err = putVersionTx(tx, bucket, key, state, o, prev); err != nil {
 			return err

@@ -490,3 +490,29 @@ func FuzzParseVersionID(f *testing.F) {
 		}
 	})
 }
+
+// A multipart upload whose lock its bucket cannot keep is refused at
+// Complete, and the refusal changes nothing: the upload is still there.
+func TestLockRefusalKeepsUpload(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("plain")})
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("plain"), Key: aws.String("k"),
+		ObjectLockLegalHoldStatus: types.ObjectLockLegalHoldStatusOn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("plain"), Key: aws.String("k"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), Body: strings.NewReader("part")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("plain"), Key: aws.String("k"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}})
+	if code(err) != "InvalidRequest" {
+		t.Fatalf("Complete with a legal hold in a bucket without Object Lock: %v", err)
+	}
+	if _, err := c.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("plain"), Key: aws.String("k"), UploadId: up.UploadId}); err != nil {
+		t.Fatalf("the refused upload is gone: %v", err)
+	}
+}
