@@ -349,15 +349,9 @@ func (s *Service) lockConfigOp(w http.ResponseWriter, r *http.Request, call *aws
 		if e := s.authorize(call, "GetObjectLockConfiguration", s.bucketARN(bucket), nil); e != nil {
 			return e
 		}
-		var d *bucketDoc
-		if err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
-			d, err = bucketDocTx(tx, bucket)
-			return err
-		}); err != nil {
-			return internal(s, "read a bucket's Object Lock configuration", err)
-		}
-		if d == nil {
-			return noSuchBucket(bucket)
+		d, e := s.readBucketDoc(r, bucket)
+		if e != nil {
+			return e
 		}
 		if d.ObjectLock == nil {
 			return &s3Error{code: "ObjectLockConfigurationNotFoundError", status: 404, msg: "Object Lock configuration does not exist for this bucket", bucket: bucket}

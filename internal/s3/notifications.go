@@ -144,15 +144,9 @@ func (s *Service) notificationOp(w http.ResponseWriter, r *http.Request, call *a
 		if e := s.authorize(call, "GetBucketNotificationConfiguration", s.bucketARN(bucket), nil); e != nil {
 			return e
 		}
-		var d *bucketDoc
-		if err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
-			d, err = bucketDocTx(tx, bucket)
-			return err
-		}); err != nil {
-			return internal(s, "read a bucket", err)
-		}
-		if d == nil {
-			return noSuchBucket(bucket)
+		d, e := s.readBucketDoc(r, bucket)
+		if e != nil {
+			return e
 		}
 		out := notificationsXML{Xmlns: xmlns}
 		for _, c := range d.Notifications {

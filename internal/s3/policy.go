@@ -62,6 +62,21 @@ func bucketDocTx(tx *store.Tx, bucket string) (*bucketDoc, error) {
 	return &d, nil
 }
 
+// readBucketDoc reads bucket's doc, or answers NoSuchBucket.
+func (s *Service) readBucketDoc(r *http.Request, bucket string) (*bucketDoc, *s3Error) {
+	var d *bucketDoc
+	if err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
+		d, err = bucketDocTx(tx, bucket)
+		return err
+	}); err != nil {
+		return nil, internal(s, "read a bucket", err)
+	}
+	if d == nil {
+		return nil, noSuchBucket(bucket)
+	}
+	return d, nil
+}
+
 // policies caches the buckets' parsed policies (every write goes through
 // the Service).
 type policies struct {
