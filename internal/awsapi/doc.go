@@ -13,7 +13,10 @@
 // STSService serves GetCallerIdentity and AssumeRole (Query protocol).
 //
 // Guarantees:
-//   - Every request except GET /_cloudlet/health is SigV4-verified before any
+//   - Every request except GET /_cloudlet/health and those an
+//     UnsignedServer takes (unsigned.go: S3's CORS preflights and browser
+//     POST forms, whose policy signature the service checks with
+//     Unsigned.VerifyPolicy before it acts) is SigV4-verified before any
 //     service sees it: the signature is recomputed with the AWS SDK's own
 //     signer over the headers the client signed, the path exactly as it came
 //     over the wire, the query, and the payload hash (X-Amz-Content-Sha256,

@@ -150,6 +150,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := h.log.With("request_id", id)
+	if u := h.unsigned(r); u != nil {
+		w.Header().Set("x-amzn-RequestId", id)
+		u.ServeUnsigned(w, r, &Unsigned{RequestID: id, Logger: log, h: h, r: r})
+		return
+	}
 
 	a, err := ParseRequest(r)
 	if err != nil {
@@ -201,17 +206,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		secure:      r.TLS != nil,
 		chunked:     chunked,
 	}
-	if h.auth != nil {
-		key, ok := h.auth.Keys.Lookup(a.AccessKeyID)
-		if !ok { // revoked between the signature check and now
-			h.reject(w, r, id, svc, ErrUnrecognizedClient.Err(), log)
-			return
-		}
-		if h.auth.Keys.Expired(a.AccessKeyID) {
-			h.reject(w, r, id, svc, ErrExpiredToken.Err(), log)
-			return
-		}
-		call.Key = key
+	if err := h.attachKey(call); err != nil {
+		h.reject(w, r, id, svc, err, log)
+		return
 	}
 	if stream != nil {
 		r.Body = struct {
@@ -241,6 +238,24 @@ func (h *Handler) health(w http.ResponseWriter, id string) {
 
 // reject answers a call that failed before reaching its service, in the
 // service's error shape when it has one.
+// attachKey gives call its caller's key (when the Handler has an
+// Authorizer), refusing a key revoked or expired since its signature was
+// checked.
+func (h *Handler) attachKey(call *Call) error {
+	if h.auth == nil {
+		return nil
+	}
+	key, ok := h.auth.Keys.Lookup(call.AccessKeyID)
+	if !ok {
+		return ErrUnrecognizedClient.Err()
+	}
+	if h.auth.Keys.Expired(call.AccessKeyID) {
+		return ErrExpiredToken.Err()
+	}
+	call.Key = key
+	return nil
+}
+
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, id string, svc Service, err error, log *slog.Logger) {
 	var e *Error
 	if !errors.As(err, &e) {

@@ -50,7 +50,7 @@ func (s *Service) aclOp(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 	if r.Method == http.MethodPut {
 		op = strings.Replace(op, "Get", "Put", 1)
 	} else if r.Method != http.MethodGet {
-		return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+		return methodNotAllowed()
 	}
 	if e := s.authorize(call, op, resource, nil); e != nil {
 		return e

@@ -64,10 +64,13 @@ func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	if q.Has("object-lock") {
 		return s.lockConfigOp(w, r, call, bucket)
 	}
+	if q.Has("cors") {
+		return s.corsOp(w, r, call, bucket)
+	}
 	if q.Has("versions") && r.Method == http.MethodGet {
 		return s.listVersions(w, r, call, bucket, q)
 	}
-	for _, sub := range []string{"cors", "policy", "notification", "uploads", "delete",
+	for _, sub := range []string{"policy", "notification", "uploads", "delete",
 		"encryption", "website", "logging", "replication", "ownershipControls", "publicAccessBlock", "versions",
 		"accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering"} {
 		if q.Has(sub) {
@@ -115,7 +118,7 @@ func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 		}
 		return s.listObjects(w, r, call, bucket, q)
 	}
-	return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+	return methodNotAllowed()
 }
 
 func orNoBucket(e *s3Error, bucket string) *s3Error {
@@ -160,7 +163,7 @@ func (s *Service) createBucket(w http.ResponseWriter, r *http.Request, call *aws
 			LocationConstraint string `xml:"LocationConstraint"`
 		}
 		if xml.Unmarshal(body, &cfg) != nil {
-			return errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema.")
+			return malformedXML()
 		}
 		if cfg.LocationConstraint != "" && cfg.LocationConstraint != s.region {
 			return errorf("IllegalLocationConstraintException", 400, "The "+cfg.LocationConstraint+" location constraint is incompatible for the region specific endpoint this request was sent to.")
@@ -517,6 +520,9 @@ func encoder(encode bool) func(string) string {
 
 // bodyError is the answer for a request body that could not be read.
 func bodyError(err error) *s3Error {
+	if r, ok := errors.AsType[errBodyRefused](err); ok {
+		return r.e
+	}
 	if errors.Is(err, awsapi.ErrBodyNotAsSigned) {
 		if strings.Contains(err.Error(), "aws-chunked") {
 			if strings.Contains(err.Error(), "signature") {

@@ -84,3 +84,28 @@ func ParseVersionID(v string) (string, error) {
 	}
 	return id, nil
 }
+
+// ParsePostPolicy exposes parsePostPolicy: its content-length-range
+// (max -1: none).
+func ParsePostPolicy(b64 string) (min, max int64, err error) {
+	_, conds, e := parsePostPolicy(b64)
+	if e != nil {
+		return 0, 0, errorOf(e)
+	}
+	max = -1
+	for _, c := range conds {
+		if c.op == "content-length-range" {
+			min, max = c.min, c.max
+		}
+	}
+	return min, max, nil
+}
+
+// ParseCORS exposes parseCORS: how many rules it read.
+func ParseCORS(b []byte) (int, error) {
+	rules, e := parseCORS(b)
+	if e != nil {
+		return 0, errorOf(e)
+	}
+	return len(rules), nil
+}

@@ -72,7 +72,7 @@ type lifecycleXML struct {
 
 func parseLifecycle(body []byte) ([]LifecycleRule, *s3Error) {
 	var l lifecycleXML
-	malformed := errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+	malformed := malformedXML()
 	if err := xml.Unmarshal(body, &l); err != nil || l.XMLName.Local != "LifecycleConfiguration" || len(l.Rules) == 0 || len(l.Rules) > 1000 {
 		return nil, malformed
 	}
@@ -127,7 +127,7 @@ func parseLifecycle(body []byte) ([]LifecycleRule, *s3Error) {
 func (s *Service) lifecycleOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
 	op := map[string]string{http.MethodPut: "PutBucketLifecycleConfiguration", http.MethodGet: "GetBucketLifecycleConfiguration", http.MethodDelete: "DeleteBucketLifecycle"}[r.Method]
 	if op == "" {
-		return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+		return methodNotAllowed()
 	}
 	if e := s.authorize(call, op, s.bucketARN(bucket), nil); e != nil {
 		return e

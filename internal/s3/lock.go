@@ -186,7 +186,7 @@ func (s *Service) objectLockOp(w http.ResponseWriter, r *http.Request, call *aws
 	case http.MethodPut:
 		op = "Put" + op
 	default:
-		return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+		return methodNotAllowed()
 	}
 	version, e := versionParam(q)
 	if e != nil {
@@ -201,7 +201,7 @@ func (s *Service) objectLockOp(w http.ResponseWriter, r *http.Request, call *aws
 		if e != nil {
 			return e
 		}
-		malformed := errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+		malformed := malformedXML()
 		if hold {
 			var x legalHoldXML
 			if xml.Unmarshal(body, &x) != nil || x.Status != "ON" && x.Status != "OFF" {
@@ -325,7 +325,7 @@ type lockConfigXML struct {
 
 // parseLockConfig reads PutObjectLockConfiguration's body.
 func parseLockConfig(body []byte) (*lockConfig, *s3Error) {
-	malformed := errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+	malformed := malformedXML()
 	var x lockConfigXML
 	if xml.Unmarshal(body, &x) != nil || x.XMLName.Local != "ObjectLockConfiguration" || x.ObjectLockEnabled != "Enabled" {
 		return nil, malformed
@@ -405,5 +405,5 @@ func (s *Service) lockConfigOp(w http.ResponseWriter, r *http.Request, call *aws
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+	return methodNotAllowed()
 }

@@ -23,10 +23,10 @@ type deleteRequest struct {
 func parseDelete(body []byte) (*deleteRequest, *s3Error) {
 	var d deleteRequest
 	if err := xml.Unmarshal(body, &d); err != nil || d.XMLName.Local != "Delete" {
-		return nil, errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+		return nil, malformedXML()
 	}
 	if len(d.Objects) == 0 || len(d.Objects) > 1000 {
-		return nil, errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+		return nil, malformedXML()
 	}
 	return &d, nil
 }

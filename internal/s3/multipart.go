@@ -295,7 +295,7 @@ type completeRequest struct {
 func parseComplete(body []byte) (*completeRequest, *s3Error) {
 	var c completeRequest
 	if err := xml.Unmarshal(body, &c); err != nil || c.XMLName.Local != "CompleteMultipartUpload" || len(c.Parts) == 0 || len(c.Parts) > 10000 {
-		return nil, errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+		return nil, malformedXML()
 	}
 	for i, p := range c.Parts {
 		if i > 0 && p.PartNumber <= c.Parts[i-1].PartNumber {

@@ -72,7 +72,7 @@ type notificationsXML struct {
 func parseNotifications(body []byte) ([]NotifConfig, *s3Error) {
 	var n notificationsXML
 	if err := xml.Unmarshal(body, &n); err != nil || n.XMLName.Local != "NotificationConfiguration" {
-		return nil, errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+		return nil, malformedXML()
 	}
 	if len(n.Topics) > 0 || n.EventBr != nil {
 		return nil, errorf("InvalidArgument", 400, "Cloudlet sends object events to queues and functions, not to topics or EventBridge.")
@@ -85,7 +85,7 @@ func parseNotifications(body []byte) ([]NotifConfig, *s3Error) {
 				c.ID = kind + "-" + strconv.Itoa(i+1)
 			}
 			if c.ARN == "" || len(c.Events) == 0 {
-				return errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+				return malformedXML()
 			}
 			for _, e := range c.Events {
 				known := false
@@ -221,7 +221,7 @@ func (s *Service) notificationOp(w http.ResponseWriter, r *http.Request, call *a
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+	return methodNotAllowed()
 }
 
 // matchingConfigsTx are bucket's notification configurations an event

@@ -123,7 +123,7 @@ func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, call *awsapi.
 	case http.MethodDelete:
 		return s.deleteObject(w, r, call, bucket, key, q)
 	}
-	return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+	return methodNotAllowed()
 }
 
 // metaFrom reads an object's metadata from a request's headers.
@@ -174,6 +174,12 @@ var checksums = map[string]func() hash.Hash{
 // comes (signature, Content-MD5, x-amz-checksum-*), and the object
 // appears when its metadata commits, after the blob is durable.
 func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
+	return s.storeObject(w, r, call, "ObjectCreated:Put", bucket, key)
+}
+
+// storeObject writes r's body and headers as bucket/key, with event
+// (PutObject's, or a POST form's).
+func (s *Service) storeObject(w http.ResponseWriter, r *http.Request, call *awsapi.Call, event, bucket, key string) *s3Error {
 	if e := s.authorize(call, "PutObject", s.objectARN(bucket, key), amzKeys(r)); e != nil {
 		return e
 	}
@@ -278,7 +284,7 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, call *awsapi
 	}
 	etag := hex.EncodeToString(md5sum)
 	o.etag = etag
-	if e := s.commitObject(r, call, "ObjectCreated:Put", bucket, key, o); e != nil {
+	if e := s.commitObject(r, call, event, bucket, key, o); e != nil {
 		return e
 	}
 	versionHeader(w, o)

@@ -27,6 +27,7 @@ type bucketDoc struct {
 	Tags          map[string]string `json:"tags,omitempty"`
 	Lifecycle     []LifecycleRule   `json:"lifecycle,omitempty"`
 	ObjectLock    *lockConfig       `json:"lock,omitempty"`
+	CORS          []corsRule        `json:"cors,omitempty"`
 }
 
 // updateBucketDocTx changes bucket's doc with change; found is false when
@@ -166,7 +167,7 @@ func (s *Service) storePolicy(bucket string, p *iam.Policy) {
 func (s *Service) policyOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
 	op := map[string]string{http.MethodPut: "PutBucketPolicy", http.MethodGet: "GetBucketPolicy", http.MethodDelete: "DeleteBucketPolicy"}[r.Method]
 	if op == "" {
-		return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+		return methodNotAllowed()
 	}
 	if e := s.authorize(call, op, s.bucketARN(bucket), nil); e != nil {
 		return e

@@ -71,6 +71,9 @@ var ops = iam.Register("s3",
 	iam.Operation{Name: "GetObjectRetention", Action: "s3:GetObjectRetention", ResourceType: "object"},
 	iam.Operation{Name: "PutObjectLegalHold", Action: "s3:PutObjectLegalHold", ResourceType: "object"},
 	iam.Operation{Name: "GetObjectLegalHold", Action: "s3:GetObjectLegalHold", ResourceType: "object"},
+	iam.Operation{Name: "PutBucketCors", Action: "s3:PutBucketCORS", ResourceType: "bucket"},
+	iam.Operation{Name: "GetBucketCors", Action: "s3:GetBucketCORS", ResourceType: "bucket"},
+	iam.Operation{Name: "DeleteBucketCors", Action: "s3:PutBucketCORS", ResourceType: "bucket"},
 	// x-amz-bypass-governance-retention on a delete or a retention change
 	iam.Operation{Name: "BypassGovernanceRetention", Action: "s3:BypassGovernanceRetention", ResourceType: "object"},
 )
@@ -141,6 +144,14 @@ type s3Error struct {
 
 func errorf(code string, status int, msg string) *s3Error {
 	return &s3Error{code: code, status: status, msg: msg}
+}
+
+func malformedXML() *s3Error {
+	return errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+}
+
+func methodNotAllowed() *s3Error {
+	return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
 }
 
 func noSuchBucket(b string) *s3Error {
@@ -230,7 +241,9 @@ func writeError(w http.ResponseWriter, r *http.Request, requestID string, e *s3E
 	w.Write(b)
 }
 
-func writeXML(w http.ResponseWriter, v any) {
+func writeXML(w http.ResponseWriter, v any) { writeXMLStatus(w, http.StatusOK, v) }
+
+func writeXMLStatus(w http.ResponseWriter, status int, v any) {
 	b, err := xml.Marshal(v)
 	if err != nil {
 		w.WriteHeader(500)
@@ -239,7 +252,7 @@ func writeXML(w http.ResponseWriter, v any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/xml")
 	h.Set("Content-Length", strconv.Itoa(len(xml.Header)+len(b)))
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	w.Write([]byte(xml.Header))
 	w.Write(b)
 }
@@ -289,11 +302,16 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, call *awsapi.
 	bucket, key := target(r)
 	q := r.URL.Query()
 	var e *s3Error
+	if r.Method != http.MethodOptions {
+		s.applyCORS(w, r, bucket)
+	}
 	switch {
+	case r.Method == http.MethodOptions: // a preflight, signed though it need not be
+		e = s.preflight(w, r, bucket, key)
 	case bucket == "" && r.Method == http.MethodGet:
 		e = s.listBuckets(w, r, call)
 	case bucket == "":
-		e = errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+		e = methodNotAllowed()
 	case key == "":
 		e = s.bucketOp(w, r, call, bucket, q)
 	default:

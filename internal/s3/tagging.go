@@ -57,7 +57,7 @@ func checkTags(tags []tagXML, max int) *s3Error {
 func parseTagging(body []byte, max int) ([]tagXML, *s3Error) {
 	var t taggingXML
 	if err := xml.Unmarshal(body, &t); err != nil || t.XMLName.Local != "Tagging" {
-		return nil, errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+		return nil, malformedXML()
 	}
 	return t.Tags, checkTags(t.Tags, max)
 }
@@ -106,7 +106,7 @@ func tagMap(tags []tagXML) map[string]string {
 func (s *Service) objectTaggingOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket, key string) *s3Error {
 	op := map[string]string{http.MethodPut: "PutObjectTagging", http.MethodGet: "GetObjectTagging", http.MethodDelete: "DeleteObjectTagging"}[r.Method]
 	if op == "" {
-		return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+		return methodNotAllowed()
 	}
 	version, e := versionParam(r.URL.Query())
 	if e != nil {
@@ -194,7 +194,7 @@ func orNoKey(e *s3Error, key string, missing bool) *s3Error {
 func (s *Service) bucketTaggingOp(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
 	op := map[string]string{http.MethodPut: "PutBucketTagging", http.MethodGet: "GetBucketTagging", http.MethodDelete: "DeleteBucketTagging"}[r.Method]
 	if op == "" {
-		return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+		return methodNotAllowed()
 	}
 	if e := s.authorize(call, op, s.bucketARN(bucket), nil); e != nil {
 		return e

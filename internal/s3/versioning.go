@@ -288,7 +288,7 @@ func newestMarkerTx(tx *store.Tx, bucket, key string) (*object, error) {
 func markerError(key string, m *object, named bool) *s3Error {
 	e := noSuchKey(key)
 	if named {
-		e = errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+		e = methodNotAllowed()
 		e.extra = [][2]string{{"Method", "GET"}, {"ResourceType", "DeleteMarker"}}
 	}
 	e.headers = [][2]string{{"x-amz-delete-marker", "true"}, {"x-amz-version-id", wireVersion(m.version)},
@@ -338,7 +338,7 @@ func (s *Service) versioningOp(w http.ResponseWriter, r *http.Request, call *aws
 		var c config
 		if xml.Unmarshal(body, &c) != nil || c.Status != versioningEnabled && c.Status != versioningSuspended ||
 			c.MfaDelete != "" && c.MfaDelete != "Enabled" && c.MfaDelete != "Disabled" {
-			return errorf("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema")
+			return malformedXML()
 		}
 		if c.MfaDelete == "Enabled" {
 			return errorf("InvalidRequest", 400, "DevPay and Mfa are mutually exclusive authorization methods.")
@@ -372,7 +372,7 @@ func (s *Service) versioningOp(w http.ResponseWriter, r *http.Request, call *aws
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	return errorf("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+	return methodNotAllowed()
 }
 
 // currentSeq orders a key's current version before its others in
