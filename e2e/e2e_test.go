@@ -159,3 +159,22 @@ func awsCLIv2(t *testing.T, s *server.Server, global ...string) (cli func(...str
 	}
 	return cli, run
 }
+
+// S3 with the AWS SDK for JavaScript v3 (e2e/js/s3.test.mjs): client-s3,
+// and the POST forms s3-presigned-post signs.
+func TestJavaScriptSDKS3(t *testing.T) {
+	if _, err := os.Stat("js/node_modules/@aws-sdk/s3-presigned-post"); err != nil {
+		t.Fatal("the AWS SDK for JavaScript is not installed: run `make deps` (scripts/deps.sh)")
+	}
+	s := start(t)
+	cmd := exec.Command("node", "--test", "s3.test.mjs")
+	cmd.Dir = "js"
+	cmd.Env = cleanEnv(t, "CLOUDLET_API="+s.APIURL())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("# pass 2")) || !bytes.Contains(out, []byte("# fail 0")) {
+		t.Fatalf("expected the 2 JS S3 tests to pass:\n%s", out)
+	}
+}

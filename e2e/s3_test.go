@@ -11,7 +11,7 @@ import (
 )
 
 // S3 with the aws CLI v2: mb, cp up and down, ls, presign, sync up and
-// down, s3api head-object and versioning, rm, rb; and the CLI's view of
+// down, s3api head-object, CORS and versioning, rm, rb; and the CLI's view of
 // S3's errors.
 func TestAWSCLIv2S3(t *testing.T) {
 	s := start(t)
@@ -70,6 +70,25 @@ func TestAWSCLIv2S3(t *testing.T) {
 		t.Fatal("sync down did not bring the tree back")
 	}
 	run("s3", "rm", "--recursive", "s3://cli-bucket/site")
+
+	// CORS through s3api, and a browser's preflight it allows
+	cors := filepath.Join(dir, "cors.json")
+	os.WriteFile(cors, []byte(`{"CORSRules":[{"AllowedOrigins":["https://app.example.com"],"AllowedMethods":["PUT","GET"],"AllowedHeaders":["*"],"MaxAgeSeconds":300}]}`), 0o644)
+	run("s3api", "put-bucket-cors", "--bucket", "cli-bucket", "--cors-configuration", "file://"+cors)
+	if out := run("s3api", "get-bucket-cors", "--bucket", "cli-bucket"); !strings.Contains(out, `"https://app.example.com"`) || !strings.Contains(out, `"MaxAgeSeconds": 300`) {
+		t.Fatalf("get-bucket-cors: %s", out)
+	}
+	req, _ := http.NewRequest(http.MethodOptions, s.APIURL()+"/cli-bucket/docs/report.txt", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Access-Control-Request-Method", "PUT")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Fatalf("a preflight the CLI's rules allow: %v %v", resp, err)
+	}
+	run("s3api", "delete-bucket-cors", "--bucket", "cli-bucket")
+	if out, err := cli("s3api", "get-bucket-cors", "--bucket", "cli-bucket"); err == nil || !strings.Contains(out, "NoSuchCORSConfiguration") {
+		t.Fatalf("get-bucket-cors after its delete: %v %s", err, out)
+	}
 
 	// versioning through s3api
 	run("s3api", "put-bucket-versioning", "--bucket", "cli-bucket", "--versioning-configuration", "Status=Enabled")

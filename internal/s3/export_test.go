@@ -1,5 +1,11 @@
 package s3
 
+import (
+	"bytes"
+	"io"
+	"net/http"
+)
+
 // ParseDelete exposes parseDelete's keys to the fuzz test.
 func ParseDelete(b []byte) ([]string, error) {
 	d, e := parseDelete(b)
@@ -108,4 +114,17 @@ func ParseCORS(b []byte) (int, error) {
 		return 0, errorOf(e)
 	}
 	return len(rules), nil
+}
+
+// ReadPostForm exposes readPostForm on a multipart body with boundary:
+// the fields it read before the file, and the file's bytes.
+func ReadPostForm(body []byte, boundary string) (map[string]string, []byte, error) {
+	r, _ := http.NewRequest(http.MethodPost, "/b", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+	fields, file, _, e := readPostForm(r)
+	if e != nil {
+		return nil, nil, errorOf(e)
+	}
+	b, err := io.ReadAll(file)
+	return fields, b, err
 }

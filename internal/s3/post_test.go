@@ -377,3 +377,24 @@ func FuzzParseCORS(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReadPostForm(f *testing.F) {
+	f.Add([]byte("--XX\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nbody\r\n--XX--\r\n"))
+	f.Add([]byte("--XX\r\nContent-Disposition: form-data; name=\"KEY\"\r\n\r\nk\r\n--XX--\r\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fields, _, err := svc.ReadPostForm(body, "XX")
+		if err != nil {
+			return
+		}
+		size := 0
+		for k, v := range fields {
+			if k != strings.ToLower(k) {
+				t.Fatalf("field %q kept its case", k)
+			}
+			size += len(k) + len(v)
+		}
+		if size > 64<<10 {
+			t.Fatalf("read %d bytes of fields", size)
+		}
+	})
+}

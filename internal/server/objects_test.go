@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"mime/multipart"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -96,6 +99,24 @@ func TestObjectEventsRunFunctions(t *testing.T) {
 	}
 }
 
+// thumbsRole is an S3 client with the thumbnails function's role (a
+// session AssumeRole makes).
+func thumbsRole(t *testing.T, s *server.Server) *s3.Client {
+	t.Helper()
+	out, err := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.APIURL()),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		})}).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/thumbs-dev-us-east-1-lambdaRole"), RoleSessionName: aws.String("test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Credentials
+	return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.APIURL()), UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken}, nil
+		})})
+}
+
 // A bucket's policy is its resource policy: it grants a role what the
 // role's own policy does not, and its Deny refuses what the role allows.
 func TestBucketPolicy(t *testing.T) {
@@ -107,18 +128,7 @@ func TestBucketPolicy(t *testing.T) {
 	admin := s3Client(s)
 	admin.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("t.txt"), Body: strings.NewReader("thumb")})
 	admin.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-uploads"), Key: aws.String("other/u.txt"), Body: strings.NewReader("up")})
-	out, err := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.APIURL()),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
-		})}).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/thumbs-dev-us-east-1-lambdaRole"), RoleSessionName: aws.String("test")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := out.Credentials
-	role := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.APIURL()), UsePathStyle: true,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken}, nil
-		})})
+	role := thumbsRole(t, s)
 	getAs := func(bucket, key string) error {
 		o, err := role.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if err == nil {
@@ -255,5 +265,82 @@ func TestBucketNotificationConfiguration(t *testing.T) {
 	bad := &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{QueueArn: aws.String("arn:aws:sqs:us-east-1:000000000000:nope"), Events: []s3types.Event{"s3:ObjectCreated:*"}}}}
 	if _, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("thumbs-uploads"), NotificationConfiguration: bad}); apiCode(err) != "InvalidArgument" {
 		t.Fatalf("a queue that does not exist: %v", err)
+	}
+}
+
+// postUpload sends a browser's POST form with the fields a presigned POST
+// gives (less those set to "" in change, plus the others) and file.
+func postUpload(t *testing.T, p *s3.PresignedPostRequest, change map[string]string, file string) (int, string) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range p.Values {
+		if _, ok := change[strings.ToLower(k)]; !ok {
+			mw.WriteField(k, v)
+		}
+	}
+	for k, v := range change {
+		if v != "" {
+			mw.WriteField(k, v)
+		}
+	}
+	fw, _ := mw.CreateFormFile("file", "upload.txt")
+	io.WriteString(fw, file)
+	mw.Close()
+	resp, err := http.Post(p.URL, mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b)
+}
+
+// Browser POST uploads on the server: a form a role signed is authorized
+// as the role (its session token part of the form), and an upload that
+// matches an s3 event runs the function with ObjectCreated:Post.
+func TestPostUploads(t *testing.T) {
+	s := start(t)
+	if _, err := s.Deploy(copyDir(t, "testdata/thumbnails"), ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	presign := func(c *s3.Client, bucket, key string) *s3.PresignedPostRequest {
+		t.Helper()
+		p, err := s3.NewPresignClient(c).PresignPostObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	role := thumbsRole(t, s)
+	if status, body := postUpload(t, presign(role, "thumbs-thumbnails", "form.txt"), nil, "by the role"); status != 204 {
+		t.Fatalf("a POST the role may make: %d %s", status, body)
+	}
+	if status, body := postUpload(t, presign(role, "thumbs-uploads", "in/x.txt"), nil, "x"); status != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") {
+		t.Fatalf("a POST the role may not make: %d %s", status, body)
+	}
+	if status, body := postUpload(t, presign(role, "thumbs-thumbnails", "f2.txt"), map[string]string{"x-amz-security-token": ""}, "x"); status != 403 ||
+		!strings.Contains(body, "<Code>InvalidAccessKeyId</Code>") {
+		t.Fatalf("a role's POST without its session token: %d %s", status, body)
+	}
+	admin := s3Client(s)
+	if status, body := postUpload(t, presign(admin, "thumbs-uploads", "in/form.txt"), nil, "posted"); status != 204 {
+		t.Fatalf("an admin's POST: %d %s", status, body)
+	}
+	var meta map[string]string
+	var got string
+	waitFor(t, "the derived object of a POST", func() bool {
+		out, err := admin.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("out/form.txt")})
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		got, meta = string(b), out.Metadata
+		return true
+	})
+	if got != "POSTED" || meta["event"] != "ObjectCreated:Post" {
+		t.Fatalf("the derived object: %q %v", got, meta)
 	}
 }
