@@ -34,6 +34,11 @@
 //     current one and the others are stored); a version under Object
 //     Lock retention or legal hold is never deleted by its id (lock.go).
 //
-// Not yet: CORS, presigned POST forms, signed trailers (issue 11 goes
-// on).
+//   - The only requests served without a SigV4 signature of their own
+//     are CORS preflights (cors.go), which change nothing, and browser
+//     POST forms (post.go), whose policy signature is verified as a
+//     signed call's is, and whose conditions all hold, before anything
+//     is stored.
+//
+// Not yet: signed trailers (issue 11 goes on).
 package s3
