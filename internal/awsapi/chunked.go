@@ -24,7 +24,10 @@ import (
 //   - STREAMING-AWS4-HMAC-SHA256-PAYLOAD: aws-chunked, each chunk signed
 //     with the signature before it, starting from the request's;
 //   - STREAMING-UNSIGNED-PAYLOAD-TRAILER: aws-chunked without signatures,
-//     with trailing headers (the checksums the SDKs send by default).
+//     with trailing headers (the checksums the SDKs send by default);
+//   - STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER: signed chunks, then
+//     trailing headers signed by x-amz-trailer-signature, chained from
+//     the last chunk's signature.
 //
 // A body that fails its check ends with an error wrapping
 // ErrBodyNotAsSigned: what was read before must not be kept.
@@ -43,6 +46,7 @@ var ErrBodyNotAsSigned = errors.New("the body does not match its signature")
 const (
 	streamingSigned         = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 	streamingUnsignedTrails = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+	streamingSignedTrails   = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 )
 
 // MaxChunkLine bounds one aws-chunked header or trailer line.
@@ -84,6 +88,14 @@ type chunkSigner struct {
 
 var emptySHA256 = func() string { s := sha256.Sum256(nil); return hex.EncodeToString(s[:]) }()
 
+// trailer returns the signature of the canonical trailing headers.
+func (c *chunkSigner) trailer(canonical string) string {
+	sum := sha256.Sum256([]byte(canonical))
+	m := hmac.New(sha256.New, c.key)
+	io.WriteString(m, "AWS4-HMAC-SHA256-TRAILER\n"+c.amzDate+"\n"+c.scope+"\n"+c.prev+"\n"+hex.EncodeToString(sum[:]))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 func (c *chunkSigner) next(dataHash []byte) string {
 	m := hmac.New(sha256.New, c.key)
 	io.WriteString(m, "AWS4-HMAC-SHA256-PAYLOAD\n"+c.amzDate+"\n"+c.scope+"\n"+c.prev+"\n"+emptySHA256+"\n"+hex.EncodeToString(dataHash))
@@ -112,6 +124,8 @@ type ChunkedReader struct {
 	done    bool
 	err     error
 	Trailer http.Header
+	// signedTrailer: the trailers end with x-amz-trailer-signature
+	signedTrailer bool
 }
 
 // NewChunkedReader decodes r, an aws-chunked body; signer is nil for the
@@ -189,12 +203,15 @@ func (c *ChunkedReader) endChunk() error {
 	return nil
 }
 
-// trailers reads the trailing headers after the last chunk.
+// trailers reads the trailing headers after the last chunk, and checks
+// their signature when they are signed.
 func (c *ChunkedReader) trailers() error {
+	var canonical strings.Builder
+	sig := ""
 	for {
 		line, err := c.line()
 		if err != nil {
-			if errors.Is(err, ErrBodyNotAsSigned) && c.signer != nil {
+			if errors.Is(err, ErrBodyNotAsSigned) && c.signer != nil && !c.signedTrailer {
 				// the signed variant may end right after the last chunk's CRLF
 				c.done = true
 				return nil
@@ -202,15 +219,33 @@ func (c *ChunkedReader) trailers() error {
 			return err
 		}
 		if line == "" {
-			c.done = true
-			return nil
+			break
 		}
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			return chunkError("a trailer is not name:value: " + strconv.Quote(clipLine(line)))
 		}
-		c.Trailer.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
+		if k == "x-amz-trailer-signature" && c.signedTrailer {
+			sig = v
+			continue
+		}
+		if canonical.Len()+len(line) > MaxChunkLine {
+			return chunkError("the trailers are too long")
+		}
+		canonical.WriteString(k + ":" + v + "\n")
+		c.Trailer.Add(k, v)
 	}
+	if c.signedTrailer {
+		if sig == "" {
+			return chunkError("the trailers have no x-amz-trailer-signature")
+		}
+		if want := c.signer.trailer(canonical.String()); subtle.ConstantTimeCompare([]byte(want), []byte(sig)) != 1 {
+			return chunkError("the trailers' signature does not match")
+		}
+	}
+	c.done = true
+	return nil
 }
 
 func clipLine(s string) string {

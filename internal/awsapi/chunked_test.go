@@ -58,6 +58,33 @@ func signedChunked(t *testing.T, seed string, at time.Time, chunks ...string) []
 	return b.Bytes()
 }
 
+// signedTrailed builds a STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER body:
+// chunks signed with the SDK's stream signer, then the trailer, signed
+// as AWS documents it (AWS4-HMAC-SHA256-TRAILER, chained from the last
+// chunk's signature; the SDK's signer has no trailer signing).
+func signedTrailed(t *testing.T, seed string, at time.Time, trailer string, chunks ...string) []byte {
+	seedSig, _ := hex.DecodeString(seed)
+	ss := v4.NewStreamSigner(testCreds, "s3", "us-east-1", seedSig)
+	var b bytes.Buffer
+	prev := ""
+	for _, c := range append(chunks, "") {
+		sig, err := ss.GetSignature(context.Background(), nil, []byte(c), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev = hex.EncodeToString(sig)
+		fmt.Fprintf(&b, "%x;chunk-signature=%s\r\n", len(c), prev)
+		if c != "" {
+			fmt.Fprintf(&b, "%s\r\n", c)
+		}
+	}
+	date := at.UTC().Format("20060102")
+	cs := &chunkSigner{key: signingKey("test", date, "us-east-1", "s3"), amzDate: at.UTC().Format("20060102T150405Z"),
+		scope: date + "/us-east-1/s3/aws4_request", prev: prev}
+	fmt.Fprintf(&b, "%s\r\nx-amz-trailer-signature:%s\r\n\r\n", trailer, cs.trailer(trailer+"\n"))
+	return b.Bytes()
+}
+
 func put(t *testing.T, url string, hash string, body []byte, sign func(*http.Request, time.Time) []byte) (int, string) {
 	req, _ := http.NewRequest(http.MethodPut, url+"/bucket/key", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Content-Sha256", hash)
@@ -118,6 +145,30 @@ func TestStreamedBodies(t *testing.T) {
 	if code, out := put(t, ts.URL, "STREAMING-UNSIGNED-PAYLOAD-TRAILER", nil, trailer); code != 200 || out != "hello, world|sOO8/Q==" {
 		t.Fatalf("unsigned chunks with a trailer: %d %s", code, out)
 	}
+	signedTrailer := func(trailer string, tamper bool) func(*http.Request, time.Time) []byte {
+		return func(req *http.Request, at time.Time) []byte {
+			_, seed, _ := strings.Cut(req.Header.Get("Authorization"), "Signature=")
+			b := signedTrailed(t, seed, at, "x-amz-checksum-crc32:sOO8/Q==", "hello, ", "world")
+			if tamper { // the checksum changed after the trailer was signed
+				b = bytes.Replace(b, []byte("sOO8/Q=="), []byte(trailer), 1)
+			}
+			return b
+		}
+	}
+	const signedTrailers = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+	if code, out := put(t, ts.URL, signedTrailers, nil, signedTrailer("", false)); code != 200 || out != "hello, world|sOO8/Q==" {
+		t.Fatalf("signed chunks with a signed trailer: %d %s", code, out)
+	}
+	if code, out := put(t, ts.URL, signedTrailers, nil, signedTrailer("AAAAAA==", true)); code != 400 || !strings.Contains(out, "trailers' signature does not match") {
+		t.Fatalf("a trailer changed after its signature: %d %s", code, out)
+	}
+	unsignedTrailer := func(req *http.Request, at time.Time) []byte {
+		b := signedChunked(t, strings.SplitN(req.Header.Get("Authorization"), "Signature=", 2)[1], at, "hello, ", "world")
+		return append(b, "x-amz-checksum-crc32:sOO8/Q==\r\n\r\n"...)
+	}
+	if code, out := put(t, ts.URL, signedTrailers, nil, unsignedTrailer); code != 400 || !strings.Contains(out, "no x-amz-trailer-signature") {
+		t.Fatalf("a signed-trailer body whose trailer is not signed: %d %s", code, out)
+	}
 	if code, out := put(t, ts.URL, "SOMETHING-ELSE", body, nil); code == 200 || !strings.Contains(out, "x-amz-content-sha256 must be") {
 		t.Fatalf("an unknown payload hash: %d %s", code, out)
 	}
@@ -135,7 +186,9 @@ func FuzzChunkedReader(f *testing.F) {
 			if signed {
 				cs = &chunkSigner{key: []byte("k"), amzDate: "20261202T000000Z", scope: "20261202/us-east-1/s3/aws4_request", prev: "00"}
 			}
-			out, err := io.ReadAll(newChunkedReader(bytes.NewReader(b), cs))
+			c := newChunkedReader(bytes.NewReader(b), cs)
+			c.signedTrailer = signed && len(b)%2 == 0 // both signed variants
+			out, err := io.ReadAll(c)
 			if len(out) > len(b) {
 				t.Fatalf("read %d bytes from %d", len(out), len(b))
 			}

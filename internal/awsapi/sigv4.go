@@ -253,13 +253,13 @@ func (v *Verifier) VerifyStream(r *http.Request, a *Auth) (body io.Reader, chunk
 			return unsignedPayload, nil
 		case claimed == "":
 			return "", ErrIncompleteSignature.Errorf("Missing required header for this request: x-amz-content-sha256")
-		case claimed == unsignedPayload || claimed == streamingSigned || claimed == streamingUnsignedTrails:
+		case claimed == unsignedPayload || claimed == streamingSigned || claimed == streamingUnsignedTrails || claimed == streamingSignedTrails:
 			return claimed, nil
 		case len(claimed) == sha256.Size*2 && isHex(claimed):
 			return claimed, nil
 		}
-		return "", ErrIncompleteSignature.Errorf("x-amz-content-sha256 must be the hex SHA-256 of the body, %s, %s or %s, not '%s'.",
-			unsignedPayload, streamingSigned, streamingUnsignedTrails, claimed)
+		return "", ErrIncompleteSignature.Errorf("x-amz-content-sha256 must be the hex SHA-256 of the body, %s, %s, %s or %s, not '%s'.",
+			unsignedPayload, streamingSigned, streamingSignedTrails, streamingUnsignedTrails, claimed)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -287,10 +287,11 @@ func (v *Verifier) VerifyStream(r *http.Request, a *Auth) (body io.Reader, chunk
 	switch claimed {
 	case "", unsignedPayload:
 		return r.Body, nil, nil
-	case streamingSigned:
+	case streamingSigned, streamingSignedTrails:
 		cs := &chunkSigner{key: signingKey(secret, a.Date, a.Region, a.Service), amzDate: signTime.Format(amzDateFormat),
 			scope: a.Date + "/" + a.Region + "/" + a.Service + "/aws4_request", prev: a.Signature}
 		c := newChunkedReader(r.Body, cs)
+		c.signedTrailer = claimed == streamingSignedTrails
 		return c, c, nil
 	case streamingUnsignedTrails:
 		c := newChunkedReader(r.Body, nil)

@@ -39,6 +39,4 @@
 //     POST forms (post.go), whose policy signature is verified as a
 //     signed call's is, and whose conditions all hold, before anything
 //     is stored.
-//
-// Not yet: signed trailers (issue 11 goes on).
 package s3
