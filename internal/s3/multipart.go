@@ -494,6 +494,17 @@ func (s *Service) listParts(w http.ResponseWriter, r *http.Request, bucket, key,
 
 // listUploads serves ListMultipartUploads (GET /bucket?uploads).
 func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string, q url.Values) *s3Error {
+	prefix, delim, keyMarker, idMarker := q.Get("prefix"), q.Get("delimiter"), q.Get("key-marker"), q.Get("upload-id-marker")
+	maxUploads, encode, e := listParams(url.Values{"max-keys": {q.Get("max-uploads")}, "encoding-type": {q.Get("encoding-type")}})
+	if e != nil {
+		if e.extra[0][1] == "max-keys" {
+			e.msg, e.extra[0][1] = "Provided max-uploads not an integer or within integer range", "max-uploads"
+		}
+		return e
+	}
+	if q.Get("max-uploads") == "" {
+		maxUploads = 1000
+	}
 	if e := s.authorize(call, "ListMultipartUploads", s.bucketARN(bucket), nil); e != nil {
 		return e
 	}
@@ -506,41 +517,93 @@ func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, call *awsa
 		Initiated    string `xml:"Initiated"`
 		StorageClass string `xml:"StorageClass"`
 	}
+	type prefixXML struct {
+		Prefix string `xml:"Prefix"`
+	}
 	var out []uploadXML
-	prefix := q.Get("prefix")
+	var prefixes []prefixXML
+	truncated := false
+	var nextKey, nextID string
+	enc := encoder(encode)
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
-		rows, err := tx.Query(`SELECT key, id, initiated FROM s3_uploads WHERE bucket = ? ORDER BY key, initiated`, bucket)
+		rows, err := tx.Query(`SELECT key, id, initiated FROM s3_uploads WHERE bucket = ? AND key >= ? ORDER BY key, initiated, id`, bucket, keyMarker)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		// past: the marker's upload has been passed (uploads of the
+		// key-marker come only after the upload-id-marker's)
+		past := idMarker == ""
+		lastPrefix := keyMarker // a page that ends on a prefix goes on past it
 		for rows.Next() {
-			var u uploadXML
+			var key, id string
 			var at int64
-			if err := rows.Scan(&u.Key, &u.UploadID, &at); err != nil {
+			if err := rows.Scan(&key, &id, &at); err != nil {
 				return err
 			}
-			if !strings.HasPrefix(u.Key, prefix) {
+			if keyMarker != "" && key == keyMarker {
+				if !past {
+					past = id == idMarker
+					continue
+				}
+				if idMarker == "" {
+					continue
+				}
+			}
+			if !strings.HasPrefix(key, prefix) {
 				continue
 			}
-			u.Initiated, u.StorageClass = time.UnixMilli(at).UTC().Format(timeFormat), "STANDARD"
-			out = append(out, u)
+			cp := ""
+			if delim != "" {
+				if i := strings.Index(key[len(prefix):], delim); i >= 0 {
+					cp = key[:len(prefix)+i+len(delim)]
+				}
+			}
+			if cp != "" && cp == lastPrefix {
+				continue
+			}
+			if len(out)+len(prefixes) == maxUploads {
+				truncated = true
+				return nil
+			}
+			if cp != "" {
+				lastPrefix = cp
+				prefixes = append(prefixes, prefixXML{enc(cp)})
+				nextKey, nextID = cp, ""
+				continue
+			}
+			out = append(out, uploadXML{Key: enc(key), UploadID: id, Initiated: time.UnixMilli(at).UTC().Format(timeFormat), StorageClass: "STANDARD"})
+			nextKey, nextID = key, id
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return internal(s, "list uploads", err)
 	}
-	writeXML(w, struct {
-		XMLName    xml.Name    `xml:"ListMultipartUploadsResult"`
-		Xmlns      string      `xml:"xmlns,attr"`
-		Bucket     string      `xml:"Bucket"`
-		KeyMarker  string      `xml:"KeyMarker"`
-		Prefix     string      `xml:"Prefix"`
-		MaxUploads int         `xml:"MaxUploads"`
-		IsTrunc    bool        `xml:"IsTruncated"`
-		Uploads    []uploadXML `xml:"Upload"`
-	}{Xmlns: xmlns, Bucket: bucket, Prefix: prefix, MaxUploads: 1000, Uploads: out})
+	res := struct {
+		XMLName        xml.Name    `xml:"ListMultipartUploadsResult"`
+		Xmlns          string      `xml:"xmlns,attr"`
+		Bucket         string      `xml:"Bucket"`
+		KeyMarker      string      `xml:"KeyMarker"`
+		UploadIDMarker string      `xml:"UploadIdMarker"`
+		NextKeyMarker  string      `xml:"NextKeyMarker,omitempty"`
+		NextIDMarker   string      `xml:"NextUploadIdMarker,omitempty"`
+		Encoding       string      `xml:"EncodingType,omitempty"`
+		Delimiter      string      `xml:"Delimiter,omitempty"`
+		Prefix         string      `xml:"Prefix"`
+		MaxUploads     int         `xml:"MaxUploads"`
+		IsTrunc        bool        `xml:"IsTruncated"`
+		Uploads        []uploadXML `xml:"Upload"`
+		Prefixes       []prefixXML `xml:"CommonPrefixes"`
+	}{Xmlns: xmlns, Bucket: bucket, KeyMarker: enc(keyMarker), UploadIDMarker: idMarker, Delimiter: enc(delim), Prefix: enc(prefix),
+		MaxUploads: maxUploads, IsTrunc: truncated, Uploads: out, Prefixes: prefixes}
+	if truncated {
+		res.NextKeyMarker, res.NextIDMarker = enc(nextKey), nextID
+	}
+	if encode {
+		res.Encoding = "url"
+	}
+	writeXML(w, res)
 	return nil
 }
 

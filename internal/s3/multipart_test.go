@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"io"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 
@@ -173,4 +174,70 @@ func FuzzParseRange(f *testing.F) {
 			t.Fatalf("%q of %d: %d-%d", h, size, start, end)
 		}
 	})
+}
+
+// ListMultipartUploads pages: every page size from 1 to 4, with and
+// without a delimiter, gives the whole listing once, in order, and two
+// uploads of one key are told apart by the upload-id-marker.
+func TestListMultipartUploadsPages(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("ups")})
+	for _, k := range []string{"a/1", "a/1", "a/2", "b", "c/x", "d"} {
+		if _, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("ups"), Key: aws.String(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(delim string, max int32) []string {
+		var got []string
+		in := &s3.ListMultipartUploadsInput{Bucket: aws.String("ups")}
+		if delim != "" {
+			in.Delimiter = aws.String(delim)
+		}
+		if max > 0 {
+			in.MaxUploads = aws.Int32(max)
+		}
+		for range 20 {
+			out, err := c.ListMultipartUploads(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if max > 0 && len(out.Uploads)+len(out.CommonPrefixes) > int(max) {
+				t.Fatalf("a page of %d holds %d", max, len(out.Uploads)+len(out.CommonPrefixes))
+			}
+			for _, u := range out.Uploads {
+				got = append(got, aws.ToString(u.Key))
+			}
+			for _, p := range out.CommonPrefixes {
+				got = append(got, aws.ToString(p.Prefix))
+			}
+			if !aws.ToBool(out.IsTruncated) {
+				return got
+			}
+			in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+		}
+		t.Fatal("the listing never ended")
+		return nil
+	}
+	for _, delim := range []string{"", "/"} {
+		want := "a/1 a/1 a/2 b c/x d"
+		if delim == "/" {
+			want = "b d a/ c/" // a page's uploads, then its prefixes
+		}
+		if got := strings.Join(list(delim, 0), " "); got != want {
+			t.Fatalf("delimiter %q: %s, want %s", delim, got, want)
+		}
+		for max := int32(1); max <= 4; max++ {
+			got := list(delim, max)
+			sort.Strings(got)
+			w := strings.Fields(want)
+			sort.Strings(w)
+			if strings.Join(got, " ") != strings.Join(w, " ") {
+				t.Fatalf("delimiter %q, pages of %d: %v, want %v", delim, max, got, w)
+			}
+		}
+	}
+	if _, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("ups"), MaxUploads: aws.Int32(-1)}); code(err) != "InvalidArgument" {
+		t.Fatalf("max-uploads -1: %v", err)
+	}
 }
