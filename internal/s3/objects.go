@@ -712,6 +712,12 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsap
 	default:
 		return errorf("InvalidArgument", 400, "Unknown metadata directive.")
 	}
+	tagDirective := r.Header.Get("x-amz-tagging-directive")
+	switch tagDirective {
+	case "", "COPY", "REPLACE":
+	default:
+		return errorf("InvalidArgument", 400, "Unknown tagging directive.")
+	}
 	if sb == bucket && sk == key && sv == nil && directive != "REPLACE" {
 		return errorf("InvalidRequest", 400, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
@@ -732,6 +738,14 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsap
 			return e
 		}
 		meta.Checksums = o.meta.Checksums
+	}
+	meta.Tags = o.meta.Tags // the tags go with the copy unless it replaces them
+	if tagDirective == "REPLACE" {
+		tags, e := tagsFromHeader(r.Header.Get("x-amz-tagging"))
+		if e != nil {
+			return e
+		}
+		meta.Tags = tagMap(tags)
 	}
 	now := time.Now()
 	no := &object{size: o.size, etag: o.etag, modified: now, meta: meta}

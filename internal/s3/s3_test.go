@@ -555,6 +555,38 @@ func TestTagging(t *testing.T) {
 	if err != nil || len(got.TagSet) != 2 || *got.TagSet[0].Key != "team" || *got.TagSet[1].Value != "gold" {
 		t.Fatalf("GetObjectTagging: %+v %v", got, err)
 	}
+	// a copy takes the source's tags, whatever its metadata directive,
+	// unless its tagging directive is REPLACE
+	tagsOf := func(key string) string {
+		t.Helper()
+		out, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kv []string
+		for _, tag := range out.TagSet {
+			kv = append(kv, aws.ToString(tag.Key)+"="+aws.ToString(tag.Value))
+		}
+		return strings.Join(kv, "&")
+	}
+	for _, cp := range []struct {
+		key       string
+		meta, tag types.MetadataDirective
+		want      string
+	}{{"copy", "", "", "team=a&tier=gold"}, {"meta-replaced", "REPLACE", "", "team=a&tier=gold"}, {"tags-replaced", "", "REPLACE", "new=1"}} {
+		in := &s3.CopyObjectInput{Bucket: aws.String("tags"), Key: aws.String(cp.key), CopySource: aws.String("tags/k"),
+			MetadataDirective: cp.meta, TaggingDirective: types.TaggingDirective(cp.tag), Tagging: aws.String("new=1")}
+		if _, err := c.CopyObject(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if got := tagsOf(cp.key); got != cp.want {
+			t.Fatalf("a copy (%s): tags %s, want %s", cp.key, got, cp.want)
+		}
+	}
+	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("tags"), Key: aws.String("x"), CopySource: aws.String("tags/k"),
+		TaggingDirective: "MERGE"}); code(err) != "InvalidArgument" {
+		t.Fatalf("an unknown tagging directive: %v", err)
+	}
 	if _, err := c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("k"),
 		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("x"), Value: aws.String("1")}, {Key: aws.String("x"), Value: aws.String("2")}}}}); code(err) != "InvalidTag" {
 		t.Fatalf("a repeated key: %v", err)
