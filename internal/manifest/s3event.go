@@ -20,7 +20,8 @@ var s3Fields = []string{"bucket", "event", "rules", "existing", "forceDeploy"}
 
 // s3Events are the notification events Cloudlet fires.
 var s3Events = []string{"s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy",
-	"s3:ObjectCreated:CompleteMultipartUpload", "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated"}
+	"s3:ObjectCreated:CompleteMultipartUpload", "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated",
+	"s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete", "s3:LifecycleExpiration:DeleteMarkerCreated"}
 
 // s3Event reads an s3 event: a bucket name, or a mapping with bucket.
 func (d *decoder) s3Event(f field, path string) *S3Event {

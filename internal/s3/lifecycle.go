@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,9 +18,13 @@ import (
 // and unfinished uploads are aborted after AbortIncompleteMultipartUpload
 // DaysAfterInitiation; Expire applies them (the server runs it with its
 // other sweeps). In a versioned bucket an expiration adds a delete
-// marker, and NoncurrentVersionExpiration NoncurrentDays deletes the
-// versions that have not been current for that long (unless Object Lock
-// holds them). Transitions have no effect: every object stays STANDARD.
+// marker, NoncurrentVersionExpiration NoncurrentDays deletes the
+// versions that have not been current for that long (but the
+// NewerNoncurrentVersions newest, and any Object Lock holds), and
+// ExpiredObjectDeleteMarker removes a marker no version is left behind.
+// Each expiration sends its LifecycleExpiration event in the transaction
+// that applies it. Transitions have no effect: every object stays
+// STANDARD.
 
 // LifecycleRule is one rule, as kept.
 type LifecycleRule struct {
@@ -30,6 +35,10 @@ type LifecycleRule struct {
 	Date       time.Time `json:"date,omitempty"`
 	AbortAfter int       `json:"abort,omitempty"`      // days after an upload's initiation
 	Noncurrent int       `json:"noncurrent,omitempty"` // days since a version stopped being current
+	// NewerNoncurrent noncurrent versions of a key are kept however old
+	NewerNoncurrent int `json:"newerNoncurrent,omitempty"`
+	// ExpiredMarkers: a delete marker with no version left behind it goes
+	ExpiredMarkers bool `json:"expiredMarkers,omitempty"`
 }
 
 type filterXML struct {
@@ -42,12 +51,14 @@ type filterXML struct {
 }
 
 type expirationXML struct {
-	Days int    `xml:"Days,omitempty"`
-	Date string `xml:"Date,omitempty"`
+	Days          int    `xml:"Days,omitempty"`
+	Date          string `xml:"Date,omitempty"`
+	ExpiredMarker *bool  `xml:"ExpiredObjectDeleteMarker,omitempty"`
 }
 
 type noncurrentXML struct {
-	Days int `xml:"NoncurrentDays"`
+	Days  int `xml:"NoncurrentDays"`
+	Newer int `xml:"NewerNoncurrentVersions,omitempty"`
 }
 
 type abortXML struct {
@@ -94,7 +105,12 @@ func parseLifecycle(body []byte) ([]LifecycleRule, *s3Error) {
 			}
 		}
 		if e := x.Expiration; e != nil {
+			if e.ExpiredMarker != nil && (e.Days != 0 || e.Date != "") {
+				return nil, errorf("InvalidArgument", 400, "ExpiredObjectDeleteMarker cannot be specified with Days or Date in a Lifecycle Expiration Policy")
+			}
 			switch {
+			case e.ExpiredMarker != nil:
+				r.ExpiredMarkers = *e.ExpiredMarker
 			case e.Days > 0:
 				r.Days = e.Days
 			case e.Date != "":
@@ -111,7 +127,10 @@ func parseLifecycle(body []byte) ([]LifecycleRule, *s3Error) {
 			if n.Days < 1 {
 				return nil, errorf("InvalidArgument", 400, "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer")
 			}
-			r.Noncurrent = n.Days
+			if n.Newer < 0 || n.Newer > 100 {
+				return nil, errorf("InvalidArgument", 400, "'NewerNoncurrentVersions' for NoncurrentVersionExpiration action must be a positive integer up to 100")
+			}
+			r.Noncurrent, r.NewerNoncurrent = n.Days, n.Newer
 		}
 		if a := x.Abort; a != nil {
 			if a.Days < 1 {
@@ -182,11 +201,15 @@ func (s *Service) lifecycleOp(w http.ResponseWriter, r *http.Request, call *awsa
 					x.Expiration.Date = lr.Date.UTC().Format("2006-01-02T15:04:05.000Z")
 				}
 			}
+			if lr.ExpiredMarkers {
+				yes := true
+				x.Expiration = &expirationXML{ExpiredMarker: &yes}
+			}
 			if lr.AbortAfter > 0 {
 				x.Abort = &abortXML{lr.AbortAfter}
 			}
 			if lr.Noncurrent > 0 {
-				x.Noncurrent = &noncurrentXML{lr.Noncurrent}
+				x.Noncurrent = &noncurrentXML{lr.Noncurrent, lr.NewerNoncurrent}
 			}
 			out.Rules = append(out.Rules, x)
 		}
@@ -230,10 +253,28 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 	count := 0
 	for _, b := range all {
 		var drop []string
+		var afters []func()
 		err := s.st.Update(ctx, func(tx *store.Tx) error {
-			drop = nil
+			drop, afters = nil, nil
 			ok, state, err := bucketStateTx(tx, b.name)
 			if err != nil || !ok {
+				return err
+			}
+			// event sends S3's LifecycleExpiration event of key
+			event := func(key, name, version string, size int64, etag string) error {
+				if s.notify == nil {
+					return nil
+				}
+				ev := ObjectEvent{Bucket: b.name, Key: key, Name: name, Size: size, ETag: etag, Sequencer: nextSequencer(), Time: now,
+					VersionID: version, RequestID: lifecycleRequestID(), SourceIP: "s3.amazonaws.com", PrincipalID: "s3.amazonaws.com"}
+				var err error
+				if ev.Configs, err = matchingConfigsTx(tx, b.name, name, key); err != nil {
+					return err
+				}
+				after, err := s.notify(tx, ev)
+				if after != nil {
+					afters = append(afters, after)
+				}
 				return err
 			}
 			for _, r := range b.rules {
@@ -243,12 +284,17 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 				// noncurrent versions first: the ones this run's expirations
 				// make noncurrent have only just become so
 				if r.Noncurrent > 0 {
-					n, gone, err := expireNoncurrentTx(tx, b.name, r.Prefix, now.Add(-time.Duration(r.Noncurrent)*24*time.Hour), now)
+					gone, blobs, err := expireNoncurrentTx(tx, b.name, r.Prefix, r.NewerNoncurrent, now.Add(-time.Duration(r.Noncurrent)*24*time.Hour), now)
 					if err != nil {
 						return err
 					}
-					drop = append(drop, gone...)
-					count += n
+					for _, v := range gone {
+						if err := event(v.key, "LifecycleExpiration:Delete", wireVersion(v.version), v.size, v.etag); err != nil {
+							return err
+						}
+					}
+					drop = append(drop, blobs...)
+					count += len(gone)
 				}
 				if r.Days > 0 || !r.Date.IsZero() && !now.Before(r.Date) {
 					before := now.UnixMilli() + 1 // a Date rule: everything under it
@@ -267,13 +313,27 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 						if err != nil {
 							return err
 						}
-						_, gone, err := deleteCurrentTx(tx, b.name, k, state, prev)
+						res, gone, err := deleteCurrentTx(tx, b.name, k, state, prev)
 						if err != nil {
+							return err
+						}
+						name, version := "LifecycleExpiration:Delete", ""
+						if res.marker {
+							name, version = "LifecycleExpiration:DeleteMarkerCreated", wireVersion(res.version)
+						}
+						if err := event(k, name, version, prev.size, prev.etag); err != nil {
 							return err
 						}
 						drop = append(drop, gone...)
 						count++
 					}
+				}
+				if r.ExpiredMarkers {
+					n, err := expireMarkersTx(tx, b.name, r.Prefix)
+					if err != nil {
+						return err
+					}
+					count += n
 				}
 
 				if r.AbortAfter > 0 {
@@ -312,46 +372,82 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 		for _, blob := range drop {
 			s.blobs.Remove(blob)
 		}
+		for _, after := range afters {
+			after()
+		}
 	}
 	return count, nil
 }
 
+// lifecycleRequestID is the request id of a lifecycle action's event.
+func lifecycleRequestID() string { return strings.ToUpper(strconv.FormatUint(uint64(nextSeq()), 16)) }
+
+// expireMarkersTx deletes bucket's delete markers under prefix that
+// have no version left behind them (S3's expired object delete
+// markers), answering how many.
+func expireMarkersTx(tx *store.Tx, bucket, prefix string) (int, error) {
+	n, err := tx.Exec(`DELETE FROM s3_versions WHERE rowid IN (
+		SELECT v.rowid FROM s3_versions v WHERE v.bucket = ? AND v.key >= ? AND v.marker = 1
+			AND NOT EXISTS (SELECT 1 FROM s3_objects o WHERE o.bucket = v.bucket AND o.key = v.key)
+			AND (SELECT COUNT(*) FROM s3_versions w WHERE w.bucket = v.bucket AND w.key = v.key) = 1
+			AND substr(v.key, 1, ?) = ? LIMIT 1000)`, bucket, prefix, len(prefix), prefix)
+	return int(n), err
+}
+
+// expiredVersion is a version a lifecycle rule deleted.
+type expiredVersion struct {
+	key, version, blob, etag string
+	size                     int64
+}
+
 // expireNoncurrentTx deletes bucket's versions under prefix that
-// stopped being current before cutoff (not delete markers, nor versions
-// Object Lock holds at now), answering how many and their blobs.
-func expireNoncurrentTx(tx *store.Tx, bucket, prefix string, cutoff, now time.Time) (int, []string, error) {
-	rows, err := tx.Query(`SELECT key, version, blob, doc FROM s3_versions WHERE bucket = ? AND key >= ? AND marker = 0 AND seq < ? LIMIT 1000`,
-		bucket, prefix, cutoff.UnixNano())
+// stopped being current before cutoff, but the newer newest noncurrent
+// versions of each key (not delete markers, nor versions Object Lock
+// holds at now), answering them and their blobs.
+func expireNoncurrentTx(tx *store.Tx, bucket, prefix string, newer int, cutoff, now time.Time) ([]expiredVersion, []string, error) {
+	rows, err := tx.Query(`SELECT key, version, blob, size, etag, doc, seq < ? FROM s3_versions WHERE bucket = ? AND key >= ? AND marker = 0
+		ORDER BY key, seq DESC`, cutoff.UnixNano(), bucket, prefix)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
-	type row struct{ key, version, blob string }
-	var gone []row
-	for rows.Next() {
-		var x row
+	var gone []expiredVersion
+	kept, last := 0, ""
+	for rows.Next() && len(gone) < 1000 {
+		var x expiredVersion
 		var doc string
-		if err := rows.Scan(&x.key, &x.version, &x.blob, &doc); err != nil {
+		var old bool
+		if err := rows.Scan(&x.key, &x.version, &x.blob, &x.size, &x.etag, &doc, &old); err != nil {
 			rows.Close()
-			return 0, nil, err
+			return nil, nil, err
+		}
+		if !strings.HasPrefix(x.key, prefix) {
+			break // past the prefix, in key order
+		}
+		if x.key != last {
+			kept, last = 0, x.key
+		}
+		if kept < newer {
+			kept++
+			continue
 		}
 		o := &object{}
 		json.Unmarshal([]byte(doc), &o.meta)
-		if strings.HasPrefix(x.key, prefix) && protected(o, false, now) == "" {
+		if old && protected(o, false, now) == "" {
 			gone = append(gone, x)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	var drop []string
 	for _, x := range gone {
 		if _, err := tx.Exec(`DELETE FROM s3_versions WHERE bucket = ? AND key = ? AND version = ?`, bucket, x.key, x.version); err != nil {
-			return 0, nil, err
+			return nil, nil, err
 		}
 		if x.blob != "" {
 			drop = append(drop, x.blob)
 		}
 	}
-	return len(gone), drop, nil
+	return gone, drop, nil
 }

@@ -89,7 +89,7 @@ func parseNotifications(body []byte) ([]NotifConfig, *s3Error) {
 			}
 			for _, e := range c.Events {
 				known := false
-				for _, k := range []string{"s3:ObjectCreated:", "s3:ObjectRemoved:"} {
+				for _, k := range []string{"s3:ObjectCreated:", "s3:ObjectRemoved:", "s3:LifecycleExpiration:"} {
 					known = known || strings.HasPrefix(e, k)
 				}
 				if !known {

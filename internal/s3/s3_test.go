@@ -641,6 +641,13 @@ func FuzzParseTagging(f *testing.F) {
 // says expired (its prefix only) and aborts old uploads.
 func TestLifecycle(t *testing.T) {
 	e := serve(t)
+	var events []string
+	e.svc.SetNotifier(func(tx *store.Tx, ev svc.ObjectEvent) (func(), error) {
+		if strings.HasPrefix(ev.Name, "Lifecycle") {
+			events = append(events, ev.Name+" "+ev.Key+" "+ev.PrincipalID)
+		}
+		return nil, nil
+	})
 	c, ctx := e.c, context.Background()
 	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("life")})
 	for _, k := range []string{"logs/1", "logs/2", "keep/1"} {
@@ -677,6 +684,10 @@ func TestLifecycle(t *testing.T) {
 	}
 	if n := countBlobs(t, e.blobs); n != 1 {
 		t.Fatalf("%d bodies for one object", n)
+	}
+	sort.Strings(events)
+	if w := "LifecycleExpiration:Delete logs/1 s3.amazonaws.com,LifecycleExpiration:Delete logs/2 s3.amazonaws.com"; strings.Join(events, ",") != w {
+		t.Fatalf("events %v, want %s", events, w)
 	}
 }
 

@@ -3,6 +3,7 @@ package s3_test
 import (
 	"context"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -406,6 +407,13 @@ func TestObjectLock(t *testing.T) {
 // delete marker, and NoncurrentVersionExpiration deletes old versions.
 func TestVersionedLifecycle(t *testing.T) {
 	e := serve(t)
+	var events []string
+	e.svc.SetNotifier(func(tx *store.Tx, ev svc.ObjectEvent) (func(), error) {
+		if strings.HasPrefix(ev.Name, "Lifecycle") {
+			events = append(events, ev.Name+" "+ev.Key)
+		}
+		return nil, nil
+	})
 	c, ctx := e.c, context.Background()
 	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("logs")})
 	c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("logs"),
@@ -432,6 +440,9 @@ func TestVersionedLifecycle(t *testing.T) {
 	got := versions(t, c, "logs", "", 1000)
 	if len(got) != 2 || !strings.HasPrefix(got[0], "tmp/a marker:") || !strings.HasSuffix(got[0], " latest") || got[1] != "tmp/a "+v2 {
 		t.Fatalf("versions after expiry (v1 %s, v2 %s):\n%s", v1, v2, strings.Join(got, "\n"))
+	}
+	if w := "LifecycleExpiration:Delete tmp/a,LifecycleExpiration:DeleteMarkerCreated tmp/a"; strings.Join(events, ",") != w {
+		t.Fatalf("events %v, want %s", events, w)
 	}
 }
 
@@ -514,5 +525,75 @@ func TestLockRefusalKeepsUpload(t *testing.T) {
 	}
 	if _, err := c.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("plain"), Key: aws.String("k"), UploadId: up.UploadId}); err != nil {
 		t.Fatalf("the refused upload is gone: %v", err)
+	}
+}
+
+// Lifecycle in a versioned bucket, as S3 applies it: NewerNoncurrentVersions
+// keeps a key's newest noncurrent versions however old, an expiration
+// sends its LifecycleExpiration event, and ExpiredObjectDeleteMarker
+// removes a delete marker once no version is left behind it.
+func TestLifecycleVersionsAndEvents(t *testing.T) {
+	e := serve(t)
+	var mu sync.Mutex
+	var events []string
+	e.svc.SetNotifier(func(tx *store.Tx, ev svc.ObjectEvent) (func(), error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(ev.Configs) == 1 { // the lifecycle configuration below
+			events = append(events, ev.Name+" "+ev.Key)
+		}
+		return nil, nil
+	})
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("keep")})
+	c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("keep"),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	if _, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("keep"),
+		NotificationConfiguration: &types.NotificationConfiguration{QueueConfigurations: []types.QueueConfiguration{{
+			QueueArn: aws.String("arn:aws:sqs:us-east-1:000000000000:q"), Events: []types.Event{"s3:LifecycleExpiration:*"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var vs []string
+	for i := range 4 {
+		vs = append(vs, aws.ToString(put(t, c, "keep", "doc", strconv.Itoa(i)).VersionId))
+	}
+	put(t, c, "keep", "tmp/gone", "x")
+	c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("keep"), Key: aws.String("tmp/gone")})
+	if _, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: aws.String("keep"),
+		LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{{
+			ID: aws.String("bad"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("")},
+			Expiration: &types.LifecycleExpiration{Days: aws.Int32(1), ExpiredObjectDeleteMarker: aws.Bool(true)},
+		}}}}); code(err) != "InvalidArgument" {
+		t.Fatalf("ExpiredObjectDeleteMarker with Days: %v", err)
+	}
+	if _, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: aws.String("keep"),
+		LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{{
+			ID: aws.String("versions"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("doc")},
+			NoncurrentVersionExpiration: &types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(1), NewerNoncurrentVersions: aws.Int32(2)},
+		}, {
+			ID: aws.String("tmp"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("tmp/")},
+			NoncurrentVersionExpiration: &types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(1)},
+			Expiration:                  &types.LifecycleExpiration{ExpiredObjectDeleteMarker: aws.Bool(true)},
+		}}}}); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String("keep")})
+	if err != nil || aws.ToInt32(lc.Rules[0].NoncurrentVersionExpiration.NewerNoncurrentVersions) != 2 || !aws.ToBool(lc.Rules[1].Expiration.ExpiredObjectDeleteMarker) {
+		t.Fatalf("GetBucketLifecycleConfiguration: %+v %v", lc, err)
+	}
+	if _, err := e.svc.Expire(ctx, time.Now().Add(36*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// doc keeps its current version and the two newest noncurrent ones;
+	// tmp/gone's only version expired, and then its marker
+	got := versions(t, c, "keep", "", 1000)
+	want := []string{"doc " + vs[3] + " latest", "doc " + vs[2], "doc " + vs[1]}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("versions after expiry:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if w := "LifecycleExpiration:Delete doc,LifecycleExpiration:Delete tmp/gone"; strings.Join(events, ",") != w {
+		t.Fatalf("events %v, want %s", events, w)
 	}
 }
