@@ -62,8 +62,11 @@
 // aws:RequestedRegion, aws:CurrentTime, aws:SecureTransport,
 // aws:PrincipalArn, ...) are filled in by the front door.
 //
+// A service principal (S3 sending a bucket's events) is decided by
+// ServiceAllowed: only a resource policy naming it (or "*") allows it,
+// with aws:SourceArn and aws:SourceAccount set.
+//
 // Not evaluated (yet): permission boundaries, service control policies,
-// session policies, policy variables, tag conditions, service principals as
-// callers. Keys, Authorizer and the parsed policies are safe for concurrent
+// session policies, policy variables, tag conditions. Keys, Authorizer and the parsed policies are safe for concurrent
 // use; policies are immutable once parsed.
 package iam

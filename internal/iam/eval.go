@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Principal is a caller: the admin (the account's root), or a role
-// session (a function's credentials, or AssumeRole's).
+// Principal is a caller: the admin (the account's root), a role
+// session (a function's credentials, or AssumeRole's), or a service
+// acting for a resource of the account (S3 sending a bucket's events).
 type Principal struct {
 	ARN     string // arn:aws:iam::ACCOUNT:root, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
 	Account string
@@ -15,6 +16,21 @@ type Principal struct {
 	Admin   bool
 	// RoleARN and RoleName of a role session.
 	RoleARN, RoleName, Session string
+	// Service is a service principal's name (s3.amazonaws.com); it has
+	// no identity policies, so only a resource policy naming it (or "*")
+	// allows it.
+	Service string
+}
+
+// ServiceAllowed decides whether service (e.g. s3.amazonaws.com), acting
+// for sourceARN of account, may call action on resource under the
+// resource's policy rp (nil: none, so no): the check S3 makes before it
+// sends a bucket's events to a queue or a function.
+func ServiceAllowed(service, account, sourceARN, action, resource string, rp *Policy) bool {
+	req := &Request{Principal: &Principal{Service: service, Account: account}, Action: action, Resource: resource}
+	req.Context.Set("aws:sourcearn", sourceARN)
+	req.Context.Set("aws:sourceaccount", account)
+	return Evaluate(req, nil, rp).Allowed
 }
 
 // Request is one call to authorize: an action on a resource, with the
@@ -254,8 +270,14 @@ func principalIn(list []string, p *Principal) bool {
 		switch {
 		case e == "*":
 			return true
-		case strings.HasPrefix(e, "service:") || strings.HasPrefix(e, "federated:") || strings.HasPrefix(e, "canonicaluser:"):
-			// Service principals are not callers Cloudlet has yet.
+		case strings.HasPrefix(e, "service:"):
+			if p.Service != "" && strings.EqualFold(e[len("service:"):], p.Service) {
+				return true
+			}
+		case strings.HasPrefix(e, "federated:") || strings.HasPrefix(e, "canonicaluser:"):
+			// not callers Cloudlet has
+		case p.Service != "":
+			// a service is named by its name only (or "*")
 		case e == p.Account || e == "arn:aws:iam::"+p.Account+":root":
 			if p.Admin {
 				return true

@@ -192,3 +192,32 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+// A service principal is allowed by a resource policy that names it
+// (with aws:SourceArn and aws:SourceAccount as S3 sets them), never by a
+// role's statement or without a policy.
+func TestServiceAllowed(t *testing.T) {
+	doc := `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:000000000000:q",
+		 "Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::uploads-*"},"StringEquals":{"aws:SourceAccount":"000000000000"}}},
+		{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/r"},"Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:000000000000:other"}]}`
+	p, err := ParsePolicy("test", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		service, source, resource string
+		rp                        *Policy
+		want                      bool
+	}{
+		{"s3.amazonaws.com", "arn:aws:s3:::uploads-a", "arn:aws:sqs:us-east-1:000000000000:q", p, true},
+		{"s3.amazonaws.com", "arn:aws:s3:::photos", "arn:aws:sqs:us-east-1:000000000000:q", p, false},
+		{"sns.amazonaws.com", "arn:aws:s3:::uploads-a", "arn:aws:sqs:us-east-1:000000000000:q", p, false},
+		{"s3.amazonaws.com", "arn:aws:s3:::uploads-a", "arn:aws:sqs:us-east-1:000000000000:other", p, false},
+		{"s3.amazonaws.com", "arn:aws:s3:::uploads-a", "arn:aws:sqs:us-east-1:000000000000:q", nil, false},
+	} {
+		if got := ServiceAllowed(c.service, "000000000000", c.source, "sqs:SendMessage", c.resource, c.rp); got != c.want {
+			t.Errorf("%s for %s on %s: %v, want %v", c.service, c.source, c.resource, got, c.want)
+		}
+	}
+}

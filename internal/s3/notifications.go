@@ -123,9 +123,11 @@ func parseNotifications(body []byte) ([]NotifConfig, *s3Error) {
 	return out, nil
 }
 
-// Destinations checks that a notification's targets exist (S3 refuses a
-// configuration it cannot deliver to); nil: every target is taken.
-type Destinations func(kind, arn string) bool
+// Destinations checks that a notification's target exists and that its
+// resource policy lets S3 send it bucket's events (S3 refuses a
+// configuration it cannot deliver to); why says what is wrong, "" when
+// the target is taken. nil: every target is taken.
+type Destinations func(kind, arn, bucket string) (why string)
 
 // SetDestinations makes s check targets through d. Call it before serving.
 func (s *Service) SetDestinations(d Destinations) { s.targets = d }
@@ -185,9 +187,12 @@ func (s *Service) notificationOp(w http.ResponseWriter, r *http.Request, call *a
 			return e
 		}
 		for _, c := range cs {
-			if s.targets != nil && !s.targets(c.Kind, c.ARN) {
+			if s.targets == nil {
+				continue
+			}
+			if why := s.targets(c.Kind, c.ARN, bucket); why != "" {
 				return &s3Error{code: "InvalidArgument", status: 400, msg: "Unable to validate the following destination configurations",
-					extra: [][2]string{{"ArgumentName", c.ARN}, {"ArgumentValue", "The destination does not exist or cannot be reached."}}}
+					extra: [][2]string{{"ArgumentName1", c.ARN}, {"ArgumentValue1", why}}}
 			}
 		}
 		var found bool

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cloudlet/cloudlet/internal/async"
+	"github.com/cloudlet/cloudlet/internal/iam"
 	"github.com/cloudlet/cloudlet/internal/manifest"
 	"github.com/cloudlet/cloudlet/internal/s3"
 	"github.com/cloudlet/cloudlet/internal/store"
@@ -152,16 +153,31 @@ func (s *Server) notifyObject(tx *store.Tx, ev s3.ObjectEvent) (func(), error) {
 }
 
 // notificationTarget reports whether a notification's target exists.
-func (s *Server) notificationTarget(kind, arn string) bool {
+func (s *Server) notificationTarget(kind, arn, bucket string) string {
+	source := "arn:aws:s3:::" + bucket
 	if kind == "function" {
-		_, ok := s.registry.Function(arn)
-		return ok
+		cfg, ok := s.registry.Function(arn)
+		if !ok {
+			return "The destination function does not exist."
+		}
+		if !iam.ServiceAllowed("s3.amazonaws.com", DefaultAccountID, source, "lambda:InvokeFunction", s.registry.ARN(cfg.Name), s.policies.Policy(cfg.Name)) {
+			return "Not authorized to invoke function [" + arn + "]: its policy must allow s3.amazonaws.com lambda:InvokeFunction from " + source +
+				" (aws lambda add-permission --principal s3.amazonaws.com --source-arn " + source + ")."
+		}
+		return ""
 	}
 	if !strings.HasPrefix(arn, "arn:aws:sqs:"+s.opts.Region+":"+DefaultAccountID+":") {
-		return false
+		return "The destination queue is not in this server's region and account."
 	}
-	_, ok, err := s.queues.VisibilityTimeout(context.Background(), arn[strings.LastIndexByte(arn, ':')+1:])
-	return err == nil && ok
+	name := arn[strings.LastIndexByte(arn, ':')+1:]
+	if _, ok, err := s.queues.VisibilityTimeout(context.Background(), name); err != nil || !ok {
+		return "The destination queue does not exist."
+	}
+	if !iam.ServiceAllowed("s3.amazonaws.com", DefaultAccountID, source, "sqs:SendMessage", arn, s.queues.Policy(name)) {
+		return "Permissions on the destination queue do not allow S3 to publish notifications from this bucket: its Policy must allow " +
+			"s3.amazonaws.com sqs:SendMessage with aws:SourceArn " + source + "."
+	}
+	return ""
 }
 
 // sendTestEvent sends S3's s3:TestEvent message to a queue.

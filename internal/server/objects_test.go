@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -206,8 +207,44 @@ func TestBucketNotificationConfiguration(t *testing.T) {
 			Events: []s3types.Event{"s3:ObjectCreated:Put"},
 			Filter: &s3types.NotificationConfigurationFilter{Key: &s3types.S3KeyFilter{FilterRules: []s3types.FilterRule{{Name: "prefix", Value: aws.String("api/")}}}}}},
 	}
-	if _, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("thumbs-uploads"), NotificationConfiguration: cfg}); err != nil {
-		t.Fatal(err)
+	// S3 may send to neither until their policies say so, as on AWS
+	put := func(cfg *s3types.NotificationConfiguration) error {
+		_, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("thumbs-uploads"), NotificationConfiguration: cfg})
+		return err
+	}
+	queueOnly := &s3types.NotificationConfiguration{QueueConfigurations: cfg.QueueConfigurations}
+	functionOnly := &s3types.NotificationConfiguration{LambdaFunctionConfigurations: cfg.LambdaFunctionConfigurations}
+	queuePolicy := func(bucket string) {
+		t.Helper()
+		doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sqs:SendMessage",` +
+			`"Resource":"arn:aws:sqs:us-east-1:000000000000:uploads-events","Condition":{"ArnEquals":{"aws:SourceArn":"arn:aws:s3:::` + bucket + `"}}}]}`
+		if _, err := q.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: qu.QueueUrl, Attributes: map[string]string{"Policy": doc}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, try := range []struct {
+		what   string
+		before func()
+		cfg    *s3types.NotificationConfiguration
+		ok     bool
+	}{
+		{"a queue without a policy", func() {}, queueOnly, false},
+		{"a queue whose policy allows another bucket", func() { queuePolicy("another-bucket") }, queueOnly, false},
+		{"a queue whose policy allows the bucket", func() { queuePolicy("thumbs-uploads") }, queueOnly, true},
+		{"a function whose policy does not allow S3", func() {}, functionOnly, false},
+		{"a function that allows S3 from the bucket", func() {
+			if _, err := lambdaClient(s, "test").AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String("thumbs-dev-resize"), StatementId: aws.String("s3"),
+				Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("s3.amazonaws.com"), SourceArn: aws.String("arn:aws:s3:::thumbs-uploads")}); err != nil {
+				t.Fatal(err)
+			}
+		}, functionOnly, true},
+		{"both", func() {}, cfg, true},
+	} {
+		try.before()
+		err := put(try.cfg)
+		if try.ok && err != nil || !try.ok && (apiCode(err) != "InvalidArgument" || !strings.Contains(err.Error(), "Unable to validate the following destination configurations")) {
+			t.Fatalf("%s: %v", try.what, err)
+		}
 	}
 	got, err := c.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String("thumbs-uploads")})
 	if err != nil || len(got.QueueConfigurations) != 1 || len(got.LambdaFunctionConfigurations) != 1 || aws.ToString(got.QueueConfigurations[0].Id) != "to-queue" {
