@@ -11,6 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 )
 
 // Blobs keeps object bodies. A body is written through a BlobWriter and
@@ -77,13 +81,39 @@ func (d *diskBlobs) path(id string) (string, error) {
 	return filepath.Join(d.dir, id[:2], id), nil
 }
 
+// A body's writes are gathered into chunks of chunkSize, which a
+// goroutine of the writer's own writes to the file while the caller
+// reads and hashes the next ones: the disk's time and the network's and
+// MD5's overlap instead of adding up. At most chunksInFlight chunks wait
+// for the disk, so memory stays flat however large the body.
+const (
+	chunkSize      = 256 << 10
+	chunksInFlight = 4
+)
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
+
 type diskWriter struct {
 	d    *diskBlobs
 	f    *os.File
 	id   string
 	md5  hash.Hash
 	size int64
+
+	buf      *[]byte      // the chunk being gathered, or nil
+	out      chan *[]byte // to the file's goroutine; nil until the first full chunk
+	done     chan error   // the file goroutine's end: its first error, or nil
+	failed   atomic.Bool  // the file goroutine met an error
+	finished bool
 }
+
+// writebackEvery is how many bytes a body writes between the starts of
+// their writeback: sync_file_range asks the kernel to write them to disk
+// now, without waiting, so that a large body is mostly on disk by the
+// time Commit's fsync runs instead of all of it being written then.
+const writebackEvery = 8 << 20
+
+var errBlobWrite = errors.New("s3: writing a body to disk failed")
 
 func (d *diskBlobs) Create() (BlobWriter, error) {
 	id := newBlobID()
@@ -95,14 +125,86 @@ func (d *diskBlobs) Create() (BlobWriter, error) {
 }
 
 func (w *diskWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.md5.Write(p[:n])
-	w.size += int64(n)
-	return n, err
+	if w.failed.Load() {
+		return 0, errBlobWrite
+	}
+	w.md5.Write(p)
+	w.size += int64(len(p))
+	for rest := p; len(rest) > 0; {
+		if w.buf == nil {
+			w.buf = chunkPool.Get().(*[]byte)
+		}
+		b := *w.buf
+		k := copy(b[len(b):cap(b)], rest)
+		*w.buf, rest = b[:len(b)+k], rest[k:]
+		if len(*w.buf) == cap(*w.buf) {
+			w.send()
+		}
+	}
+	return len(p), nil
+}
+
+// send hands the gathered chunk to the file's goroutine, starting it.
+func (w *diskWriter) send() {
+	if w.out == nil {
+		w.out, w.done = make(chan *[]byte, chunksInFlight), make(chan error, 1)
+		go w.writeFile()
+	}
+	w.out <- w.buf
+	w.buf = nil
+}
+
+// writeFile writes the chunks it is sent, in order, until out closes;
+// after an error it only drops them.
+func (w *diskWriter) writeFile() {
+	var err error
+	var written, flushed int64
+	for b := range w.out {
+		if err == nil {
+			if _, err = w.f.Write(*b); err != nil {
+				w.failed.Store(true)
+			}
+			written += int64(len(*b))
+			if written-flushed >= writebackEvery {
+				unix.SyncFileRange(int(w.f.Fd()), flushed, written-flushed, unix.SYNC_FILE_RANGE_WRITE)
+				flushed = written
+			}
+		}
+		*b = (*b)[:0]
+		chunkPool.Put(b)
+	}
+	w.done <- err
+}
+
+// finish writes what is gathered and waits until the file has it all.
+func (w *diskWriter) finish() error {
+	if w.finished {
+		return nil
+	}
+	w.finished = true
+	if w.out == nil { // a body smaller than a chunk: written here
+		if w.buf == nil {
+			return nil
+		}
+		_, err := w.f.Write(*w.buf)
+		*w.buf = (*w.buf)[:0]
+		chunkPool.Put(w.buf)
+		w.buf = nil
+		return err
+	}
+	if w.buf != nil {
+		w.send()
+	}
+	close(w.out)
+	return <-w.done
 }
 
 func (w *diskWriter) Commit() (string, int64, []byte, error) {
 	tmp := w.f.Name()
+	if err := w.finish(); err != nil {
+		w.Abort()
+		return "", 0, nil, err
+	}
 	if err := w.f.Sync(); err != nil {
 		w.Abort()
 		return "", 0, nil, err
@@ -128,6 +230,7 @@ func (w *diskWriter) Commit() (string, int64, []byte, error) {
 }
 
 func (w *diskWriter) Abort() {
+	w.finish()
 	w.f.Close()
 	os.Remove(w.f.Name())
 }
