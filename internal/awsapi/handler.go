@@ -236,8 +236,6 @@ func (h *Handler) health(w http.ResponseWriter, id string) {
 	_, _ = w.Write(body)
 }
 
-// reject answers a call that failed before reaching its service, in the
-// service's error shape when it has one.
 // attachKey gives call its caller's key (when the Handler has an
 // Authorizer), refusing a key revoked or expired since its signature was
 // checked.
@@ -256,6 +254,8 @@ func (h *Handler) attachKey(call *Call) error {
 	return nil
 }
 
+// reject answers a call that failed before reaching its service, in the
+// service's error shape when it has one.
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, id string, svc Service, err error, log *slog.Logger) {
 	var e *Error
 	if !errors.As(err, &e) {

@@ -309,23 +309,13 @@ func isHex(s string) bool {
 // (asked once the headers and times are checked); it returns the key's
 // secret and the signing time.
 func (v *Verifier) verify(r *http.Request, a *Auth, hashOf func() (string, error)) (string, time.Time, error) {
-	secret, ok := v.creds.Secret(a.AccessKeyID)
-	if !ok {
-		return "", time.Time{}, ErrUnrecognizedClient.Err()
-	}
-	// A session token that is not the key's (any token, for a long-term
-	// key) is refused, as AWS refuses it: the signature covers the token,
-	// but whoever holds a key must not make up a session for it.
 	token := r.Header.Get("X-Amz-Security-Token")
 	if a.Presigned {
 		token = r.URL.Query().Get("X-Amz-Security-Token")
 	}
-	want := ""
-	if st, ok := v.creds.(SessionTokens); ok {
-		want = st.SessionToken(a.AccessKeyID)
-	}
-	if subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
-		return "", time.Time{}, ErrUnrecognizedClient.Err()
+	secret, err := v.secretFor(a.AccessKeyID, token)
+	if err != nil {
+		return "", time.Time{}, err
 	}
 
 	amzDate := a.AmzDate
@@ -336,13 +326,9 @@ func (v *Verifier) verify(r *http.Request, a *Auth, hashOf func() (string, error
 				"(Cloudlet does not accept the 'Date' header for SigV4). Authorization=%s", r.Header.Get("Authorization"))
 		}
 	}
-	signTime, err := time.Parse(amzDateFormat, amzDate)
+	signTime, err := signingTime(amzDate, a.Date)
 	if err != nil {
-		return "", time.Time{}, ErrIncompleteSignature.Errorf("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", amzDate)
-	}
-	if signTime.Format(scopeDateFormat) != a.Date {
-		return "", time.Time{}, ErrInvalidSignature.Errorf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
-			a.Date, signTime.Format(scopeDateFormat), amzDate)
+		return "", time.Time{}, err
 	}
 	if err := v.checkTime(signTime, a); err != nil {
 		return "", time.Time{}, err
@@ -380,6 +366,39 @@ func (v *Verifier) verify(r *http.Request, a *Auth, hashOf func() (string, error
 		return "", time.Time{}, ErrInvalidSignature.Err()
 	}
 	return secret, signTime, nil
+}
+
+// secretFor is the secret of accessKeyID, which must come with its own
+// session token. A session token that is not the key's (any token, for a
+// long-term key) is refused, as AWS refuses it: the signature covers the
+// token, but whoever holds a key must not make up a session for it.
+func (v *Verifier) secretFor(accessKeyID, token string) (string, error) {
+	secret, ok := v.creds.Secret(accessKeyID)
+	if !ok {
+		return "", ErrUnrecognizedClient.Err()
+	}
+	want := ""
+	if st, ok := v.creds.(SessionTokens); ok {
+		want = st.SessionToken(accessKeyID)
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
+		return "", ErrUnrecognizedClient.Err()
+	}
+	return secret, nil
+}
+
+// signingTime parses amzDate, which must fall on scopeDate (the
+// credential scope's YYYYMMDD).
+func signingTime(amzDate, scopeDate string) (time.Time, error) {
+	t, err := time.Parse(amzDateFormat, amzDate)
+	if err != nil {
+		return t, ErrIncompleteSignature.Errorf("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", amzDate)
+	}
+	if t.Format(scopeDateFormat) != scopeDate {
+		return t, ErrInvalidSignature.Errorf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
+			scopeDate, t.Format(scopeDateFormat), amzDate)
+	}
+	return t, nil
 }
 
 // checkTime rejects a signature made too long ago or too far in the future.

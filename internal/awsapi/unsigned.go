@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 )
 
 // UnsignedServer is implemented by a service that answers requests which
@@ -91,25 +90,12 @@ func (u *Unsigned) VerifyPolicy(service string, p PostPolicy) (*Call, error) {
 		return nil, ErrInvalidSignature.Errorf(
 			"Credential should be scoped to a valid region, not '%s'. This Cloudlet server serves region '%s'.", region, h.region)
 	}
-	signTime, err := time.Parse(amzDateFormat, p.Date)
+	if _, err := signingTime(p.Date, date); err != nil {
+		return nil, err
+	}
+	secret, err := h.verifier.secretFor(akid, p.Token)
 	if err != nil {
-		return nil, ErrIncompleteSignature.Errorf("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", p.Date)
-	}
-	if signTime.Format(scopeDateFormat) != date {
-		return nil, ErrInvalidSignature.Errorf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
-			date, signTime.Format(scopeDateFormat), p.Date)
-	}
-	creds := h.verifier.creds
-	secret, ok := creds.Secret(akid)
-	if !ok {
-		return nil, ErrUnrecognizedClient.Err()
-	}
-	want := ""
-	if st, ok := creds.(SessionTokens); ok {
-		want = st.SessionToken(akid)
-	}
-	if subtle.ConstantTimeCompare([]byte(p.Token), []byte(want)) != 1 {
-		return nil, ErrUnrecognizedClient.Err()
+		return nil, err
 	}
 	m := hmac.New(sha256.New, signingKey(secret, date, region, svc))
 	io.WriteString(m, p.Policy)

@@ -301,14 +301,13 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 					if r.Days > 0 {
 						before = now.Add(-time.Duration(r.Days) * 24 * time.Hour).UnixMilli()
 					}
-					keys, err := store.QueryStrings(tx, `SELECT key FROM s3_objects WHERE bucket = ? AND key >= ? AND modified < ? LIMIT 1000`, b.name, r.Prefix, before)
+					under, args := underPrefix("key", r.Prefix)
+					keys, err := store.QueryStrings(tx, `SELECT key FROM s3_objects WHERE bucket = ? AND `+under+` AND modified < ? ORDER BY key LIMIT 1000`,
+						append(append([]any{b.name}, args...), before)...)
 					if err != nil {
 						return err
 					}
 					for _, k := range keys {
-						if !strings.HasPrefix(k, r.Prefix) {
-							continue
-						}
 						prev, err := loadObjectTx(tx, b.name, k)
 						if err != nil {
 							return err
@@ -329,11 +328,16 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 					}
 				}
 				if r.ExpiredMarkers {
-					n, err := expireMarkersTx(tx, b.name, r.Prefix)
+					gone, err := expireMarkersTx(tx, b.name, r.Prefix)
 					if err != nil {
 						return err
 					}
-					count += n
+					for _, m := range gone { // a marker is a version, deleted for good
+						if err := event(m.key, "LifecycleExpiration:Delete", wireVersion(m.version), 0, ""); err != nil {
+							return err
+						}
+					}
+					count += len(gone)
 				}
 
 				if r.AbortAfter > 0 {
@@ -382,16 +386,52 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 // lifecycleRequestID is the request id of a lifecycle action's event.
 func lifecycleRequestID() string { return strings.ToUpper(strconv.FormatUint(uint64(nextSeq()), 16)) }
 
+// underPrefix is the SQL condition (on column col) and its arguments
+// for the keys under prefix, as a range of the key index: keys compare
+// as bytes, so the range ends before the prefix with its last byte that
+// can grow grown by one.
+func underPrefix(col, prefix string) (string, []any) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return col + " >= ? AND " + col + " < ?", []any{prefix, string(b[:i+1])}
+		}
+	}
+	return col + " >= ?", []any{prefix}
+}
+
 // expireMarkersTx deletes bucket's delete markers under prefix that
 // have no version left behind them (S3's expired object delete
-// markers), answering how many.
-func expireMarkersTx(tx *store.Tx, bucket, prefix string) (int, error) {
-	n, err := tx.Exec(`DELETE FROM s3_versions WHERE rowid IN (
-		SELECT v.rowid FROM s3_versions v WHERE v.bucket = ? AND v.key >= ? AND v.marker = 1
-			AND NOT EXISTS (SELECT 1 FROM s3_objects o WHERE o.bucket = v.bucket AND o.key = v.key)
-			AND (SELECT COUNT(*) FROM s3_versions w WHERE w.bucket = v.bucket AND w.key = v.key) = 1
-			AND substr(v.key, 1, ?) = ? LIMIT 1000)`, bucket, prefix, len(prefix), prefix)
-	return int(n), err
+// markers), answering them.
+func expireMarkersTx(tx *store.Tx, bucket, prefix string) ([]expiredVersion, error) {
+	under, args := underPrefix("v.key", prefix)
+	rows, err := tx.Query(`SELECT v.key, v.version FROM s3_versions v WHERE v.bucket = ? AND `+under+` AND v.marker = 1
+		AND NOT EXISTS (SELECT 1 FROM s3_objects o WHERE o.bucket = v.bucket AND o.key = v.key)
+		AND (SELECT COUNT(*) FROM s3_versions w WHERE w.bucket = v.bucket AND w.key = v.key) = 1
+		ORDER BY v.key LIMIT 1000`, append([]any{bucket}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	var gone []expiredVersion
+	for rows.Next() {
+		var m expiredVersion
+		if err := rows.Scan(&m.key, &m.version); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		gone = append(gone, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, m := range gone {
+		if _, err := tx.Exec(`DELETE FROM s3_versions WHERE bucket = ? AND key = ? AND version = ?`, bucket, m.key, m.version); err != nil {
+			return nil, err
+		}
+	}
+	return gone, nil
 }
 
 // expiredVersion is a version a lifecycle rule deleted.
@@ -405,8 +445,9 @@ type expiredVersion struct {
 // versions of each key (not delete markers, nor versions Object Lock
 // holds at now), answering them and their blobs.
 func expireNoncurrentTx(tx *store.Tx, bucket, prefix string, newer int, cutoff, now time.Time) ([]expiredVersion, []string, error) {
-	rows, err := tx.Query(`SELECT key, version, blob, size, etag, doc, seq < ? FROM s3_versions WHERE bucket = ? AND key >= ? AND marker = 0
-		ORDER BY key, seq DESC`, cutoff.UnixNano(), bucket, prefix)
+	under, args := underPrefix("key", prefix)
+	rows, err := tx.Query(`SELECT key, version, blob, size, etag, doc, seq < ? FROM s3_versions WHERE bucket = ? AND `+under+` AND marker = 0
+		ORDER BY key, seq DESC`, append([]any{cutoff.UnixNano(), bucket}, args...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -419,9 +460,6 @@ func expireNoncurrentTx(tx *store.Tx, bucket, prefix string, newer int, cutoff, 
 		if err := rows.Scan(&x.key, &x.version, &x.blob, &x.size, &x.etag, &doc, &old); err != nil {
 			rows.Close()
 			return nil, nil, err
-		}
-		if !strings.HasPrefix(x.key, prefix) {
-			break // past the prefix, in key order
 		}
 		if x.key != last {
 			kept, last = 0, x.key

@@ -557,8 +557,8 @@ func TestLifecycleVersionsAndEvents(t *testing.T) {
 	for i := range 4 {
 		vs = append(vs, aws.ToString(put(t, c, "keep", "doc", strconv.Itoa(i)).VersionId))
 	}
-	put(t, c, "keep", "tmp/gone", "x")
-	c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("keep"), Key: aws.String("tmp/gone")})
+	put(t, c, "keep", "ü/gone", "x")
+	c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("keep"), Key: aws.String("ü/gone")})
 	if _, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: aws.String("keep"),
 		LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{{
 			ID: aws.String("bad"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("")},
@@ -571,7 +571,7 @@ func TestLifecycleVersionsAndEvents(t *testing.T) {
 			ID: aws.String("versions"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("doc")},
 			NoncurrentVersionExpiration: &types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(1), NewerNoncurrentVersions: aws.Int32(2)},
 		}, {
-			ID: aws.String("tmp"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("tmp/")},
+			ID: aws.String("tmp"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("ü/")},
 			NoncurrentVersionExpiration: &types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(1)},
 			Expiration:                  &types.LifecycleExpiration{ExpiredObjectDeleteMarker: aws.Bool(true)},
 		}}}}); err != nil {
@@ -585,7 +585,8 @@ func TestLifecycleVersionsAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	// doc keeps its current version and the two newest noncurrent ones;
-	// tmp/gone's only version expired, and then its marker
+	// ü/gone's only version expired, and then its marker (a prefix that
+	// is not ASCII, to compare as bytes)
 	got := versions(t, c, "keep", "", 1000)
 	want := []string{"doc " + vs[3] + " latest", "doc " + vs[2], "doc " + vs[1]}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -593,7 +594,7 @@ func TestLifecycleVersionsAndEvents(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if w := "LifecycleExpiration:Delete doc,LifecycleExpiration:Delete tmp/gone"; strings.Join(events, ",") != w {
+	if w := "LifecycleExpiration:Delete doc,LifecycleExpiration:Delete ü/gone,LifecycleExpiration:Delete ü/gone"; strings.Join(events, ",") != w {
 		t.Fatalf("events %v, want %s", events, w)
 	}
 }
