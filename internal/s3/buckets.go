@@ -320,7 +320,7 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 		op = "ListObjectsV2"
 	}
 	prefix, delim := q.Get("prefix"), q.Get("delimiter")
-	maxKeys, encode, e := listParams(q)
+	maxKeys, encode, e := listParams(q, "max-keys")
 	if e != nil {
 		return e
 	}
@@ -481,13 +481,13 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 
 // listParams reads a listing's max-keys (at most 1000) and
 // encoding-type (url or none).
-func listParams(q url.Values) (maxKeys int, encode bool, e *s3Error) {
+func listParams(q url.Values, maxName string) (maxKeys int, encode bool, e *s3Error) {
 	maxKeys = 1000
-	if m := q.Get("max-keys"); m != "" {
+	if m := q.Get(maxName); m != "" {
 		n, err := strconv.Atoi(m)
 		if err != nil || n < 0 {
-			return 0, false, &s3Error{code: "InvalidArgument", status: 400, msg: "Provided max-keys not an integer or within integer range",
-				extra: [][2]string{{"ArgumentName", "max-keys"}, {"ArgumentValue", m}}}
+			return 0, false, &s3Error{code: "InvalidArgument", status: 400, msg: "Provided " + maxName + " not an integer or within integer range",
+				extra: [][2]string{{"ArgumentName", maxName}, {"ArgumentValue", m}}}
 		}
 		maxKeys = min(n, 1000)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -88,7 +89,10 @@ func (s *Service) createUpload(w http.ResponseWriter, r *http.Request, call *aws
 	if e != nil {
 		return e
 	}
-	id := newBlobID() + newBlobID()
+	// upload ids sort in the order uploads start (ListMultipartUploads'
+	// order for a key, and its upload-id-marker, hold whether the marker's
+	// upload is still there): the clock, then randomness
+	id := fmt.Sprintf("%016x", nextSeq()) + newBlobID()[:16] + newBlobID()
 	doc, _ := json.Marshal(meta)
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
 		e = nil
@@ -495,15 +499,9 @@ func (s *Service) listParts(w http.ResponseWriter, r *http.Request, bucket, key,
 // listUploads serves ListMultipartUploads (GET /bucket?uploads).
 func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string, q url.Values) *s3Error {
 	prefix, delim, keyMarker, idMarker := q.Get("prefix"), q.Get("delimiter"), q.Get("key-marker"), q.Get("upload-id-marker")
-	maxUploads, encode, e := listParams(url.Values{"max-keys": {q.Get("max-uploads")}, "encoding-type": {q.Get("encoding-type")}})
+	maxUploads, encode, e := listParams(q, "max-uploads")
 	if e != nil {
-		if e.extra[0][1] == "max-keys" {
-			e.msg, e.extra[0][1] = "Provided max-uploads not an integer or within integer range", "max-uploads"
-		}
 		return e
-	}
-	if q.Get("max-uploads") == "" {
-		maxUploads = 1000
 	}
 	if e := s.authorize(call, "ListMultipartUploads", s.bucketARN(bucket), nil); e != nil {
 		return e
@@ -526,14 +524,14 @@ func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, call *awsa
 	var nextKey, nextID string
 	enc := encoder(encode)
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
-		rows, err := tx.Query(`SELECT key, id, initiated FROM s3_uploads WHERE bucket = ? AND key >= ? ORDER BY key, initiated, id`, bucket, keyMarker)
+		if maxUploads == 0 {
+			return nil
+		}
+		rows, err := tx.Query(`SELECT key, id, initiated FROM s3_uploads WHERE bucket = ? AND key >= ? ORDER BY key, id`, bucket, keyMarker)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		// past: the marker's upload has been passed (uploads of the
-		// key-marker come only after the upload-id-marker's)
-		past := idMarker == ""
 		lastPrefix := keyMarker // a page that ends on a prefix goes on past it
 		for rows.Next() {
 			var key, id string
@@ -541,14 +539,9 @@ func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, call *awsa
 			if err := rows.Scan(&key, &id, &at); err != nil {
 				return err
 			}
-			if keyMarker != "" && key == keyMarker {
-				if !past {
-					past = id == idMarker
-					continue
-				}
-				if idMarker == "" {
-					continue
-				}
+			// the key-marker's uploads come after the upload-id-marker's
+			if keyMarker != "" && key == keyMarker && (idMarker == "" || id <= idMarker) {
+				continue
 			}
 			if !strings.HasPrefix(key, prefix) {
 				continue

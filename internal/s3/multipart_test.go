@@ -240,4 +240,20 @@ func TestListMultipartUploadsPages(t *testing.T) {
 	if _, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("ups"), MaxUploads: aws.Int32(-1)}); code(err) != "InvalidArgument" {
 		t.Fatalf("max-uploads -1: %v", err)
 	}
+	if out, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("ups"), MaxUploads: aws.Int32(0)}); err != nil ||
+		len(out.Uploads) != 0 || aws.ToBool(out.IsTruncated) {
+		t.Fatalf("max-uploads 0: %+v %v", out, err)
+	}
+	// the upload a page ended on is aborted before the next page: the
+	// other upload of its key is still listed
+	first, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("ups"), MaxUploads: aws.Int32(1)})
+	if err != nil || len(first.Uploads) != 1 || aws.ToString(first.Uploads[0].Key) != "a/1" {
+		t.Fatalf("the first page: %+v %v", first, err)
+	}
+	c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String("ups"), Key: aws.String("a/1"), UploadId: first.Uploads[0].UploadId})
+	next, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("ups"), MaxUploads: aws.Int32(1),
+		KeyMarker: first.NextKeyMarker, UploadIdMarker: first.NextUploadIdMarker})
+	if err != nil || len(next.Uploads) != 1 || aws.ToString(next.Uploads[0].Key) != "a/1" || aws.ToString(next.Uploads[0].UploadId) == aws.ToString(first.Uploads[0].UploadId) {
+		t.Fatalf("the page after an aborted marker: %+v %v", next, err)
+	}
 }

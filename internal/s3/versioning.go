@@ -396,7 +396,7 @@ type versionEntry struct {
 func (s *Service) listVersions(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string, q url.Values) *s3Error {
 	prefix, delim := q.Get("prefix"), q.Get("delimiter")
 	keyMarker, versionMarker := q.Get("key-marker"), q.Get("version-id-marker")
-	maxKeys, encode, e := listParams(q)
+	maxKeys, encode, e := listParams(q, "max-keys")
 	if e != nil {
 		return e
 	}
