@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"io/fs"
@@ -100,10 +101,11 @@ type diskWriter struct {
 	md5  hash.Hash
 	size int64
 
-	buf      *[]byte      // the chunk being gathered, or nil
-	out      chan *[]byte // to the file's goroutine; nil until the first full chunk
-	done     chan error   // the file goroutine's end: its first error, or nil
-	failed   atomic.Bool  // the file goroutine met an error
+	buf      *[]byte               // the chunk being gathered, or nil
+	out      chan *[]byte          // to the file's goroutine; nil until the first full chunk
+	done     chan error            // the file goroutine's end: its first error, or nil
+	failed   atomic.Pointer[error] // the file goroutine's error, once it met one
+	dropping atomic.Bool           // Abort: the file goroutine drops what is left
 	finished bool
 }
 
@@ -113,6 +115,8 @@ type diskWriter struct {
 // time Commit's fsync runs instead of all of it being written then.
 const writebackEvery = 8 << 20
 
+// errBlobWrite wraps the error of a body's write to disk: the server's
+// failure, not the client's.
 var errBlobWrite = errors.New("s3: writing a body to disk failed")
 
 func (d *diskBlobs) Create() (BlobWriter, error) {
@@ -125,8 +129,8 @@ func (d *diskBlobs) Create() (BlobWriter, error) {
 }
 
 func (w *diskWriter) Write(p []byte) (int, error) {
-	if w.failed.Load() {
-		return 0, errBlobWrite
+	if err := w.failed.Load(); err != nil {
+		return 0, fmt.Errorf("%w: %w", errBlobWrite, *err)
 	}
 	w.md5.Write(p)
 	w.size += int64(len(p))
@@ -160,9 +164,9 @@ func (w *diskWriter) writeFile() {
 	var err error
 	var written, flushed int64
 	for b := range w.out {
-		if err == nil {
+		if err == nil && !w.dropping.Load() {
 			if _, err = w.f.Write(*b); err != nil {
-				w.failed.Store(true)
+				w.failed.Store(&err)
 			}
 			written += int64(len(*b))
 			if written-flushed >= writebackEvery {
@@ -230,6 +234,7 @@ func (w *diskWriter) Commit() (string, int64, []byte, error) {
 }
 
 func (w *diskWriter) Abort() {
+	w.dropping.Store(true) // what waits for the disk is not written
 	w.finish()
 	w.f.Close()
 	os.Remove(w.f.Name())

@@ -523,6 +523,9 @@ func bodyError(err error) *s3Error {
 	if r, ok := errors.AsType[errBodyRefused](err); ok {
 		return r.e
 	}
+	if errors.Is(err, errBlobWrite) {
+		return errorf("InternalError", 500, "We encountered an internal error. Please try again.")
+	}
 	if errors.Is(err, awsapi.ErrBodyNotAsSigned) {
 		if strings.Contains(err.Error(), "aws-chunked") {
 			if strings.Contains(err.Error(), "signature") {

@@ -128,3 +128,23 @@ func ReadPostForm(body []byte, boundary string) (map[string]string, []byte, erro
 	b, err := io.ReadAll(file)
 	return fields, b, err
 }
+
+// BrokenBlobWrite writes n bytes to a new blob of blobs (from
+// NewDiskBlobs) whose file was closed under it, as a failing disk would,
+// and answers the first Write or Commit error, whether it is the
+// server's, and then aborts it.
+func BrokenBlobWrite(blobs Blobs, n int) (err error, servers bool) {
+	bw, _ := blobs.Create()
+	dw := bw.(*diskWriter)
+	dw.f.Close()
+	chunk := make([]byte, 32<<10)
+	for written := 0; written < n && err == nil; written += len(chunk) {
+		_, err = bw.Write(chunk)
+	}
+	if err == nil {
+		_, _, _, err = bw.Commit()
+	} else {
+		bw.Abort()
+	}
+	return err, bodyError(err).status == 500
+}

@@ -707,3 +707,27 @@ func FuzzParseLifecycle(f *testing.F) {
 		}
 	})
 }
+
+// A body whose disk writes fail ends in the server's error (500, not
+// the client's IncompleteBody), whether the failure shows in a Write or
+// at Commit, and leaves no file behind.
+func TestBlobWriteFailure(t *testing.T) {
+	dir := t.TempDir()
+	blobs, err := svc.NewDiskBlobs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{10 << 20, 100 << 10} { // many chunks; less than one
+		err, servers := svc.BrokenBlobWrite(blobs, n)
+		if err == nil || (n > 1<<20 && !servers) {
+			t.Fatalf("%d bytes to a broken file: %v (the server's: %v)", n, err, servers)
+		}
+	}
+	if n := countBlobs(t, dir); n != 0 {
+		t.Fatalf("%d files left", n)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "tmp"))
+	if len(entries) != 0 {
+		t.Fatalf("%d unfinished writes left", len(entries))
+	}
+}
