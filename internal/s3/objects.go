@@ -739,13 +739,29 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, call *awsap
 		}
 		meta.Checksums = o.meta.Checksums
 	}
-	meta.Tags = o.meta.Tags // the tags go with the copy unless it replaces them
+	// the tags go with the copy unless it replaces them; as on S3, reading
+	// the source's takes s3:GetObjectTagging, and setting new ones
+	// s3:PutObjectTagging
+	meta.Tags = o.meta.Tags
 	if tagDirective == "REPLACE" {
 		tags, e := tagsFromHeader(r.Header.Get("x-amz-tagging"))
 		if e != nil {
 			return e
 		}
 		meta.Tags = tagMap(tags)
+		if len(tags) > 0 {
+			if e := s.authorize(call, "PutObjectTagging", s.objectARN(bucket, key), nil); e != nil {
+				return e
+			}
+		}
+	} else if len(meta.Tags) > 0 {
+		op := "GetObjectTagging"
+		if sv != nil {
+			op = "GetObjectVersionTagging"
+		}
+		if e := s.authorize(call, op, s.objectARN(sb, sk), nil); e != nil {
+			return e
+		}
 	}
 	now := time.Now()
 	no := &object{size: o.size, etag: o.etag, modified: now, meta: meta}

@@ -134,13 +134,17 @@ func parsePostCondition(raw json.RawMessage) (postCondition, *s3Error) {
 
 // checkPostPolicy checks conds against the form's fields (lowercase
 // names) and bucket: every condition holds, and every field is one a
-// condition names. It returns the content-length-range (max -1: none).
-func checkPostPolicy(conds []postCondition, fields map[string]string, bucket string) (min, max int64, e *s3Error) {
-	max = -1
+// condition names. It returns the size the file must have: every
+// content-length-range at once (max -1: no bound).
+func checkPostPolicy(conds []postCondition, fields map[string]string, bucket string) (lo, hi int64, e *s3Error) {
+	hi = -1
 	covered := map[string]bool{}
 	for _, c := range conds {
 		if c.op == "content-length-range" {
-			min, max = c.min, c.max
+			lo = max(lo, c.min)
+			if hi < 0 || c.max < hi {
+				hi = c.max
+			}
 			continue
 		}
 		covered[c.field] = true
@@ -172,7 +176,7 @@ func checkPostPolicy(conds []postCondition, fields map[string]string, bucket str
 		slices.Sort(extra)
 		return 0, 0, policyRefused("Extra input fields: " + strings.Join(extra, ", "))
 	}
-	return min, max, nil
+	return lo, hi, nil
 }
 
 func missingField(name string) *s3Error {
@@ -325,6 +329,9 @@ func (s *Service) postObject(w http.ResponseWriter, r *http.Request, u *awsapi.U
 	if e != nil {
 		return e
 	}
+	// ${filename} is the name the browser gave, without the folders some
+	// browsers send with it (C:\fakepath\photo.jpg)
+	filename = filename[strings.LastIndexAny(filename, `/\`)+1:]
 	key := strings.ReplaceAll(fields["key"], "${filename}", filename)
 	switch {
 	case key == "":
@@ -348,7 +355,11 @@ func (s *Service) postObject(w http.ResponseWriter, r *http.Request, u *awsapi.U
 	}
 	etag := w.Header().Get("ETag")
 	location := s.objectURL(r, bucket, key)
-	if redirect := fields["success_action_redirect"] + fields["redirect"]; redirect != "" {
+	redirect := fields["success_action_redirect"]
+	if redirect == "" {
+		redirect = fields["redirect"]
+	}
+	if redirect != "" {
 		if to, err := url.Parse(redirect); err == nil && (to.Scheme == "http" || to.Scheme == "https") {
 			q := to.Query()
 			q.Set("bucket", bucket)

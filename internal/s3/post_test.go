@@ -226,6 +226,7 @@ func TestPostPolicy(t *testing.T) {
 			o.Conditions = []any{
 				[]any{"starts-with", "$Content-Type", "text/"},
 				[]any{"content-length-range", 1, 100},
+				[]any{"content-length-range", 0, 150}, // every range holds: 1 to 100
 				[]any{"starts-with", "$x-amz-meta-owner", ""},
 				map[string]string{"success_action_status": "201"},
 			}
@@ -239,7 +240,7 @@ func TestPostPolicy(t *testing.T) {
 		return err == nil
 	}
 
-	resp := postForm(t, post.URL, form, "note.txt", []byte("hello post"), "https://app.example.com")
+	resp := postForm(t, post.URL, form, `C:\fakepath\note.txt`, []byte("hello post"), "https://app.example.com")
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	var pr struct {

@@ -381,3 +381,46 @@ func TestPostUploads(t *testing.T) {
 		t.Fatalf("the derived object: %q %v", got, meta)
 	}
 }
+
+// A copy's tags are authorized as S3 authorizes them: copying a tagged
+// object takes s3:GetObjectTagging on the source, replacing the tags
+// s3:PutObjectTagging on the copy, beside the copy's own permissions.
+func TestCopyTagPermissions(t *testing.T) {
+	s := start(t)
+	if _, err := s.Deploy(copyDir(t, "testdata/thumbnails"), ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	admin := s3Client(s)
+	for key, tags := range map[string]string{"plain.txt": "", "tagged.txt": "team=a"} {
+		in := &s3.PutObjectInput{Bucket: aws.String("thumbs-uploads"), Key: aws.String(key), Body: strings.NewReader("x")}
+		if tags != "" {
+			in.Tagging = aws.String(tags)
+		}
+		if _, err := admin.PutObject(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	role := thumbsRole(t, s) // may GetObject in uploads and PutObject in thumbnails, nothing else
+	copyAs := func(src string, directive s3types.TaggingDirective, tags string) error {
+		in := &s3.CopyObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("copy-" + src), CopySource: aws.String("thumbs-uploads/" + src),
+			TaggingDirective: directive}
+		if tags != "" {
+			in.Tagging = aws.String(tags)
+		}
+		_, err := role.CopyObject(ctx, in)
+		return err
+	}
+	if err := copyAs("plain.txt", "", ""); err != nil {
+		t.Fatalf("a copy of an untagged object: %v", err)
+	}
+	if err := copyAs("tagged.txt", "", ""); apiCode(err) != "AccessDenied" {
+		t.Fatalf("a copy that takes the source's tags without s3:GetObjectTagging: %v", err)
+	}
+	if err := copyAs("tagged.txt", s3types.TaggingDirectiveReplace, ""); err != nil {
+		t.Fatalf("a copy that drops the tags: %v", err)
+	}
+	if err := copyAs("tagged.txt", s3types.TaggingDirectiveReplace, "team=b"); apiCode(err) != "AccessDenied" {
+		t.Fatalf("a copy that sets tags without s3:PutObjectTagging: %v", err)
+	}
+}
