@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
-	"github.com/cloudlet/cloudlet/internal/store"
 )
 
 // A bucket's CORS configuration (Put/Get/DeleteBucketCors) lets pages of
@@ -86,25 +85,17 @@ func (s *Service) corsOp(w http.ResponseWriter, r *http.Request, call *awsapi.Ca
 			return e
 		}
 	}
-	var found bool
-	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
-		found, err = updateBucketDocTx(tx, bucket, func(d *bucketDoc) {
-			switch op {
-			case "GetBucketCors":
-				rules = d.CORS
-			case "PutBucketCors":
-				d.CORS = rules
-			default:
-				d.CORS = nil
-			}
-		})
-		return err
-	})
-	switch {
-	case err != nil:
-		return internal(s, "set a bucket's CORS configuration", err)
-	case !found:
-		return noSuchBucket(bucket)
+	if e := s.bucketDocOp(r, bucket, op != "GetBucketCors", "set a bucket's CORS configuration", func(d *bucketDoc) {
+		switch op {
+		case "GetBucketCors":
+			rules = d.CORS
+		case "PutBucketCors":
+			d.CORS = rules
+		default:
+			d.CORS = nil
+		}
+	}); e != nil {
+		return e
 	}
 	switch op {
 	case "GetBucketCors":
@@ -184,9 +175,12 @@ func (s *Service) applyCORS(w http.ResponseWriter, r *http.Request, bucket strin
 		return
 	}
 	d, e := s.readBucketDoc(r, bucket)
-	if e != nil {
+	if e != nil || len(d.CORS) == 0 {
 		return // the request itself says what is wrong
 	}
+	// the answer depends on the Origin whether or not a rule allows it:
+	// a cache must not give one origin's answer to another
+	w.Header().Set("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method")
 	for i := range d.CORS {
 		if d.CORS[i].allows(origin, r.Method, nil) {
 			corsHeaders(w.Header(), &d.CORS[i], origin)

@@ -162,25 +162,17 @@ func (s *Service) lifecycleOp(w http.ResponseWriter, r *http.Request, call *awsa
 		}
 	}
 	var got []LifecycleRule
-	var found bool
-	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
-		found, err = updateBucketDocTx(tx, bucket, func(d *bucketDoc) {
-			switch op {
-			case "GetBucketLifecycleConfiguration":
-				got = d.Lifecycle
-			case "PutBucketLifecycleConfiguration":
-				d.Lifecycle = rules
-			default:
-				d.Lifecycle = nil
-			}
-		})
-		return err
-	})
-	switch {
-	case err != nil:
-		return internal(s, "a bucket's lifecycle", err)
-	case !found:
-		return noSuchBucket(bucket)
+	if e := s.bucketDocOp(r, bucket, op != "GetBucketLifecycleConfiguration", "a bucket's lifecycle", func(d *bucketDoc) {
+		switch op {
+		case "GetBucketLifecycleConfiguration":
+			got = d.Lifecycle
+		case "PutBucketLifecycleConfiguration":
+			d.Lifecycle = rules
+		default:
+			d.Lifecycle = nil
+		}
+	}); e != nil {
+		return e
 	}
 	switch op {
 	case "GetBucketLifecycleConfiguration":

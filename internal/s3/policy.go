@@ -78,6 +78,31 @@ func (s *Service) readBucketDoc(r *http.Request, bucket string) (*bucketDoc, *s3
 	return d, nil
 }
 
+// bucketDocOp serves a Get, Put or Delete of one part of bucket's doc:
+// apply reads it from the doc as stored (write false) or changes it in
+// a write transaction (write true); what names the change for the log.
+func (s *Service) bucketDocOp(r *http.Request, bucket string, write bool, what string, apply func(*bucketDoc)) *s3Error {
+	if !write {
+		d, e := s.readBucketDoc(r, bucket)
+		if e == nil {
+			apply(d)
+		}
+		return e
+	}
+	var found bool
+	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
+		found, err = updateBucketDocTx(tx, bucket, apply)
+		return err
+	})
+	switch {
+	case err != nil:
+		return internal(s, what, err)
+	case !found:
+		return noSuchBucket(bucket)
+	}
+	return nil
+}
+
 // policies caches the buckets' parsed policies (every write goes through
 // the Service).
 type policies struct {

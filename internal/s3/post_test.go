@@ -134,6 +134,23 @@ func TestCORS(t *testing.T) {
 		}
 	}
 
+	// a request no rule allows (no rule has HEAD) gets no CORS headers,
+	// but still says its answer varies with the Origin
+	ph, err := s3.NewPresignClient(c).PresignHeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("web"), Key: aws.String("page.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodHead, ph.URL, nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	hr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Body.Close()
+	if hr.StatusCode != 200 || hr.Header.Get("Access-Control-Allow-Origin") != "" || !strings.Contains(hr.Header.Get("Vary"), "Origin") {
+		t.Fatalf("a HEAD no rule allows: %d %v", hr.StatusCode, hr.Header)
+	}
+
 	if _, err := c.DeleteBucketCors(ctx, &s3.DeleteBucketCorsInput{Bucket: aws.String("web")}); err != nil {
 		t.Fatal(err)
 	}

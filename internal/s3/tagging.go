@@ -210,25 +210,17 @@ func (s *Service) bucketTaggingOp(w http.ResponseWriter, r *http.Request, call *
 		}
 	}
 	var got map[string]string
-	var found bool
-	err := s.st.Update(r.Context(), func(tx *store.Tx) (err error) {
-		found, err = updateBucketDocTx(tx, bucket, func(d *bucketDoc) {
-			switch op {
-			case "GetBucketTagging":
-				got = d.Tags
-			case "PutBucketTagging":
-				d.Tags = tagMap(tags)
-			default:
-				d.Tags = nil
-			}
-		})
-		return err
-	})
-	switch {
-	case err != nil:
-		return internal(s, "tag a bucket", err)
-	case !found:
-		return noSuchBucket(bucket)
+	if e := s.bucketDocOp(r, bucket, op != "GetBucketTagging", "tag a bucket", func(d *bucketDoc) {
+		switch op {
+		case "GetBucketTagging":
+			got = d.Tags
+		case "PutBucketTagging":
+			d.Tags = tagMap(tags)
+		default:
+			d.Tags = nil
+		}
+	}); e != nil {
+		return e
 	}
 	switch op {
 	case "GetBucketTagging":

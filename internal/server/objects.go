@@ -152,7 +152,9 @@ func (s *Server) notifyObject(tx *store.Tx, ev s3.ObjectEvent) (func(), error) {
 	}, nil
 }
 
-// notificationTarget reports whether a notification's target exists.
+// notificationTarget says why S3 cannot send bucket's events to a
+// notification's target ("" when it can): the target must exist, and its
+// resource policy must let s3.amazonaws.com call it from the bucket.
 func (s *Server) notificationTarget(kind, arn, bucket string) string {
 	source := "arn:aws:s3:::" + bucket
 	if kind == "function" {
@@ -170,7 +172,10 @@ func (s *Server) notificationTarget(kind, arn, bucket string) string {
 		return "The destination queue is not in this server's region and account."
 	}
 	name := arn[strings.LastIndexByte(arn, ':')+1:]
-	if _, ok, err := s.queues.VisibilityTimeout(context.Background(), name); err != nil || !ok {
+	if _, ok, err := s.queues.VisibilityTimeout(context.Background(), name); err != nil {
+		s.log.Error("s3: read a notification's queue", "queue", arn, "err", err)
+		return "The destination queue could not be read; try again."
+	} else if !ok {
 		return "The destination queue does not exist."
 	}
 	if !iam.ServiceAllowed("s3.amazonaws.com", DefaultAccountID, source, "sqs:SendMessage", arn, s.queues.Policy(name)) {
