@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,58 +47,19 @@ func cleanEnv(t *testing.T, extra ...string) []string {
 }
 
 func TestJavaScriptSDK(t *testing.T) {
-	if _, err := os.Stat("js/node_modules/@aws-sdk/client-lambda"); err != nil {
-		t.Fatal("the AWS SDK for JavaScript is not installed: run `make deps` (scripts/deps.sh)")
-	}
-	s := start(t)
-	cmd := exec.Command("node", "--test", "lambda.test.mjs")
-	cmd.Dir = "js"
-	cmd.Env = cleanEnv(t, "CLOUDLET_API="+s.APIURL())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node --test: %v\n%s", err, out)
-	}
-	if !bytes.Contains(out, []byte("# pass 5")) {
-		t.Fatalf("expected 5 passing JS tests:\n%s", out)
-	}
+	nodeTest(t, "lambda.test.mjs", "@aws-sdk/client-lambda", 5)
 }
 
 // DynamoDB with the AWS SDK for JavaScript v3: the client, the
 // DocumentClient and the Streams client (e2e/js/dynamodb.test.mjs).
 func TestJavaScriptSDKDynamoDB(t *testing.T) {
-	if _, err := os.Stat("js/node_modules/@aws-sdk/lib-dynamodb"); err != nil {
-		t.Fatal("the AWS SDK for JavaScript is not installed: run `make deps` (scripts/deps.sh)")
-	}
-	s := start(t)
-	cmd := exec.Command("node", "--test", "dynamodb.test.mjs")
-	cmd.Dir = "js"
-	cmd.Env = cleanEnv(t, "CLOUDLET_API="+s.APIURL())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node --test: %v\n%s", err, out)
-	}
-	if !bytes.Contains(out, []byte("# pass 1")) || !bytes.Contains(out, []byte("# fail 0")) {
-		t.Fatalf("expected the JS DynamoDB test to pass:\n%s", out)
-	}
+	nodeTest(t, "dynamodb.test.mjs", "@aws-sdk/lib-dynamodb", 1)
 }
 
 // SQS with the AWS SDK for JavaScript v3 (e2e/js/sqs.test.mjs), which
 // checks every MD5 it is sent.
 func TestJavaScriptSDKSQS(t *testing.T) {
-	if _, err := os.Stat("js/node_modules/@aws-sdk/client-sqs"); err != nil {
-		t.Fatal("the AWS SDK for JavaScript is not installed: run `make deps` (scripts/deps.sh)")
-	}
-	s := start(t)
-	cmd := exec.Command("node", "--test", "sqs.test.mjs")
-	cmd.Dir = "js"
-	cmd.Env = cleanEnv(t, "CLOUDLET_API="+s.APIURL())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node --test: %v\n%s", err, out)
-	}
-	if !bytes.Contains(out, []byte("# pass 2")) || !bytes.Contains(out, []byte("# fail 0")) {
-		t.Fatalf("expected the 2 JS SQS tests to pass:\n%s", out)
-	}
+	nodeTest(t, "sqs.test.mjs", "@aws-sdk/client-sqs", 2)
 }
 
 func TestAWSCLIv2(t *testing.T) {
@@ -163,18 +125,26 @@ func awsCLIv2(t *testing.T, s *server.Server, global ...string) (cli func(...str
 // S3 with the AWS SDK for JavaScript v3 (e2e/js/s3.test.mjs): client-s3,
 // and the POST forms s3-presigned-post signs.
 func TestJavaScriptSDKS3(t *testing.T) {
-	if _, err := os.Stat("js/node_modules/@aws-sdk/s3-presigned-post"); err != nil {
+	nodeTest(t, "s3.test.mjs", "@aws-sdk/s3-presigned-post", 2)
+}
+
+// nodeTest runs the end-to-end test file (e2e/js, node --test) against a
+// server, with the npm package pkg installed, and expects its passes
+// tests to pass and none to fail.
+func nodeTest(t *testing.T, file, pkg string, passes int) {
+	t.Helper()
+	if _, err := os.Stat("js/node_modules/" + pkg); err != nil {
 		t.Fatal("the AWS SDK for JavaScript is not installed: run `make deps` (scripts/deps.sh)")
 	}
 	s := start(t)
-	cmd := exec.Command("node", "--test", "s3.test.mjs")
+	cmd := exec.Command("node", "--test", file)
 	cmd.Dir = "js"
 	cmd.Env = cleanEnv(t, "CLOUDLET_API="+s.APIURL())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("node --test: %v\n%s", err, out)
+		t.Fatalf("node --test %s: %v\n%s", file, err, out)
 	}
-	if !bytes.Contains(out, []byte("# pass 2")) || !bytes.Contains(out, []byte("# fail 0")) {
-		t.Fatalf("expected the 2 JS S3 tests to pass:\n%s", out)
+	if !bytes.Contains(out, []byte(fmt.Sprintf("# pass %d\n", passes))) || !bytes.Contains(out, []byte("# fail 0")) {
+		t.Fatalf("expected the %d tests of %s to pass:\n%s", passes, file, out)
 	}
 }

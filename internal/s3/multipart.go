@@ -515,9 +515,6 @@ func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, call *awsa
 		Initiated    string `xml:"Initiated"`
 		StorageClass string `xml:"StorageClass"`
 	}
-	type prefixXML struct {
-		Prefix string `xml:"Prefix"`
-	}
 	var out []uploadXML
 	var prefixes []prefixXML
 	truncated := false

@@ -12,7 +12,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	svc "github.com/cloudlet/cloudlet/internal/s3"
-	"github.com/cloudlet/cloudlet/internal/store"
 )
 
 // errorCode reads the Code of an S3 XML error body.
@@ -226,14 +224,7 @@ func field(fields map[string]string, name string) string {
 // expired policy) stores nothing and gets S3's error.
 func TestPostPolicy(t *testing.T) {
 	e := serve(t)
-	var mu sync.Mutex
-	var events []string
-	e.svc.SetNotifier(func(tx *store.Tx, ev svc.ObjectEvent) (func(), error) {
-		mu.Lock()
-		defer mu.Unlock()
-		events = append(events, ev.Name+" "+ev.Key)
-		return nil, nil
-	})
+	events := recordEvents(e, func(ev svc.ObjectEvent) string { return ev.Name + " " + ev.Key })
 	c, ctx := e.c, context.Background()
 	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("drop")})
 	c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String("drop"), CORSConfiguration: &types.CORSConfiguration{
@@ -366,10 +357,8 @@ func TestPostPolicy(t *testing.T) {
 		t.Fatalf("success_action_redirect: %d %s", resp.StatusCode, loc)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if want := "ObjectCreated:Post in/note.txt,ObjectCreated:Post plain.bin,ObjectCreated:Post r.txt"; strings.Join(events, ",") != want {
-		t.Fatalf("events %v, want %s", events, want)
+	if want := "ObjectCreated:Post in/note.txt,ObjectCreated:Post plain.bin,ObjectCreated:Post r.txt"; strings.Join(events(), ",") != want {
+		t.Fatalf("events %v, want %s", events(), want)
 	}
 }
 

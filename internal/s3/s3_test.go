@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,6 +55,26 @@ func serve(t *testing.T) *env {
 			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
 		})})
 	return &env{c: c, url: ts.URL, blobs: blobDir, svc: service}
+}
+
+// recordEvents makes e's service record each object event as line
+// writes it ("" leaves it out); the answer is what was recorded so far.
+func recordEvents(e *env, line func(svc.ObjectEvent) string) func() []string {
+	var mu sync.Mutex
+	var got []string
+	e.svc.SetNotifier(func(tx *store.Tx, ev svc.ObjectEvent) (func(), error) {
+		if l := line(ev); l != "" {
+			mu.Lock()
+			got = append(got, l)
+			mu.Unlock()
+		}
+		return nil, nil
+	})
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
 }
 
 func code(err error) string {
@@ -641,12 +662,11 @@ func FuzzParseTagging(f *testing.F) {
 // says expired (its prefix only) and aborts old uploads.
 func TestLifecycle(t *testing.T) {
 	e := serve(t)
-	var events []string
-	e.svc.SetNotifier(func(tx *store.Tx, ev svc.ObjectEvent) (func(), error) {
-		if strings.HasPrefix(ev.Name, "Lifecycle") {
-			events = append(events, ev.Name+" "+ev.Key+" "+ev.PrincipalID)
+	events := recordEvents(e, func(ev svc.ObjectEvent) string {
+		if !strings.HasPrefix(ev.Name, "Lifecycle") {
+			return ""
 		}
-		return nil, nil
+		return ev.Name + " " + ev.Key + " " + ev.PrincipalID
 	})
 	c, ctx := e.c, context.Background()
 	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("life")})
@@ -685,9 +705,10 @@ func TestLifecycle(t *testing.T) {
 	if n := countBlobs(t, e.blobs); n != 1 {
 		t.Fatalf("%d bodies for one object", n)
 	}
-	sort.Strings(events)
-	if w := "LifecycleExpiration:Delete logs/1 s3.amazonaws.com,LifecycleExpiration:Delete logs/2 s3.amazonaws.com"; strings.Join(events, ",") != w {
-		t.Fatalf("events %v, want %s", events, w)
+	got2 := events()
+	sort.Strings(got2)
+	if w := "LifecycleExpiration:Delete logs/1 s3.amazonaws.com,LifecycleExpiration:Delete logs/2 s3.amazonaws.com"; strings.Join(got2, ",") != w {
+		t.Fatalf("events %v, want %s", got2, w)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	svc "github.com/cloudlet/cloudlet/internal/s3"
-	"github.com/cloudlet/cloudlet/internal/store"
 )
 
 func put(t *testing.T, c *s3.Client, bucket, key, body string) *s3.PutObjectOutput {
@@ -407,12 +405,11 @@ func TestObjectLock(t *testing.T) {
 // delete marker, and NoncurrentVersionExpiration deletes old versions.
 func TestVersionedLifecycle(t *testing.T) {
 	e := serve(t)
-	var events []string
-	e.svc.SetNotifier(func(tx *store.Tx, ev svc.ObjectEvent) (func(), error) {
-		if strings.HasPrefix(ev.Name, "Lifecycle") {
-			events = append(events, ev.Name+" "+ev.Key)
+	events := recordEvents(e, func(ev svc.ObjectEvent) string {
+		if !strings.HasPrefix(ev.Name, "Lifecycle") {
+			return ""
 		}
-		return nil, nil
+		return ev.Name + " " + ev.Key
 	})
 	c, ctx := e.c, context.Background()
 	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("logs")})
@@ -441,8 +438,8 @@ func TestVersionedLifecycle(t *testing.T) {
 	if len(got) != 2 || !strings.HasPrefix(got[0], "tmp/a marker:") || !strings.HasSuffix(got[0], " latest") || got[1] != "tmp/a "+v2 {
 		t.Fatalf("versions after expiry (v1 %s, v2 %s):\n%s", v1, v2, strings.Join(got, "\n"))
 	}
-	if w := "LifecycleExpiration:Delete tmp/a,LifecycleExpiration:DeleteMarkerCreated tmp/a"; strings.Join(events, ",") != w {
-		t.Fatalf("events %v, want %s", events, w)
+	if w := "LifecycleExpiration:Delete tmp/a,LifecycleExpiration:DeleteMarkerCreated tmp/a"; strings.Join(events(), ",") != w {
+		t.Fatalf("events %v, want %s", events(), w)
 	}
 }
 
@@ -450,14 +447,7 @@ func TestVersionedLifecycle(t *testing.T) {
 // that adds a marker is ObjectRemoved:DeleteMarkerCreated.
 func TestVersionedEvents(t *testing.T) {
 	e := serve(t)
-	var mu sync.Mutex
-	var got []string
-	e.svc.SetNotifier(func(tx *store.Tx, ev svc.ObjectEvent) (func(), error) {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, ev.Name+" "+ev.VersionID)
-		return nil, nil
-	})
+	events := recordEvents(e, func(ev svc.ObjectEvent) string { return ev.Name + " " + ev.VersionID })
 	c, ctx := e.c, context.Background()
 	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("events")})
 	put(t, c, "events", "k", "unversioned")
@@ -467,9 +457,7 @@ func TestVersionedEvents(t *testing.T) {
 	del, _ := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("events"), Key: aws.String("k")})
 	c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("events"), Key: aws.String("k"), VersionId: aws.String(v)})
 	want := []string{"ObjectCreated:Put ", "ObjectCreated:Put " + v, "ObjectRemoved:DeleteMarkerCreated " + aws.ToString(del.VersionId), "ObjectRemoved:Delete " + v}
-	mu.Lock()
-	defer mu.Unlock()
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := events(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
@@ -534,15 +522,11 @@ func TestLockRefusalKeepsUpload(t *testing.T) {
 // removes a delete marker once no version is left behind it.
 func TestLifecycleVersionsAndEvents(t *testing.T) {
 	e := serve(t)
-	var mu sync.Mutex
-	var events []string
-	e.svc.SetNotifier(func(tx *store.Tx, ev svc.ObjectEvent) (func(), error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(ev.Configs) == 1 { // the lifecycle configuration below
-			events = append(events, ev.Name+" "+ev.Key)
+	events := recordEvents(e, func(ev svc.ObjectEvent) string {
+		if len(ev.Configs) != 1 { // the lifecycle configuration below
+			return ""
 		}
-		return nil, nil
+		return ev.Name + " " + ev.Key
 	})
 	c, ctx := e.c, context.Background()
 	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("keep")})
@@ -592,9 +576,7 @@ func TestLifecycleVersionsAndEvents(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("versions after expiry:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if w := "LifecycleExpiration:Delete doc,LifecycleExpiration:Delete ü/gone,LifecycleExpiration:Delete ü/gone"; strings.Join(events, ",") != w {
-		t.Fatalf("events %v, want %s", events, w)
+	if w := "LifecycleExpiration:Delete doc,LifecycleExpiration:Delete ü/gone,LifecycleExpiration:Delete ü/gone"; strings.Join(events(), ",") != w {
+		t.Fatalf("events %v, want %s", events(), w)
 	}
 }

@@ -54,18 +54,7 @@ func TestObjectEventsRunFunctions(t *testing.T) {
 	put("in/skip.jpg", "not text")     // the suffix rule leaves it out
 	put("elsewhere/note.txt", "other") // the prefix rule leaves it out
 	put("in/my note.txt", "hello from an upload")
-	var got string
-	var meta map[string]string
-	waitFor(t, "the derived object", func() bool {
-		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("out/my note.txt")})
-		if err != nil {
-			return false
-		}
-		b, _ := io.ReadAll(out.Body)
-		out.Body.Close()
-		got, meta = string(b), out.Metadata
-		return true
-	})
+	got, meta := waitObject(t, c, "thumbs-thumbnails", "out/my note.txt")
 	if got != "HELLO FROM AN UPLOAD" || meta["event"] != "ObjectCreated:Put" || meta["size"] != "20" || meta["etag"] == "" {
 		t.Fatalf("the derived object: %q %v", got, meta)
 	}
@@ -85,19 +74,29 @@ func TestObjectEventsRunFunctions(t *testing.T) {
 	}
 	// a Python function with the boto3 its runtime ships
 	put("py/word.txt", "stressed")
-	waitFor(t, "the Python function's object", func() bool {
-		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("py-out/word.txt")})
+	got, _ = waitObject(t, c, "thumbs-thumbnails", "py-out/word.txt")
+	if got != "desserts" {
+		t.Fatalf("the Python function wrote %q", got)
+	}
+}
+
+// waitObject waits until bucket/key exists (written by a function an
+// event ran) and answers its body and metadata.
+func waitObject(t *testing.T, c *s3.Client, bucket, key string) (string, map[string]string) {
+	t.Helper()
+	var body string
+	var meta map[string]string
+	waitFor(t, bucket+"/"+key, func() bool {
+		out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if err != nil {
 			return false
 		}
 		b, _ := io.ReadAll(out.Body)
 		out.Body.Close()
-		got = string(b)
+		body, meta = string(b), out.Metadata
 		return true
 	})
-	if got != "desserts" {
-		t.Fatalf("the Python function wrote %q", got)
-	}
+	return body, meta
 }
 
 // thumbsRole is an S3 client with the thumbnails function's role (a
@@ -292,13 +291,7 @@ func TestBucketNotificationConfiguration(t *testing.T) {
 		t.Fatalf("events %v", names)
 	}
 	c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("thumbs-uploads"), Key: aws.String("api/two.txt"), Body: strings.NewReader("two")})
-	waitFor(t, "the function the configuration names", func() bool {
-		o, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("api/two.txt")})
-		if err == nil {
-			o.Body.Close()
-		}
-		return err == nil
-	})
+	waitObject(t, c, "thumbs-thumbnails", "api/two.txt") // written by the function the configuration names
 	bad := &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{QueueArn: aws.String("arn:aws:sqs:us-east-1:000000000000:nope"), Events: []s3types.Event{"s3:ObjectCreated:*"}}}}
 	if _, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("thumbs-uploads"), NotificationConfiguration: bad}); apiCode(err) != "InvalidArgument" {
 		t.Fatalf("a queue that does not exist: %v", err)
@@ -365,18 +358,7 @@ func TestPostUploads(t *testing.T) {
 	if status, body := postUpload(t, presign(admin, "thumbs-uploads", "in/form.txt"), nil, "posted"); status != 204 {
 		t.Fatalf("an admin's POST: %d %s", status, body)
 	}
-	var meta map[string]string
-	var got string
-	waitFor(t, "the derived object of a POST", func() bool {
-		out, err := admin.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("thumbs-thumbnails"), Key: aws.String("out/form.txt")})
-		if err != nil {
-			return false
-		}
-		b, _ := io.ReadAll(out.Body)
-		out.Body.Close()
-		got, meta = string(b), out.Metadata
-		return true
-	})
+	got, meta := waitObject(t, admin, "thumbs-thumbnails", "out/form.txt")
 	if got != "POSTED" || meta["event"] != "ObjectCreated:Post" {
 		t.Fatalf("the derived object: %q %v", got, meta)
 	}
