@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 )
@@ -338,6 +339,8 @@ func (s *Service) postObject(w http.ResponseWriter, r *http.Request, u *awsapi.U
 		return missingField("key")
 	case len(key) > 1024:
 		return errorf("KeyTooLongError", 400, "Your key is too long")
+	case !utf8.ValidString(key):
+		return errorf("InvalidArgument", 400, "The key of a POST form must be UTF-8.")
 	}
 	h, e := postHeaders(fields)
 	if e != nil {

@@ -297,6 +297,10 @@ func TestPostPolicy(t *testing.T) {
 		}
 	}
 
+	if got := errorCode(t, postForm(t, post.URL, form, "\xff.txt", []byte("x"), "")); got != "InvalidArgument: The key of a POST form must be UTF-8." {
+		t.Fatalf("a file name that is not UTF-8: %s", got)
+	}
+
 	// an expired policy, signed as the SDK signs one
 	sign := func(doc string) map[string]string {
 		p := base64.StdEncoding.EncodeToString([]byte(doc))
