@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -28,7 +29,11 @@ type Bucket struct {
 	LogicalID string // "" for an s3 event's bucket
 	// Name is BucketName, or the name CloudFormation would generate.
 	Name string
-	Line int
+	// Properties are the resource's, evaluated (CloudFormation's shape:
+	// CorsConfiguration.CorsRules, VersioningConfiguration.Status); nil
+	// for an s3 event's bucket.
+	Properties map[string]any
+	Line       int
 }
 
 // Table is a DynamoDB table the project declares.
@@ -99,7 +104,29 @@ func (d *decoder) tables(root *node) ([]*Table, []*Queue, []*Bucket) {
 					d.unnamed = ""
 					continue
 				}
-				buckets = append(buckets, &Bucket{LogicalID: r.key, Name: name, Line: r.line})
+				b := &Bucket{LogicalID: r.key, Name: name, Line: r.line}
+				if raw := rv.get("Properties"); raw != nil {
+					if v, ok := d.policyValue(raw, path+".Properties", 1); ok {
+						m, _ := v.(map[string]any)
+						if msg := firstUnresolved(m); msg != "" {
+							d.warnAt(r, path, msg+"; the bucket is created without its other properties")
+						} else {
+							b.Properties = m
+							var ignored []string
+							for k := range m {
+								if !bucketPropertiesApplied[k] {
+									ignored = append(ignored, k)
+								}
+							}
+							if len(ignored) > 0 {
+								sort.Strings(ignored)
+								d.warnAt(r, path+".Properties", "cloudlet applies BucketName, CorsConfiguration and VersioningConfiguration; "+
+									strings.Join(ignored, ", ")+" have no effect")
+							}
+						}
+					}
+				}
+				buckets = append(buckets, b)
 				continue
 			case "":
 				d.warnAt(r, path, "a resource without a Type is not created")
@@ -151,6 +178,10 @@ func (d *decoder) tables(root *node) ([]*Table, []*Queue, []*Bucket) {
 	}
 	return out, queues, buckets
 }
+
+// bucketPropertiesApplied are the AWS::S3::Bucket properties a deploy
+// applies (internal/s3's ApplyBuckets).
+var bucketPropertiesApplied = map[string]bool{"BucketName": true, "CorsConfiguration": true, "VersioningConfiguration": true}
 
 // firstUnresolved finds a value cloudlet could not evaluate in v.
 func firstUnresolved(v any) string {

@@ -160,3 +160,41 @@ func TestQueuesAndSQSEvents(t *testing.T) {
 		t.Fatalf("batch without window: %v", err)
 	}
 }
+
+// An AWS::S3::Bucket keeps its properties, evaluated, for the deploy to
+// apply; those it does not apply are named in a warning.
+func TestBucketProperties(t *testing.T) {
+	p := mustParse(t, `service: site
+provider:
+  name: aws
+  runtime: nodejs20.x
+functions:
+  f:
+    handler: h.f
+resources:
+  Resources:
+    Assets:
+      Type: AWS::S3::Bucket
+      Properties:
+        BucketName: !Sub '${AWS::StackName}-assets'
+        CorsConfiguration:
+          CorsRules:
+            - AllowedOrigins: ['*']
+              AllowedMethods: [GET]
+        VersioningConfiguration:
+          Status: Enabled
+        PublicAccessBlockConfiguration:
+          BlockPublicAcls: true
+`, Options{})
+	if len(p.Buckets) != 1 || p.Buckets[0].Name != "site-dev-assets" {
+		t.Fatalf("buckets %+v", p.Buckets)
+	}
+	props := p.Buckets[0].Properties
+	rules, _ := props["CorsConfiguration"].(map[string]any)["CorsRules"].([]any)
+	if len(rules) != 1 || props["VersioningConfiguration"].(map[string]any)["Status"] != "Enabled" {
+		t.Fatalf("properties %+v", props)
+	}
+	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "PublicAccessBlockConfiguration have no effect") {
+		t.Fatalf("warnings %q", p.Warnings)
+	}
+}

@@ -39,31 +39,39 @@ var corsMethods = map[string]bool{"GET": true, "PUT": true, "HEAD": true, "POST"
 // parseCORS reads PutBucketCors's body.
 func parseCORS(body []byte) ([]corsRule, *s3Error) {
 	var x corsXML
-	if xml.Unmarshal(body, &x) != nil || x.XMLName.Local != "CORSConfiguration" || len(x.Rules) == 0 || len(x.Rules) > 100 {
+	if xml.Unmarshal(body, &x) != nil || x.XMLName.Local != "CORSConfiguration" {
 		return nil, malformedXML()
 	}
-	for i := range x.Rules {
-		c := &x.Rules[i]
+	return x.Rules, checkCORS(x.Rules)
+}
+
+// checkCORS checks a configuration's rules as S3 does.
+func checkCORS(rules []corsRule) *s3Error {
+	if len(rules) == 0 || len(rules) > 100 {
+		return malformedXML()
+	}
+	for i := range rules {
+		c := &rules[i]
 		if len(c.Methods) == 0 || len(c.Origins) == 0 || len(c.ID) > 255 || c.MaxAge != nil && *c.MaxAge < 0 {
-			return nil, malformedXML()
+			return malformedXML()
 		}
 		for _, m := range c.Methods {
 			if !corsMethods[m] {
-				return nil, errorf("InvalidRequest", 400, "Found unsupported HTTP method in CORS config. Unsupported method is "+m)
+				return errorf("InvalidRequest", 400, "Found unsupported HTTP method in CORS config. Unsupported method is "+m)
 			}
 		}
 		for _, o := range c.Origins {
 			if strings.Count(o, "*") > 1 {
-				return nil, errorf("InvalidRequest", 400, `AllowedOrigin "`+o+`" can not have more than one wildcard.`)
+				return errorf("InvalidRequest", 400, `AllowedOrigin "`+o+`" can not have more than one wildcard.`)
 			}
 		}
 		for _, h := range c.Headers {
 			if strings.Count(h, "*") > 1 {
-				return nil, errorf("InvalidRequest", 400, `AllowedHeader "`+h+`" can not have more than one wildcard.`)
+				return errorf("InvalidRequest", 400, `AllowedHeader "`+h+`" can not have more than one wildcard.`)
 			}
 		}
 	}
-	return x.Rules, nil
+	return nil
 }
 
 // corsOp serves Put/Get/DeleteBucketCors.

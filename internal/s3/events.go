@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -52,32 +51,6 @@ func eventOf(r *http.Request, requestID, principal, bucket, key, name string, si
 	}
 	return ObjectEvent{Bucket: bucket, Key: key, Name: name, Size: size, ETag: etag, Sequencer: nextSequencer(),
 		Time: time.Now(), RequestID: requestID, SourceIP: ip, PrincipalID: principal}
-}
-
-// ApplyBuckets creates the buckets a deploy declares that do not exist,
-// in one transaction; buckets no longer declared are kept, with their
-// objects.
-func (s *Service) ApplyBuckets(ctx context.Context, names []string) error {
-	for _, b := range names {
-		if !validBucketName(b) {
-			return &bucketNameError{b}
-		}
-	}
-	return s.st.Update(ctx, func(tx *store.Tx) error {
-		for _, b := range names {
-			ok, err := bucketExistsTx(tx, b)
-			if err != nil {
-				return err
-			}
-			if ok {
-				continue
-			}
-			if _, err := tx.Exec(`INSERT INTO s3_buckets (name, created, region, doc) VALUES (?, ?, ?, '{}')`, b, time.Now().UnixMilli(), s.region); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 type bucketNameError struct{ name string }

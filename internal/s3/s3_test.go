@@ -752,3 +752,23 @@ func TestBlobWriteFailure(t *testing.T) {
 		t.Fatalf("%d unfinished writes left", len(entries))
 	}
 }
+
+// A deploy's bucket declarations apply all at once or not at all: one
+// CorsConfiguration S3 would refuse fails them, and creates no bucket.
+func TestApplyBucketsRefusal(t *testing.T) {
+	e := serve(t)
+	ctx := context.Background()
+	bad := map[string]any{"CorsConfiguration": map[string]any{"CorsRules": []any{
+		map[string]any{"AllowedMethods": []any{"PATCH"}, "AllowedOrigins": []any{"*"}}}}}
+	err := e.svc.ApplyBuckets(ctx, []svc.BucketSpec{{Name: "fine-bucket"}, {Name: "bad-cors", Properties: bad}})
+	if err == nil || !strings.Contains(err.Error(), "Unsupported method is PATCH") {
+		t.Fatalf("a CORS rule with PATCH: %v", err)
+	}
+	if _, err := e.c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("fine-bucket")}); err == nil {
+		t.Fatal("a refused deploy created a bucket")
+	}
+	if err := e.svc.ApplyBuckets(ctx, []svc.BucketSpec{{Name: "v-bucket", Properties: map[string]any{
+		"VersioningConfiguration": map[string]any{"Status": "On"}}}}); err == nil || !strings.Contains(err.Error(), "Enabled or Suspended") {
+		t.Fatalf("a versioning status S3 does not know: %v", err)
+	}
+}

@@ -406,3 +406,37 @@ func TestCopyTagPermissions(t *testing.T) {
 		t.Fatalf("a copy that sets tags without s3:PutObjectTagging: %v", err)
 	}
 }
+
+// A bucket's CloudFormation properties are applied on deploy: its
+// CorsConfiguration (so a browser's preflight is answered) and its
+// VersioningConfiguration.
+func TestBucketPropertiesOnDeploy(t *testing.T) {
+	s := start(t)
+	if _, err := s.Deploy(copyDir(t, "testdata/thumbnails"), ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := s3Client(s)
+	cors, err := c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String("thumbs-thumbnails")})
+	if err != nil || len(cors.CORSRules) != 1 || strings.Join(cors.CORSRules[0].AllowedMethods, ",") != "GET,HEAD" || aws.ToInt32(cors.CORSRules[0].MaxAgeSeconds) != 600 {
+		t.Fatalf("the declared CORS: %+v %v", cors, err)
+	}
+	req, _ := http.NewRequest(http.MethodOptions, s.APIURL()+"/thumbs-thumbnails/a.txt", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" || resp.Header.Get("Access-Control-Max-Age") != "600" {
+		t.Fatalf("a preflight the declared rule allows: %d %v", resp.StatusCode, resp.Header)
+	}
+	v, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("thumbs-thumbnails")})
+	if err != nil || v.Status != s3types.BucketVersioningStatusEnabled {
+		t.Fatalf("the declared versioning: %+v %v", v, err)
+	}
+	if _, err := c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String("thumbs-uploads")}); apiCode(err) != "NoSuchCORSConfiguration" {
+		t.Fatalf("a bucket that declares no CORS: %v", err)
+	}
+}

@@ -593,9 +593,9 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 		s.saveDeployed(prev)
 		return nil, err
 	}
-	var buckets []string
+	var buckets []s3.BucketSpec
 	for _, b := range proj.Buckets {
-		buckets = append(buckets, b.Name)
+		buckets = append(buckets, s3.BucketSpec{Name: b.Name, Properties: b.Properties})
 	}
 	if err := s.objects.ApplyBuckets(context.Background(), buckets); err != nil {
 		s.saveDeployed(prev)
