@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
@@ -128,16 +130,48 @@ func orNoBucket(e *s3Error, bucket string) *s3Error {
 	return noSuchBucket(bucket)
 }
 
+// bucketExists says whether bucket exists, from the names the Service
+// keeps in memory (a transaction that needs the bucket checks again in
+// the store). Every create and delete of a bucket goes through the
+// Service and calls bucketsChanged before it answers.
 func (s *Service) bucketExists(r *http.Request, bucket string) (bool, *s3Error) {
-	var ok bool
-	err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
-		ok, err = bucketExistsTx(tx, bucket)
+	if m := s.names.set.Load(); m != nil {
+		return (*m)[bucket], nil
+	}
+	s.names.mu.Lock()
+	defer s.names.mu.Unlock()
+	if m := s.names.set.Load(); m != nil {
+		return (*m)[bucket], nil
+	}
+	// held while the names are read, so that a change committed after
+	// they were read forgets them only once they are stored
+	set := map[string]bool{}
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		names, err := store.QueryStrings(tx, `SELECT name FROM s3_buckets`)
+		for _, n := range names {
+			set[n] = true
+		}
 		return err
 	})
 	if err != nil {
-		return false, internal(s, "read a bucket", err)
+		return false, internal(s, "read the buckets", err)
 	}
-	return ok, nil
+	s.names.set.Store(&set)
+	return set[bucket], nil
+}
+
+// bucketNames caches which buckets exist.
+type bucketNames struct {
+	mu  sync.Mutex                      // serializes loading and forgetting
+	set atomic.Pointer[map[string]bool] // nil until loaded, and after a change
+}
+
+// bucketsChanged forgets the names bucketExists keeps: call it after a
+// transaction that may have created or deleted a bucket, committed or not.
+func (s *Service) bucketsChanged() {
+	s.names.mu.Lock()
+	s.names.set.Store(nil)
+	s.names.mu.Unlock()
 }
 
 func (s *Service) createBucket(w http.ResponseWriter, r *http.Request, call *awsapi.Call, bucket string) *s3Error {
@@ -188,6 +222,7 @@ func (s *Service) createBucket(w http.ResponseWriter, r *http.Request, call *aws
 			bucket, time.Now().UnixMilli(), s.region, doc, versioning)
 		return err
 	})
+	s.bucketsChanged()
 	if err != nil {
 		return internal(s, "create a bucket", err)
 	}
@@ -240,6 +275,7 @@ func (s *Service) deleteBucket(w http.ResponseWriter, r *http.Request, call *aws
 		_, err = tx.Exec(`DELETE FROM s3_buckets WHERE name = ?`, bucket)
 		return err
 	})
+	s.bucketsChanged()
 	if err != nil {
 		return internal(s, "delete a bucket", err)
 	}

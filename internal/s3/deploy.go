@@ -74,6 +74,7 @@ func (s *Service) ApplyBuckets(ctx context.Context, specs []BucketSpec) error {
 			plan[i].versioning = v.Status
 		}
 	}
+	defer s.bucketsChanged()
 	return s.st.Update(ctx, func(tx *store.Tx) error {
 		for i, b := range specs {
 			ok, err := bucketExistsTx(tx, b.Name)

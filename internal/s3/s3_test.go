@@ -236,6 +236,19 @@ func TestBucketsAndObjects(t *testing.T) {
 	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")}); err != nil {
 		t.Fatal(err)
 	}
+	// the deleted bucket is gone at once for every operation, and a new one
+	// of its name is there at once
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("photos")}); !errors.As(err, &nf) {
+		t.Fatalf("HeadBucket after DeleteBucket: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("k"), Body: strings.NewReader("x")}); code(err) != "NoSuchBucket" {
+		t.Fatalf("PutObject after DeleteBucket: %v", err)
+	}
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")})
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("photos")}); err != nil {
+		t.Fatalf("HeadBucket after CreateBucket again: %v", err)
+	}
+	c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")})
 	// every body is gone with its object
 	if n := countBlobs(t, e.blobs); n != 0 {
 		t.Fatalf("%d bodies left after every object was deleted", n)

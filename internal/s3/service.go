@@ -89,6 +89,7 @@ type Service struct {
 
 	notify     Notifier     // the buckets' notifications (events.go); nil: none
 	pol        policies     // the buckets' policies (policy.go)
+	names      bucketNames  // the buckets that exist (buckets.go)
 	targets    Destinations // checks notification targets (notifications.go)
 	testEvents TestEvents   // sends s3:TestEvent to newly configured queues
 }
