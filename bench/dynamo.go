@@ -282,8 +282,12 @@ func fsyncRate(dir string, d time.Duration) (float64, error) {
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
-func rssMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
+func rssMB() float64 { return rssOf("self") }
+
+// rssOf is the resident memory of the process proc names under /proc
+// ("self", or a pid), MB.
+func rssOf(proc string) float64 {
+	b, err := os.ReadFile("/proc/" + proc + "/status")
 	if err != nil {
 		return 0
 	}
