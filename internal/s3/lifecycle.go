@@ -300,7 +300,7 @@ func (s *Service) Expire(ctx context.Context, now time.Time) (int, error) {
 						return err
 					}
 					for _, k := range keys {
-						prev, err := loadObjectTx(tx, b.name, k)
+						prev, err := loadHeadTx(tx, b.name, k)
 						if err != nil {
 							return err
 						}

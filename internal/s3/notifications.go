@@ -232,15 +232,26 @@ func (s *Service) notificationOp(w http.ResponseWriter, r *http.Request, call *a
 // matchingConfigsTx are bucket's notification configurations an event
 // named name of key fires.
 func matchingConfigsTx(tx *store.Tx, bucket, name, key string) ([]NotifConfig, error) {
-	d, err := bucketDocTx(tx, bucket)
-	if err != nil || d == nil {
+	_, _, doc, err := bucketRowTx(tx, bucket)
+	if err != nil {
 		return nil, err
 	}
+	return matchingConfigs(doc, name, key), nil
+}
+
+// matchingConfigs are the notification configurations in a bucket's
+// doc (as stored) that an event named name of key fires.
+func matchingConfigs(doc, name, key string) []NotifConfig {
+	if !strings.Contains(doc, `"notifications"`) { // most buckets: no decoding
+		return nil
+	}
+	var d bucketDoc
+	json.Unmarshal([]byte(doc), &d)
 	var out []NotifConfig
 	for _, c := range d.Notifications {
 		if c.Matches(name, key) {
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return out
 }

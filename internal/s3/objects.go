@@ -66,11 +66,20 @@ type object struct {
 }
 
 func loadObjectTx(tx *store.Tx, bucket, key string) (*object, error) {
+	return loadCurrentTx(tx, bucket, key, `SELECT blob, size, etag, modified, doc, body, version FROM s3_objects WHERE bucket = ? AND key = ?`)
+}
+
+// loadHeadTx is loadObjectTx without the object's inline body (o.inline
+// is nil): all a write or a delete needs of the object it replaces.
+func loadHeadTx(tx *store.Tx, bucket, key string) (*object, error) {
+	return loadCurrentTx(tx, bucket, key, `SELECT blob, size, etag, modified, doc, NULL, version FROM s3_objects WHERE bucket = ? AND key = ?`)
+}
+
+func loadCurrentTx(tx *store.Tx, bucket, key, query string) (*object, error) {
 	var o object
 	var mod int64
 	var doc string
-	err := tx.QueryRow(`SELECT blob, size, etag, modified, doc, body, version FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key).
-		Scan(&o.blob, &o.size, &o.etag, &mod, &doc, &o.inline, &o.version)
+	err := tx.QueryRow(query, bucket, key).Scan(&o.blob, &o.size, &o.etag, &mod, &doc, &o.inline, &o.version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -312,7 +321,7 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 	var after func()
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
 		drop, e, after = nil, nil, nil
-		ok, state, err := bucketStateTx(tx, bucket)
+		ok, state, rawDoc, err := bucketRowTx(tx, bucket)
 		if err != nil {
 			return err
 		}
@@ -320,7 +329,7 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 			e = noSuchBucket(bucket)
 			return nil
 		}
-		prev, err := loadObjectTx(tx, bucket, key)
+		prev, err := loadHeadTx(tx, bucket, key)
 		if err != nil {
 			return err
 		}
@@ -356,9 +365,7 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 		if o.versioned {
 			ev.VersionID = wireVersion(o.version)
 		}
-		if ev.Configs, err = matchingConfigsTx(tx, bucket, event, key); err != nil {
-			return err
-		}
+		ev.Configs = matchingConfigs(rawDoc, event, key)
 		after, err = s.notify(tx, ev)
 		return err
 	})
@@ -648,7 +655,7 @@ func (s *Service) removeObject(r *http.Request, call *awsapi.Call, bucket, key s
 			e = orNoBucket(nil, bucket)
 			return err
 		}
-		prev, err := loadObjectTx(tx, bucket, key)
+		prev, err := loadHeadTx(tx, bucket, key)
 		if err != nil {
 			return err
 		}
