@@ -36,18 +36,23 @@ const (
 
 // bucketStateTx answers whether bucket exists and its versioning state.
 func bucketStateTx(tx *store.Tx, bucket string) (ok bool, versioning string, err error) {
-	ok, versioning, _, err = bucketRowTx(tx, bucket)
-	return ok, versioning, err
+	err = tx.QueryRow(`SELECT versioning FROM s3_buckets WHERE name = ?`, bucket).Scan(&versioning)
+	return bucketFound(err, versioning)
 }
 
 // bucketRowTx is bucketStateTx with the bucket's doc as stored (JSON),
 // in the same read.
 func bucketRowTx(tx *store.Tx, bucket string) (ok bool, versioning, doc string, err error) {
 	err = tx.QueryRow(`SELECT versioning, doc FROM s3_buckets WHERE name = ?`, bucket).Scan(&versioning, &doc)
+	ok, versioning, err = bucketFound(err, versioning)
+	return ok, versioning, doc, err
+}
+
+func bucketFound(err error, versioning string) (bool, string, error) {
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, "", "", nil
+		return false, "", nil
 	}
-	return err == nil, versioning, doc, err
+	return err == nil, versioning, err
 }
 
 // newVersionID is a fresh version id: 32 letters and digits, as S3's

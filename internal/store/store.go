@@ -20,6 +20,9 @@ const File = "cloudlet.db"
 // maxBatch bounds the closures one group commit runs.
 const maxBatch = 512
 
+// maxIdleReaders is how many read connections stay open between reads.
+const maxIdleReaders = 32
+
 // ErrClosed is returned by calls on a closed store.
 var ErrClosed = errors.New("store: closed")
 
@@ -224,6 +227,11 @@ func Open(dir string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	// Readers keep their connections (database/sql keeps 2 by default):
+	// with more concurrent reads than that, each one opened a connection,
+	// ran its pragmas and prepared its statements again.
+	r.SetMaxIdleConns(maxIdleReaders)
+	r.SetConnMaxLifetime(0)
 	s := &Store{w: w, r: r, reqs: make(chan *request, maxBatch), done: make(chan struct{})}
 	s.wstmts.db, s.rstmts.db = w, r
 	go s.commit()
