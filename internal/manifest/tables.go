@@ -105,25 +105,35 @@ func (d *decoder) tables(root *node) ([]*Table, []*Queue, []*Bucket) {
 					continue
 				}
 				b := &Bucket{LogicalID: r.key, Name: name, Line: r.line}
-				if raw := rv.get("Properties"); raw != nil {
-					if v, ok := d.policyValue(raw, path+".Properties", 1); ok {
-						m, _ := v.(map[string]any)
-						if msg := firstUnresolved(m); msg != "" {
-							d.warnAt(r, path, msg+"; the bucket is created without its other properties")
-						} else {
-							b.Properties = m
-							var ignored []string
-							for k := range m {
-								if !bucketPropertiesApplied[k] {
-									ignored = append(ignored, k)
-								}
+				if raw := rv.get("Properties"); raw != nil && raw.kind == kindMap {
+					// only what a deploy applies is evaluated: the others
+					// (often naming what Cloudlet does not make) are named
+					var ignored []string
+					for _, f := range raw.fields {
+						ppath := path + ".Properties." + f.key
+						switch {
+						case f.key == "BucketName":
+						case bucketPropertiesApplied[f.key]:
+							v, ok := d.policyValue(f.val, ppath, 1)
+							if !ok {
+								continue
 							}
-							if len(ignored) > 0 {
-								sort.Strings(ignored)
-								d.warnAt(r, path+".Properties", "cloudlet applies BucketName, CorsConfiguration and VersioningConfiguration; "+
-									strings.Join(ignored, ", ")+" have no effect")
+							if msg := firstUnresolved(v); msg != "" {
+								d.warnAt(f, ppath, msg+"; it has no effect")
+								continue
 							}
+							if b.Properties == nil {
+								b.Properties = map[string]any{}
+							}
+							b.Properties[f.key] = v
+						default:
+							ignored = append(ignored, f.key)
 						}
+					}
+					if len(ignored) > 0 {
+						sort.Strings(ignored)
+						d.warnAt(r, path+".Properties", "cloudlet applies BucketName, CorsConfiguration and VersioningConfiguration; "+
+							strings.Join(ignored, ", ")+" have no effect")
 					}
 				}
 				buckets = append(buckets, b)
@@ -180,8 +190,8 @@ func (d *decoder) tables(root *node) ([]*Table, []*Queue, []*Bucket) {
 }
 
 // bucketPropertiesApplied are the AWS::S3::Bucket properties a deploy
-// applies (internal/s3's ApplyBuckets).
-var bucketPropertiesApplied = map[string]bool{"BucketName": true, "CorsConfiguration": true, "VersioningConfiguration": true}
+// applies (internal/s3's ApplyBuckets), beside BucketName.
+var bucketPropertiesApplied = map[string]bool{"CorsConfiguration": true, "VersioningConfiguration": true}
 
 // firstUnresolved finds a value cloudlet could not evaluate in v.
 func firstUnresolved(v any) string {

@@ -185,6 +185,15 @@ resources:
           Status: Enabled
         PublicAccessBlockConfiguration:
           BlockPublicAcls: true
+        # what Cloudlet does not apply is not evaluated: a logical id the
+        # Framework makes, an import
+        NotificationConfiguration:
+          LambdaConfigurations:
+            - Event: s3:ObjectCreated:*
+              Function: !GetAtt ResizeLambdaFunction.Arn
+        Tags:
+          - Key: team
+            Value: !ImportValue shared-team
 `, Options{})
 	if len(p.Buckets) != 1 || p.Buckets[0].Name != "site-dev-assets" {
 		t.Fatalf("buckets %+v", p.Buckets)
@@ -194,7 +203,7 @@ resources:
 	if len(rules) != 1 || props["VersioningConfiguration"].(map[string]any)["Status"] != "Enabled" {
 		t.Fatalf("properties %+v", props)
 	}
-	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "PublicAccessBlockConfiguration have no effect") {
+	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "NotificationConfiguration, PublicAccessBlockConfiguration, Tags have no effect") {
 		t.Fatalf("warnings %q", p.Warnings)
 	}
 }

@@ -98,9 +98,9 @@ func (s *Service) corsOp(w http.ResponseWriter, r *http.Request, call *awsapi.Ca
 		case "GetBucketCors":
 			rules = d.CORS
 		case "PutBucketCors":
-			d.CORS = rules
+			d.CORS, d.CORSDeployed = rules, false // the API's now
 		default:
-			d.CORS = nil
+			d.CORS, d.CORSDeployed = nil, false
 		}
 	}); e != nil {
 		return e

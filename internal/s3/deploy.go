@@ -18,6 +18,35 @@ type BucketSpec struct {
 	Properties map[string]any
 }
 
+// BucketPlan is a deploy's buckets, checked by CheckBuckets: what
+// ApplyBuckets makes of them.
+type BucketPlan struct {
+	specs []BucketSpec
+	cors  [][]corsRule // per spec; nil: none declared
+	vers  []string     // per spec; "": none declared
+}
+
+// cfnInt is a CloudFormation integer, which a template may write as a
+// string ("3000"), as values from variables often are.
+type cfnInt struct{ v *int }
+
+func (c *cfnInt) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		var s string
+		if json.Unmarshal(b, &s) != nil {
+			return fmt.Errorf("%s is not an integer", b)
+		}
+		n = json.Number(s)
+	}
+	i, err := strconv.Atoi(string(n))
+	if err != nil {
+		return fmt.Errorf("%s is not an integer", b)
+	}
+	c.v = &i
+	return nil
+}
+
 // cfnBucket is the part of AWS::S3::Bucket's properties a deploy applies.
 type cfnBucket struct {
 	CorsConfiguration *struct {
@@ -27,7 +56,7 @@ type cfnBucket struct {
 			AllowedMethods []string `json:"AllowedMethods"`
 			AllowedOrigins []string `json:"AllowedOrigins"`
 			ExposedHeaders []string `json:"ExposedHeaders"`
-			MaxAge         *int     `json:"MaxAge"`
+			MaxAge         cfnInt   `json:"MaxAge"`
 		} `json:"CorsRules"`
 	} `json:"CorsConfiguration"`
 	VersioningConfiguration *struct {
@@ -35,48 +64,58 @@ type cfnBucket struct {
 	} `json:"VersioningConfiguration"`
 }
 
-// ApplyBuckets creates the buckets a deploy declares that do not exist
-// and applies their declared CORS rules and versioning, in one
-// transaction; buckets no longer declared are kept, with their objects
-// and settings, and so are the settings a bucket's declaration leaves
-// out. A declaration S3 would refuse fails the whole deploy.
-func (s *Service) ApplyBuckets(ctx context.Context, specs []BucketSpec) error {
-	type applied struct {
-		cors       []corsRule
-		versioning string
-	}
-	plan := make([]applied, len(specs))
+// CheckBuckets checks a deploy's bucket declarations as S3 checks them,
+// before anything of the deploy is applied.
+func CheckBuckets(specs []BucketSpec) (*BucketPlan, error) {
+	p := &BucketPlan{specs: specs, cors: make([][]corsRule, len(specs)), vers: make([]string, len(specs))}
 	for i, b := range specs {
 		if !validBucketName(b.Name) {
-			return &bucketNameError{b.Name}
+			return nil, &bucketNameError{b.Name}
 		}
 		if b.Properties == nil {
 			continue
 		}
 		raw, _ := json.Marshal(b.Properties)
-		var p cfnBucket
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return fmt.Errorf("bucket %s: its CorsConfiguration or VersioningConfiguration is not in CloudFormation's shape: %v", b.Name, err)
+		var c cfnBucket
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("bucket %s: its CorsConfiguration or VersioningConfiguration is not in CloudFormation's shape: %v", b.Name, err)
 		}
-		if c := p.CorsConfiguration; c != nil {
-			for _, r := range c.CorsRules {
-				plan[i].cors = append(plan[i].cors, corsRule{ID: r.ID, Headers: r.AllowedHeaders, Methods: r.AllowedMethods,
-					Origins: r.AllowedOrigins, Expose: r.ExposedHeaders, MaxAge: r.MaxAge})
+		if cc := c.CorsConfiguration; cc != nil {
+			rules := []corsRule{}
+			for _, r := range cc.CorsRules {
+				rules = append(rules, corsRule{ID: r.ID, Headers: r.AllowedHeaders, Methods: r.AllowedMethods,
+					Origins: r.AllowedOrigins, Expose: r.ExposedHeaders, MaxAge: r.MaxAge.v})
 			}
-			if e := checkCORS(plan[i].cors); e != nil {
-				return fmt.Errorf("bucket %s: CorsConfiguration: %s (%s)", b.Name, e.msg, e.code)
+			if e := checkCORS(rules); e != nil {
+				msg := e.msg
+				if e.code == "MalformedXML" {
+					msg = "1 to 100 CorsRules, each with AllowedMethods and AllowedOrigins, an Id of at most 255 characters and a MaxAge not negative"
+				}
+				return nil, fmt.Errorf("bucket %s: CorsConfiguration: %s", b.Name, msg)
 			}
+			p.cors[i] = rules
 		}
-		if v := p.VersioningConfiguration; v != nil {
+		if v := c.VersioningConfiguration; v != nil {
 			if v.Status != versioningEnabled && v.Status != versioningSuspended {
-				return fmt.Errorf("bucket %s: VersioningConfiguration.Status must be Enabled or Suspended, not %s", b.Name, strconv.Quote(v.Status))
+				return nil, fmt.Errorf("bucket %s: VersioningConfiguration.Status must be Enabled or Suspended, not %s", b.Name, strconv.Quote(v.Status))
 			}
-			plan[i].versioning = v.Status
+			p.vers[i] = v.Status
 		}
 	}
+	return p, nil
+}
+
+// ApplyBuckets makes a checked deploy's buckets, in one transaction: it
+// creates those that do not exist and applies their declared CORS rules
+// and versioning. CORS rules a deploy set and the next one no longer
+// declares go, as CloudFormation removes them; rules set through the
+// API stay until a deploy declares some. Versioning, once Enabled, only
+// goes to Suspended, as S3 has it. Buckets no longer declared are kept,
+// with their objects and settings.
+func (s *Service) ApplyBuckets(ctx context.Context, p *BucketPlan) error {
 	defer s.bucketsChanged()
 	return s.st.Update(ctx, func(tx *store.Tx) error {
-		for i, b := range specs {
+		for i, b := range p.specs {
 			ok, err := bucketExistsTx(tx, b.Name)
 			if err != nil {
 				return err
@@ -86,17 +125,20 @@ func (s *Service) ApplyBuckets(ctx context.Context, specs []BucketSpec) error {
 					return err
 				}
 			}
-			if plan[i].cors != nil {
-				if _, err := updateBucketDocTx(tx, b.Name, func(d *bucketDoc) { d.CORS = plan[i].cors }); err != nil {
-					return err
+			var lock bool
+			if _, err := updateBucketDocTx(tx, b.Name, func(d *bucketDoc) {
+				lock = d.ObjectLock != nil
+				switch {
+				case p.cors[i] != nil:
+					d.CORS, d.CORSDeployed = p.cors[i], true
+				case d.CORSDeployed:
+					d.CORS, d.CORSDeployed = nil, false
 				}
+			}); err != nil {
+				return err
 			}
-			if v := plan[i].versioning; v != "" {
-				d, err := bucketDocTx(tx, b.Name)
-				if err != nil {
-					return err
-				}
-				if d.ObjectLock != nil && v != versioningEnabled {
+			if v := p.vers[i]; v != "" {
+				if lock && v != versioningEnabled {
 					return fmt.Errorf("bucket %s: it has Object Lock, so its versioning stays Enabled", b.Name)
 				}
 				if _, err := tx.Exec(`UPDATE s3_buckets SET versioning = ? WHERE name = ?`, v, b.Name); err != nil {

@@ -28,6 +28,9 @@ type bucketDoc struct {
 	Lifecycle     []LifecycleRule   `json:"lifecycle,omitempty"`
 	ObjectLock    *lockConfig       `json:"lock,omitempty"`
 	CORS          []corsRule        `json:"cors,omitempty"`
+	// CORSDeployed: CORS is what a deploy declared (a later deploy that
+	// declares none removes it)
+	CORSDeployed bool `json:"corsDeployed,omitempty"`
 }
 
 // updateBucketDocTx changes bucket's doc with change; found is false when

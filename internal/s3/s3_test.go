@@ -766,22 +766,48 @@ func TestBlobWriteFailure(t *testing.T) {
 	}
 }
 
-// A deploy's bucket declarations apply all at once or not at all: one
-// CorsConfiguration S3 would refuse fails them, and creates no bucket.
-func TestApplyBucketsRefusal(t *testing.T) {
+// A deploy's bucket declarations are checked as S3 checks them before
+// any is applied; CloudFormation's integers may be strings.
+func TestCheckBuckets(t *testing.T) {
 	e := serve(t)
 	ctx := context.Background()
-	bad := map[string]any{"CorsConfiguration": map[string]any{"CorsRules": []any{
-		map[string]any{"AllowedMethods": []any{"PATCH"}, "AllowedOrigins": []any{"*"}}}}}
-	err := e.svc.ApplyBuckets(ctx, []svc.BucketSpec{{Name: "fine-bucket"}, {Name: "bad-cors", Properties: bad}})
-	if err == nil || !strings.Contains(err.Error(), "Unsupported method is PATCH") {
+	rule := func(methods ...any) map[string]any {
+		return map[string]any{"CorsConfiguration": map[string]any{"CorsRules": []any{
+			map[string]any{"AllowedMethods": methods, "AllowedOrigins": []any{"*"}, "MaxAge": "3000"}}}}
+	}
+	if _, err := svc.CheckBuckets([]svc.BucketSpec{{Name: "fine-bucket"}, {Name: "bad-cors", Properties: rule("PATCH")}}); err == nil ||
+		!strings.Contains(err.Error(), "Unsupported method is PATCH") {
 		t.Fatalf("a CORS rule with PATCH: %v", err)
 	}
-	if _, err := e.c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("fine-bucket")}); err == nil {
-		t.Fatal("a refused deploy created a bucket")
+	if _, err := svc.CheckBuckets([]svc.BucketSpec{{Name: "no-methods", Properties: rule()}}); err == nil || !strings.Contains(err.Error(), "each with AllowedMethods and AllowedOrigins") {
+		t.Fatalf("a CORS rule without methods: %v", err)
 	}
-	if err := e.svc.ApplyBuckets(ctx, []svc.BucketSpec{{Name: "v-bucket", Properties: map[string]any{
+	if _, err := svc.CheckBuckets([]svc.BucketSpec{{Name: "v-bucket", Properties: map[string]any{
 		"VersioningConfiguration": map[string]any{"Status": "On"}}}}); err == nil || !strings.Contains(err.Error(), "Enabled or Suspended") {
 		t.Fatalf("a versioning status S3 does not know: %v", err)
+	}
+	plan, err := svc.CheckBuckets([]svc.BucketSpec{{Name: "site-bucket", Properties: rule("GET")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ApplyBuckets(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String("site-bucket")})
+	if err != nil || len(got.CORSRules) != 1 || aws.ToInt32(got.CORSRules[0].MaxAgeSeconds) != 3000 {
+		t.Fatalf("the applied rule: %+v %v", got, err)
+	}
+	// a later deploy that declares no CORS removes the deploy's; rules set
+	// through the API stay
+	plan, _ = svc.CheckBuckets([]svc.BucketSpec{{Name: "site-bucket"}})
+	e.svc.ApplyBuckets(ctx, plan)
+	if _, err := e.c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String("site-bucket")}); code(err) != "NoSuchCORSConfiguration" {
+		t.Fatalf("CORS after a deploy that no longer declares it: %v", err)
+	}
+	e.c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String("site-bucket"), CORSConfiguration: &types.CORSConfiguration{
+		CORSRules: []types.CORSRule{{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"PUT"}}}}})
+	e.svc.ApplyBuckets(ctx, plan)
+	if got, err := e.c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String("site-bucket")}); err != nil || got.CORSRules[0].AllowedMethods[0] != "PUT" {
+		t.Fatalf("CORS set through the API, after a deploy that declares none: %+v %v", got, err)
 	}
 }

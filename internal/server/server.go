@@ -584,6 +584,16 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 		s.saveDeployed(prev)
 		return nil, err
 	}
+	// The buckets' declarations are checked before anything is applied.
+	var bucketSpecs []s3.BucketSpec
+	for _, b := range proj.Buckets {
+		bucketSpecs = append(bucketSpecs, s3.BucketSpec{Name: b.Name, Properties: b.Properties})
+	}
+	buckets, err := s3.CheckBuckets(bucketSpecs)
+	if err != nil {
+		s.saveDeployed(prev)
+		return nil, err
+	}
 	// Tables first: the functions' environment names them.
 	if err := s.dynamo.Apply(context.Background(), tableSpecs(proj)); err != nil {
 		s.saveDeployed(prev)
@@ -592,10 +602,6 @@ func (s *Server) deploy(dir, stage string) (d *Deployment, err error) {
 	if err := s.queues.Apply(context.Background(), queueSpecs(proj)); err != nil {
 		s.saveDeployed(prev)
 		return nil, err
-	}
-	var buckets []s3.BucketSpec
-	for _, b := range proj.Buckets {
-		buckets = append(buckets, s3.BucketSpec{Name: b.Name, Properties: b.Properties})
 	}
 	if err := s.objects.ApplyBuckets(context.Background(), buckets); err != nil {
 		s.saveDeployed(prev)
