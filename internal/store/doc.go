@@ -28,6 +28,11 @@
 // (they would wait for themselves), must not keep the Tx, and must not
 // COMMIT or ROLLBACK themselves.
 //
+// A data directory is one Store's at a time (a lock file beside the
+// database, released when the Store closes or its process dies): the
+// services keep what they read in memory, which a second writer would
+// make wrong.
+//
 // A PostgreSQL backend (cluster mode) is meant to implement the same three
 // calls. What differs: placeholders (? here, $1 there), INSERT OR REPLACE
 // (PostgreSQL: INSERT ... ON CONFLICT DO UPDATE, which SQLite also

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
 
@@ -39,6 +40,8 @@ type Store struct {
 	commits atomic.Int64 // transactions committed (for tests and metrics)
 
 	wstmts, rstmts stmtCache // prepared statements of the writer and the readers
+
+	lock *os.File // the data directory's lock, held while open
 }
 
 // Tx is a transaction: a write one (Update) or a read-only one (View).
@@ -203,6 +206,26 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	// One process at a time: the services keep what they read in memory
+	// (policies, bucket names), which a second writer would make wrong.
+	lock, err := os.OpenFile(filepath.Join(dir, File+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("store: the data directory %s is in use by another Cloudlet server (or another store in this one)", dir)
+	}
+	s, err := open(dir)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func open(dir string) (*Store, error) {
 	path := filepath.Join(dir, File)
 	// FULL in WAL mode syncs the log on every commit: a commit that
 	// returned is on disk. busy_timeout lets readers wait out a checkpoint.
@@ -255,7 +278,9 @@ func (s *Store) Close() error {
 	<-s.done
 	s.wstmts.close()
 	s.rstmts.close()
-	return errors.Join(s.r.Close(), s.w.Close())
+	err := errors.Join(s.r.Close(), s.w.Close())
+	s.lock.Close() // closing the file releases its lock
+	return err
 }
 
 // Update runs fn in a write transaction and returns once its changes are

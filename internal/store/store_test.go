@@ -308,3 +308,25 @@ func TestDurabilitySettings(t *testing.T) {
 		t.Fatalf("journal_mode %s, synchronous %d: want wal and 2 (FULL)", mode, sync)
 	}
 }
+
+// A data directory is one store's at a time: a second Open is refused
+// until the first store closes.
+func TestOneStorePerDirectory(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := Open(dir); err == nil || !strings.Contains(err.Error(), "in use by another Cloudlet server") {
+		if s2 != nil {
+			s2.Close()
+		}
+		t.Fatalf("a second store on the same directory: %v", err)
+	}
+	s.Close()
+	s3, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s3.Close()
+}
