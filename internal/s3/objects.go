@@ -75,6 +75,25 @@ func loadHeadTx(tx *store.Tx, bucket, key string) (*object, error) {
 	return loadCurrentTx(tx, bucket, key, `SELECT blob, size, etag, modified, doc, NULL, version FROM s3_objects WHERE bucket = ? AND key = ?`)
 }
 
+// loadWithBucketTx is bucketStateTx and loadObjectTx in one statement
+// (the read of every GET): whether the bucket is there, its versioning,
+// and its current object named key (nil when there is none).
+func loadWithBucketTx(tx *store.Tx, bucket, key string) (o *object, ok bool, versioning string, err error) {
+	var blob, etag, doc, version sql.NullString
+	var size, mod sql.NullInt64
+	var inline []byte
+	err = tx.QueryRow(`SELECT b.versioning, o.blob, o.size, o.etag, o.modified, o.doc, o.body, o.version
+		FROM s3_buckets b LEFT JOIN s3_objects o ON o.bucket = b.name AND o.key = ? WHERE b.name = ?`, key, bucket).
+		Scan(&versioning, &blob, &size, &etag, &mod, &doc, &inline, &version)
+	if ok, versioning, err = bucketFound(err, versioning); !ok || !blob.Valid {
+		return nil, ok, versioning, err
+	}
+	o = &object{blob: blob.String, inline: inline, size: size.Int64, etag: etag.String, modified: time.UnixMilli(mod.Int64),
+		version: version.String, current: true}
+	json.Unmarshal([]byte(doc.String), &o.meta)
+	return o, true, versioning, nil
+}
+
 func loadCurrentTx(tx *store.Tx, bucket, key, query string) (*object, error) {
 	var o object
 	var mod int64
@@ -398,14 +417,16 @@ func (s *Service) openObject(r *http.Request, bucket, key string, version *strin
 		var hasBucket bool
 		var state string
 		err := s.st.View(r.Context(), func(tx *store.Tx) (err error) {
+			if version == nil {
+				if o, hasBucket, state, err = loadWithBucketTx(tx, bucket, key); o == nil && err == nil && state != "" {
+					marker, err = newestMarkerTx(tx, bucket, key)
+				}
+				return err
+			}
 			if hasBucket, state, err = bucketStateTx(tx, bucket); err != nil || !hasBucket {
 				return err
 			}
-			if version != nil {
-				o, err = loadVersionTx(tx, bucket, key, *version)
-			} else if o, err = loadObjectTx(tx, bucket, key); o == nil && err == nil && state != "" {
-				marker, err = newestMarkerTx(tx, bucket, key)
-			}
+			o, err = loadVersionTx(tx, bucket, key, *version)
 			return err
 		})
 		switch {
