@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 }
 
 func (f *serverFlags) start(stderr io.Writer, dataDir string, awaitDeploy bool) (*server.Server, error) {
+	serverGC()
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
@@ -75,6 +77,16 @@ func (f *serverFlags) start(stderr io.Writer, dataDir string, awaitDeploy bool) 
 		return nil, err
 	}
 	return s, nil
+}
+
+// serverGC lets a server's heap grow to 5× what is live between
+// collections (Go's default is 2×), unless GOGC says otherwise: its live
+// heap is small and most of what it allocates lives for one request, so
+// the collector ran often (about a tenth of a 4 KiB GET's CPU at 2×).
+func serverGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }
 
 func newServer() *cobra.Command {
