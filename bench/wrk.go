@@ -19,11 +19,16 @@ type load struct {
 	threads  int
 	conns    int
 	duration time.Duration
+	script   string // a Lua script (-s), or none
 }
 
 func (l load) args(url string) []string {
-	return []string{"-t" + strconv.Itoa(l.threads), "-c" + strconv.Itoa(l.conns),
-		"-d" + wrkDuration(l.duration), "--latency", url}
+	args := []string{"-t" + strconv.Itoa(l.threads), "-c" + strconv.Itoa(l.conns),
+		"-d" + wrkDuration(l.duration), "--latency"}
+	if l.script != "" {
+		args = append(args, "-s", l.script)
+	}
+	return append(args, url)
 }
 
 // command is the exact command line, for the report.
