@@ -94,6 +94,28 @@ func loadWithBucketTx(tx *store.Tx, bucket, key string) (o *object, ok bool, ver
 	return o, true, versioning, nil
 }
 
+// loadPrevTx is what a write needs of the current object it replaces:
+// its blob, and its version in a bucket that has versioning. The version
+// is the row's last column, behind an inline body's overflow pages, so
+// it is read only when there can be one.
+func loadPrevTx(tx *store.Tx, bucket, key, versioning string) (*object, error) {
+	var o object
+	var err error
+	if versioning == "" {
+		err = tx.QueryRow(`SELECT blob FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key).Scan(&o.blob)
+	} else {
+		err = tx.QueryRow(`SELECT blob, version FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key).Scan(&o.blob, &o.version)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	o.current = true
+	return &o, nil
+}
+
 func loadCurrentTx(tx *store.Tx, bucket, key, query string) (*object, error) {
 	var o object
 	var mod int64
@@ -348,7 +370,7 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 			e = noSuchBucket(bucket)
 			return nil
 		}
-		prev, err := loadHeadTx(tx, bucket, key)
+		prev, err := loadPrevTx(tx, bucket, key, state)
 		if err != nil {
 			return err
 		}
