@@ -94,26 +94,21 @@ func loadWithBucketTx(tx *store.Tx, bucket, key string) (o *object, ok bool, ver
 	return o, true, versioning, nil
 }
 
-// loadPrevTx is what a write needs of the current object it replaces:
-// its blob, and its version in a bucket that has versioning. The version
-// is the row's last column, behind an inline body's overflow pages, so
-// it is read only when there can be one.
-func loadPrevTx(tx *store.Tx, bucket, key, versioning string) (*object, error) {
-	var o object
-	var err error
-	if versioning == "" {
-		err = tx.QueryRow(`SELECT blob FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key).Scan(&o.blob)
-	} else {
-		err = tx.QueryRow(`SELECT blob, version FROM s3_objects WHERE bucket = ? AND key = ?`, bucket, key).Scan(&o.blob, &o.version)
+// loadTargetTx is what a write needs, in one statement: whether the
+// bucket is there, its versioning and doc (as stored), and of the current
+// object it replaces (nil when there is none) the blob and, where the
+// bucket has versioning, the version. The version is the row's last
+// column, behind an inline body's overflow pages: the CASE reads it only
+// when there can be one.
+func loadTargetTx(tx *store.Tx, bucket, key string) (ok bool, versioning, doc string, prev *object, err error) {
+	var blob, version sql.NullString
+	err = tx.QueryRow(`SELECT b.versioning, b.doc, o.blob, CASE WHEN b.versioning <> '' THEN o.version END
+		FROM s3_buckets b LEFT JOIN s3_objects o ON o.bucket = b.name AND o.key = ? WHERE b.name = ?`, key, bucket).
+		Scan(&versioning, &doc, &blob, &version)
+	if ok, versioning, err = bucketFound(err, versioning); !ok || !blob.Valid {
+		return ok, versioning, doc, nil, err
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	o.current = true
-	return &o, nil
+	return true, versioning, doc, &object{blob: blob.String, version: version.String, current: true}, nil
 }
 
 func loadCurrentTx(tx *store.Tx, bucket, key, query string) (*object, error) {
@@ -362,17 +357,13 @@ func (s *Service) commitObjectWith(r *http.Request, call *awsapi.Call, event, bu
 	var after func()
 	err := s.st.Update(r.Context(), func(tx *store.Tx) error {
 		drop, e, after = nil, nil, nil
-		ok, state, rawDoc, err := bucketRowTx(tx, bucket)
+		ok, state, rawDoc, prev, err := loadTargetTx(tx, bucket, key)
 		if err != nil {
 			return err
 		}
 		if !ok { // deleted while the body came
 			e = noSuchBucket(bucket)
 			return nil
-		}
-		prev, err := loadPrevTx(tx, bucket, key, state)
-		if err != nil {
-			return err
 		}
 		if prev != nil && r.Header.Get("If-None-Match") == "*" && event == "ObjectCreated:Put" { // a conditional write
 			e = errorf("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold")
