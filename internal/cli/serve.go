@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -50,7 +51,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 }
 
 func (f *serverFlags) start(stderr io.Writer, dataDir string, awaitDeploy bool) (*server.Server, error) {
-	serverGC()
+	serverRuntime()
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
@@ -79,13 +80,22 @@ func (f *serverFlags) start(stderr io.Writer, dataDir string, awaitDeploy bool) 
 	return s, nil
 }
 
-// serverGC lets a server's heap grow to 5× what is live between
-// collections (Go's default is 2×), unless GOGC says otherwise: its live
-// heap is small and most of what it allocates lives for one request, so
-// the collector ran often (about a tenth of a 4 KiB GET's CPU at 2×).
-func serverGC() {
+// serverRuntime tunes Go's runtime for serving, unless the environment
+// sets GOGC or GOMAXPROCS:
+//   - The heap may grow to 5× what is live between collections (Go's
+//     default is 2×): the live heap is small and most of what a server
+//     allocates lives for one request, so the collector ran often (about
+//     a tenth of a 4 KiB GET's CPU at 2×).
+//   - One scheduler slot more than the CPUs Go would use: the store's one
+//     writer spends most of its time in fsync, and back from it waited
+//     for a slot behind the request goroutines. 4 KiB PUTs from wrk, six
+//     interleaved rounds on 2 CPUs: +7% (14.2k/s against 13.3k/s).
+func serverRuntime() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 	}
 }
 
