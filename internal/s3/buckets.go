@@ -388,10 +388,10 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 			return err
 		}
 		from := after
-		seenPrefix := ""
 		// resuming after a common prefix: none of its keys again
-		if rest, ok := strings.CutPrefix(after, prefix); ok && delim != "" && strings.HasSuffix(rest, delim) && strings.Index(rest, delim) == len(rest)-len(delim) {
-			seenPrefix = after
+		seenPrefix := prefixMarker(after, prefix, delim)
+		if seenPrefix != "" {
+			from = past(seenPrefix)
 		}
 		if maxKeys == 0 {
 			return nil
@@ -402,8 +402,8 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 			if err != nil {
 				return err
 			}
-			n := 0
-			stop := false
+			n, skipped := 0, 0
+			stop, seek := false, false
 			for rows.Next() {
 				var c contentXML
 				var mod int64
@@ -412,6 +412,7 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 					return err
 				}
 				n++
+				s.listRows.Add(1)
 				from = c.Key
 				if !strings.HasPrefix(c.Key, prefix) {
 					if c.Key > prefix {
@@ -420,21 +421,22 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 					}
 					continue
 				}
-				if delim != "" {
-					if i := strings.Index(c.Key[len(prefix):], delim); i >= 0 {
-						cp := c.Key[:len(prefix)+i+len(delim)]
-						if cp == seenPrefix {
-							continue
-						}
-						if count == maxKeys {
-							truncated = true
+				if cp := commonPrefix(c.Key, prefix, delim); cp != "" {
+					if cp == seenPrefix {
+						if skipped++; skipped == seekAfter { // a large common prefix: past its keys at once
+							from, seek = past(cp), true
 							break
 						}
-						seenPrefix, last = cp, cp
-						prefixes = append(prefixes, prefixXML{Prefix: cp})
-						count++
 						continue
 					}
+					if count == maxKeys {
+						truncated = true
+						break
+					}
+					seenPrefix, last, skipped = cp, cp, 0
+					prefixes = append(prefixes, prefixXML{Prefix: cp})
+					count++
+					continue
 				}
 				if count == maxKeys {
 					truncated = true
@@ -455,7 +457,7 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			if stop || n < 1001 {
+			if stop || n < 1001 && !seek {
 				break
 			}
 		}
@@ -514,6 +516,36 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, call *awsa
 	writeXML(w, res)
 	return nil
 }
+
+// seekAfter is how many keys in a row of a common prefix already listed
+// a listing reads before it queries again from past them all.
+const seekAfter = 32
+
+// commonPrefix is key's common prefix in a listing of prefix grouped by
+// delim: prefix, then key up to and including the first delim after it.
+// It is "" when the key has none (or there is no delimiter).
+func commonPrefix(key, prefix, delim string) string {
+	if delim == "" || !strings.HasPrefix(key, prefix) {
+		return ""
+	}
+	if i := strings.Index(key[len(prefix):], delim); i >= 0 {
+		return key[:len(prefix)+i+len(delim)]
+	}
+	return ""
+}
+
+// prefixMarker is marker when it is itself a common prefix of the
+// listing (a page that ended on one resumes after its keys), else "".
+func prefixMarker(marker, prefix, delim string) string {
+	if marker != "" && commonPrefix(marker, prefix, delim) == marker {
+		return marker
+	}
+	return ""
+}
+
+// past is the first key after every key that starts with p: keys are
+// UTF-8, in which no byte is 0xFF, and compare as bytes.
+func past(p string) string { return p + "\xff" }
 
 // listParams reads a listing's max-keys (at most 1000) and
 // encoding-type (url or none).

@@ -148,3 +148,6 @@ func BrokenBlobWrite(blobs Blobs, n int) (err error, servers bool) {
 	}
 	return err, bodyError(err).status == 500
 }
+
+// ListRows is how many rows the object and version listings have read.
+func (s *Service) ListRows() int64 { return s.listRows.Load() }

@@ -543,12 +543,7 @@ func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, call *awsa
 			if !strings.HasPrefix(key, prefix) {
 				continue
 			}
-			cp := ""
-			if delim != "" {
-				if i := strings.Index(key[len(prefix):], delim); i >= 0 {
-					cp = key[:len(prefix)+i+len(delim)]
-				}
-			}
+			cp := commonPrefix(key, prefix, delim)
 			if cp != "" && cp == lastPrefix {
 				continue
 			}

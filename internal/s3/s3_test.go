@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -394,6 +395,95 @@ func TestListings(t *testing.T) {
 	}
 	if _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("none")}); code(err) != "NoSuchBucket" {
 		t.Fatalf("listing no bucket: %v", err)
+	}
+}
+
+// A delimited listing goes past a common prefix's keys without reading
+// them all: the object and version listings, whole and page by page,
+// read far fewer rows than the prefix holds, and list the same.
+func TestListingsSeekPastCommonPrefixes(t *testing.T) {
+	e := serve(t)
+	c, ctx := e.c, context.Background()
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("logs")})
+	keys := []string{"a", "big0", "c/1", "c/2", "d"}
+	for i := 0; i < 300; i++ {
+		keys = append(keys, fmt.Sprintf("big/%04d", i))
+	}
+	keys = append(keys, "big/é")
+	for _, k := range keys {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("logs"), Key: aws.String(k), Body: strings.NewReader(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := e.svc.ListRows()
+	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("logs"), Delimiter: aws.String("/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range out.Contents {
+		got = append(got, *o.Key)
+	}
+	for _, p := range out.CommonPrefixes {
+		got = append(got, *p.Prefix)
+	}
+	if strings.Join(got, ",") != "a,big0,d,big/,c/" {
+		t.Fatalf("delimited: %v", got)
+	}
+	if n := e.svc.ListRows() - rows; n >= 100 {
+		t.Fatalf("the listing read %d rows for 306 keys, 301 of them under big/", n)
+	}
+	// page by page: the page after big/ starts past its keys
+	rows = e.svc.ListRows()
+	got = nil
+	pg := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String("logs"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(1)})
+	for pg.HasMorePages() && len(got) < 10 {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			got = append(got, *o.Key)
+		}
+		for _, p := range page.CommonPrefixes {
+			got = append(got, *p.Prefix)
+		}
+	}
+	if strings.Join(got, ",") != "a,big/,big0,c/,d" {
+		t.Fatalf("paged: %v", got)
+	}
+	if n := e.svc.ListRows() - rows; n >= 100 {
+		t.Fatalf("the pages read %d rows", n)
+	}
+	v1, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("logs"), Delimiter: aws.String("/"), Marker: aws.String("big/")})
+	if err != nil || len(v1.Contents) != 2 || *v1.Contents[0].Key != "big0" || len(v1.CommonPrefixes) != 1 || *v1.CommonPrefixes[0].Prefix != "c/" {
+		t.Fatalf("ListObjects after the marker big/: %+v %v", v1, err)
+	}
+	// the version listing, in a bucket with versioning: big/0007 has two
+	c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("logs"),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("logs"), Key: aws.String("big/0007"), Body: strings.NewReader("again")})
+	rows = e.svc.ListRows()
+	vs, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("logs"), Delimiter: aws.String("/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, v := range vs.Versions {
+		got = append(got, *v.Key)
+	}
+	for _, p := range vs.CommonPrefixes {
+		got = append(got, *p.Prefix)
+	}
+	if strings.Join(got, ",") != "a,big0,d,big/,c/" {
+		t.Fatalf("versions, delimited: %v", got)
+	}
+	if n := e.svc.ListRows() - rows; n >= 100 {
+		t.Fatalf("the version listing read %d rows", n)
+	}
+	vs, err = c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("logs"), Delimiter: aws.String("/"), KeyMarker: aws.String("big/")})
+	if err != nil || len(vs.Versions) != 2 || *vs.Versions[0].Key != "big0" || len(vs.CommonPrefixes) != 1 || *vs.CommonPrefixes[0].Prefix != "c/" {
+		t.Fatalf("versions after the key marker big/: %+v %v", vs, err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/cloudlet/cloudlet/internal/awsapi"
 	"github.com/cloudlet/cloudlet/internal/iam"
@@ -92,6 +93,8 @@ type Service struct {
 	names      bucketNames  // the buckets that exist (buckets.go)
 	targets    Destinations // checks notification targets (notifications.go)
 	testEvents TestEvents   // sends s3:TestEvent to newly configured queues
+
+	listRows atomic.Int64 // rows the object and version listings have read (tests)
 }
 
 // New returns the S3 API over st and blobs.

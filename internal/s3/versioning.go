@@ -461,9 +461,9 @@ func (s *Service) listVersions(w http.ResponseWriter, r *http.Request, call *aws
 				}
 			}
 		}
-		seenPrefix := ""
-		if rest, ok := strings.CutPrefix(keyMarker, prefix); ok && delim != "" && strings.HasSuffix(rest, delim) && strings.Index(rest, delim) == len(rest)-len(delim) {
-			seenPrefix = keyMarker
+		seenPrefix := prefixMarker(keyMarker, prefix, delim)
+		if seenPrefix != "" {
+			curKey, curSeq = past(seenPrefix), int64(math.MaxInt64)
 		}
 		if maxKeys == 0 {
 			return nil
@@ -482,7 +482,8 @@ func (s *Service) listVersions(w http.ResponseWriter, r *http.Request, call *aws
 			if err != nil {
 				return err
 			}
-			n, stop := 0, false
+			n, skipped := 0, 0
+			stop, seek := false, false
 			for rows.Next() {
 				var x versionEntry
 				var version, etag string
@@ -493,6 +494,7 @@ func (s *Service) listVersions(w http.ResponseWriter, r *http.Request, call *aws
 					return err
 				}
 				n++
+				s.listRows.Add(1)
 				curKey, curSeq = x.Key, seq
 				first := x.Key != lastKey
 				lastKey = x.Key
@@ -503,21 +505,22 @@ func (s *Service) listVersions(w http.ResponseWriter, r *http.Request, call *aws
 					}
 					continue
 				}
-				if delim != "" {
-					if i := strings.Index(x.Key[len(prefix):], delim); i >= 0 {
-						cp := x.Key[:len(prefix)+i+len(delim)]
-						if cp == seenPrefix {
-							continue
-						}
-						if count == maxKeys {
-							truncated = true
+				if cp := commonPrefix(x.Key, prefix, delim); cp != "" {
+					if cp == seenPrefix {
+						if skipped++; skipped == seekAfter { // a large common prefix: past its rows at once
+							curKey, curSeq, seek = past(cp), int64(math.MaxInt64), true
 							break
 						}
-						seenPrefix, nextKey, nextVersion = cp, cp, ""
-						prefixes = append(prefixes, prefixXML{Prefix: cp})
-						count++
 						continue
 					}
+					if count == maxKeys {
+						truncated = true
+						break
+					}
+					seenPrefix, nextKey, nextVersion, skipped = cp, cp, "", 0
+					prefixes = append(prefixes, prefixXML{Prefix: cp})
+					count++
+					continue
 				}
 				if count == maxKeys {
 					truncated = true
@@ -539,7 +542,7 @@ func (s *Service) listVersions(w http.ResponseWriter, r *http.Request, call *aws
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			if stop || n < 1001 {
+			if stop || n < 1001 && !seek {
 				break
 			}
 		}
