@@ -524,7 +524,7 @@ func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, call *awsa
 		if maxUploads == 0 {
 			return nil
 		}
-		rows, err := tx.Query(`SELECT key, id, initiated FROM s3_uploads WHERE bucket = ? AND key >= ? ORDER BY key, id`, bucket, keyMarker)
+		rows, err := tx.Query(`SELECT key, id, initiated FROM s3_uploads WHERE bucket = ? AND key >= ? AND key >= ? ORDER BY key, id`, bucket, keyMarker, prefix)
 		if err != nil {
 			return err
 		}
@@ -541,6 +541,9 @@ func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, call *awsa
 				continue
 			}
 			if !strings.HasPrefix(key, prefix) {
+				if key > prefix {
+					break // past the prefix's keys
+				}
 				continue
 			}
 			cp := commonPrefix(key, prefix, delim)
