@@ -3,6 +3,7 @@ package s3
 import (
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -135,6 +136,13 @@ func orNoBucket(e *s3Error, bucket string) *s3Error {
 // the store). Every create and delete of a bucket goes through the
 // Service and calls bucketsChanged before it answers.
 func (s *Service) bucketExists(r *http.Request, bucket string) (bool, *s3Error) {
+	b, e := s.bucketInMemory(r, bucket)
+	return b != nil, e
+}
+
+// bucketInMemory is what the Service keeps in memory of bucket: nil when
+// there is no such bucket.
+func (s *Service) bucketInMemory(r *http.Request, bucket string) (*bucketMem, *s3Error) {
 	if m := s.names.set.Load(); m != nil {
 		return (*m)[bucket], nil
 	}
@@ -143,31 +151,51 @@ func (s *Service) bucketExists(r *http.Request, bucket string) (bool, *s3Error) 
 	if m := s.names.set.Load(); m != nil {
 		return (*m)[bucket], nil
 	}
-	// held while the names are read, so that a change committed after
+	// held while the buckets are read, so that a change committed after
 	// they were read forgets them only once they are stored
-	set := map[string]bool{}
+	set := map[string]*bucketMem{}
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
-		names, err := store.QueryStrings(tx, `SELECT name FROM s3_buckets`)
-		for _, n := range names {
-			set[n] = true
+		rows, err := tx.Query(`SELECT name, doc FROM s3_buckets`)
+		if err != nil {
+			return err
 		}
-		return err
+		defer rows.Close()
+		for rows.Next() {
+			var name, doc string
+			if err := rows.Scan(&name, &doc); err != nil {
+				return err
+			}
+			b := &bucketMem{}
+			if strings.Contains(doc, `"cors"`) { // most buckets: no decoding
+				var d bucketDoc
+				json.Unmarshal([]byte(doc), &d)
+				b.cors = d.CORS
+			}
+			set[name] = b
+		}
+		return rows.Err()
 	})
 	if err != nil {
-		return false, internal(s, "read the buckets", err)
+		return nil, internal(s, "read the buckets", err)
 	}
 	s.names.set.Store(&set)
 	return set[bucket], nil
 }
 
-// bucketNames caches which buckets exist.
+// bucketNames caches which buckets exist, and their CORS rules.
 type bucketNames struct {
-	mu  sync.Mutex                      // serializes loading and forgetting
-	set atomic.Pointer[map[string]bool] // nil until loaded, and after a change
+	mu  sync.Mutex                            // serializes loading and forgetting
+	set atomic.Pointer[map[string]*bucketMem] // nil until loaded, and after a change
 }
 
-// bucketsChanged forgets the names bucketExists keeps: call it after a
-// transaction that may have created or deleted a bucket, committed or not.
+// bucketMem is what the Service keeps in memory of a bucket.
+type bucketMem struct {
+	cors []corsRule // its CORS configuration, as stored
+}
+
+// bucketsChanged forgets the buckets the Service keeps in memory: call
+// it after a transaction that may have created or deleted a bucket or
+// changed its CORS configuration, committed or not.
 func (s *Service) bucketsChanged() {
 	s.names.mu.Lock()
 	s.names.set.Store(nil)

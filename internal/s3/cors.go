@@ -93,7 +93,7 @@ func (s *Service) corsOp(w http.ResponseWriter, r *http.Request, call *awsapi.Ca
 			return e
 		}
 	}
-	if e := s.bucketDocOp(r, bucket, op != "GetBucketCors", "set a bucket's CORS configuration", func(d *bucketDoc) {
+	e := s.bucketDocOp(r, bucket, op != "GetBucketCors", "set a bucket's CORS configuration", func(d *bucketDoc) {
 		switch op {
 		case "GetBucketCors":
 			rules = d.CORS
@@ -102,7 +102,11 @@ func (s *Service) corsOp(w http.ResponseWriter, r *http.Request, call *awsapi.Ca
 		default:
 			d.CORS, d.CORSDeployed = nil, false
 		}
-	}); e != nil {
+	})
+	if op != "GetBucketCors" {
+		s.bucketsChanged() // the rules kept in memory
+	}
+	if e != nil {
 		return e
 	}
 	switch op {
@@ -182,16 +186,16 @@ func (s *Service) applyCORS(w http.ResponseWriter, r *http.Request, bucket strin
 	if origin == "" || bucket == "" {
 		return
 	}
-	d, e := s.readBucketDoc(r, bucket)
-	if e != nil || len(d.CORS) == 0 {
+	b, e := s.bucketInMemory(r, bucket)
+	if e != nil || b == nil || len(b.cors) == 0 {
 		return // the request itself says what is wrong
 	}
 	// the answer depends on the Origin whether or not a rule allows it:
 	// a cache must not give one origin's answer to another
 	w.Header().Set("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method")
-	for i := range d.CORS {
-		if d.CORS[i].allows(origin, r.Method, nil) {
-			corsHeaders(w.Header(), &d.CORS[i], origin)
+	for i := range b.cors {
+		if b.cors[i].allows(origin, r.Method, nil) {
+			corsHeaders(w.Header(), &b.cors[i], origin)
 			return
 		}
 	}
@@ -210,14 +214,14 @@ func (s *Service) preflight(w http.ResponseWriter, r *http.Request, bucket, key 
 	if bucket == "" {
 		return errorf("AccessForbidden", 403, "CORSResponse: Bucket not found")
 	}
-	d, e := s.readBucketDoc(r, bucket)
+	b, e := s.bucketInMemory(r, bucket)
 	if e != nil {
-		if e.code == "NoSuchBucket" {
-			return errorf("AccessForbidden", 403, "CORSResponse: Bucket not found")
-		}
 		return e
 	}
-	if len(d.CORS) == 0 {
+	if b == nil {
+		return errorf("AccessForbidden", 403, "CORSResponse: Bucket not found")
+	}
+	if len(b.cors) == 0 {
 		return errorf("AccessForbidden", 403, "CORSResponse: CORS is not enabled for this bucket.")
 	}
 	var headers []string
@@ -226,8 +230,8 @@ func (s *Service) preflight(w http.ResponseWriter, r *http.Request, bucket, key 
 			headers = append(headers, h)
 		}
 	}
-	for i := range d.CORS {
-		c := &d.CORS[i]
+	for i := range b.cors {
+		c := &b.cors[i]
 		if !c.allows(origin, method, headers) {
 			continue
 		}
