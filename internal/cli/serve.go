@@ -89,7 +89,9 @@ func (f *serverFlags) start(stderr io.Writer, dataDir string, awaitDeploy bool) 
 //   - One scheduler slot more than the CPUs Go would use: the store's one
 //     writer spends most of its time in fsync, and back from it waited
 //     for a slot behind the request goroutines. 4 KiB PUTs from wrk, six
-//     interleaved rounds on 2 CPUs: +7% (14.2k/s against 13.3k/s).
+//     interleaved rounds on 2 CPUs: +7% (14.2k/s against 13.3k/s). Go's
+//     count follows a container's CPU limit at start; set by hand, it no
+//     longer follows a limit changed later (restart the server).
 func serverRuntime() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)

@@ -234,7 +234,7 @@ var migrations = []string{
 		PRIMARY KEY (bucket, key, version)
 	)`,
 	`CREATE INDEX s3_versions_seq ON s3_versions (bucket, key, seq)`,
-	// 37: ListMultipartUploads reads a bucket's uploads in key order from
+	// 36: ListMultipartUploads reads a bucket's uploads in key order from
 	// a marker or a prefix, without scanning the others.
 	`CREATE INDEX s3_uploads_key ON s3_uploads (bucket, key, id)`,
 }
