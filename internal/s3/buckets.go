@@ -155,16 +155,7 @@ func (s *Service) bucketInMemory(r *http.Request, bucket string) (*bucketMem, *s
 	// they were read forgets them only once they are stored
 	set := map[string]*bucketMem{}
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
-		rows, err := tx.Query(`SELECT name, doc FROM s3_buckets`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var name, doc string
-			if err := rows.Scan(&name, &doc); err != nil {
-				return err
-			}
+		return eachBucketTx(tx, func(name, doc string) {
 			b := &bucketMem{}
 			if strings.Contains(doc, `"cors"`) { // most buckets: no decoding
 				var d bucketDoc
@@ -172,8 +163,7 @@ func (s *Service) bucketInMemory(r *http.Request, bucket string) (*bucketMem, *s
 				b.cors = d.CORS
 			}
 			set[name] = b
-		}
-		return rows.Err()
+		})
 	})
 	if err != nil {
 		return nil, internal(s, "read the buckets", err)

@@ -52,6 +52,23 @@ func updateBucketDocTx(tx *store.Tx, bucket string, change func(*bucketDoc)) (fo
 	return true, err
 }
 
+// eachBucketTx calls fn with every bucket's name and doc (as stored).
+func eachBucketTx(tx *store.Tx, fn func(name, doc string)) error {
+	rows, err := tx.Query(`SELECT name, doc FROM s3_buckets`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, doc string
+		if err := rows.Scan(&name, &doc); err != nil {
+			return err
+		}
+		fn(name, doc)
+	}
+	return rows.Err()
+}
+
 func bucketDocTx(tx *store.Tx, bucket string) (*bucketDoc, error) {
 	var raw string
 	err := tx.QueryRow(`SELECT doc FROM s3_buckets WHERE name = ?`, bucket).Scan(&raw)
@@ -124,16 +141,7 @@ func (s *Service) bucketPolicy(ctx context.Context, bucket string) (*iam.Policy,
 	if s.pol.by.Load() == nil {
 		by := map[string]*iam.Policy{}
 		err := s.st.View(ctx, func(tx *store.Tx) error {
-			rows, err := tx.Query(`SELECT name, doc FROM s3_buckets`)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var name, doc string
-				if err := rows.Scan(&name, &doc); err != nil {
-					return err
-				}
+			return eachBucketTx(tx, func(name, doc string) {
 				var d bucketDoc
 				json.Unmarshal([]byte(doc), &d)
 				if d.Policy != "" {
@@ -141,8 +149,7 @@ func (s *Service) bucketPolicy(ctx context.Context, bucket string) (*iam.Policy,
 						by[name] = p
 					}
 				}
-			}
-			return rows.Err()
+			})
 		})
 		if err != nil {
 			return nil, err

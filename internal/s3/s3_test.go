@@ -372,21 +372,7 @@ func TestListings(t *testing.T) {
 		t.Fatalf("start-after: %+v", out.Contents)
 	}
 	// pages of one, through common prefixes: each once, and an end
-	var seen []string
-	pg := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String("docs"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(1)})
-	for pg.HasMorePages() && len(seen) < 10 {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range page.Contents {
-			seen = append(seen, *o.Key)
-		}
-		for _, p := range page.CommonPrefixes {
-			seen = append(seen, *p.Prefix)
-		}
-	}
-	if strings.Join(seen, ",") != "a,a/,b/,c" {
+	if seen := listedV2(t, c, &s3.ListObjectsV2Input{Bucket: aws.String("docs"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(1)}); seen != "a,a/,b/,c" {
 		t.Fatalf("paged through delimiters: %v", seen)
 	}
 	v1, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("docs"), Prefix: aws.String("a"), MaxKeys: aws.Int32(2)})
@@ -396,6 +382,27 @@ func TestListings(t *testing.T) {
 	if _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("none")}); code(err) != "NoSuchBucket" {
 		t.Fatalf("listing no bucket: %v", err)
 	}
+}
+
+// listedV2 pages through ListObjectsV2 from in: each page's keys, then
+// its common prefixes, joined by commas.
+func listedV2(t *testing.T, c *s3.Client, in *s3.ListObjectsV2Input) string {
+	t.Helper()
+	var got []string
+	pg := s3.NewListObjectsV2Paginator(c, in)
+	for pg.HasMorePages() && len(got) < 1000 {
+		page, err := pg.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			got = append(got, *o.Key)
+		}
+		for _, p := range page.CommonPrefixes {
+			got = append(got, *p.Prefix)
+		}
+	}
+	return strings.Join(got, ",")
 }
 
 // A delimited listing goes past a common prefix's keys without reading
@@ -416,18 +423,7 @@ func TestListingsSeekPastCommonPrefixes(t *testing.T) {
 		}
 	}
 	rows := e.svc.ListRows()
-	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("logs"), Delimiter: aws.String("/")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, o := range out.Contents {
-		got = append(got, *o.Key)
-	}
-	for _, p := range out.CommonPrefixes {
-		got = append(got, *p.Prefix)
-	}
-	if strings.Join(got, ",") != "a,big0,d,big/,c/" {
+	if got := listedV2(t, c, &s3.ListObjectsV2Input{Bucket: aws.String("logs"), Delimiter: aws.String("/")}); got != "a,big0,d,big/,c/" {
 		t.Fatalf("delimited: %v", got)
 	}
 	if n := e.svc.ListRows() - rows; n >= 100 {
@@ -435,21 +431,7 @@ func TestListingsSeekPastCommonPrefixes(t *testing.T) {
 	}
 	// page by page: the page after big/ starts past its keys
 	rows = e.svc.ListRows()
-	got = nil
-	pg := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String("logs"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(1)})
-	for pg.HasMorePages() && len(got) < 10 {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range page.Contents {
-			got = append(got, *o.Key)
-		}
-		for _, p := range page.CommonPrefixes {
-			got = append(got, *p.Prefix)
-		}
-	}
-	if strings.Join(got, ",") != "a,big/,big0,c/,d" {
+	if got := listedV2(t, c, &s3.ListObjectsV2Input{Bucket: aws.String("logs"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(1)}); got != "a,big/,big0,c/,d" {
 		t.Fatalf("paged: %v", got)
 	}
 	if n := e.svc.ListRows() - rows; n >= 100 {
@@ -468,7 +450,7 @@ func TestListingsSeekPastCommonPrefixes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got = nil
+	var got []string
 	for _, v := range vs.Versions {
 		got = append(got, *v.Key)
 	}
