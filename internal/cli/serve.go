@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,14 +93,17 @@ func (f *serverFlags) start(stderr io.Writer, dataDir string, awaitDeploy bool) 
 //     interleaved rounds on 2 CPUs: +7% (14.2k/s against 13.3k/s). Go's
 //     count follows a container's CPU limit at start; set by hand, it no
 //     longer follows a limit changed later (restart the server).
-func serverRuntime() {
+//
+// Once per process: a process that starts servers again (tests) keeps the
+// first setting, not one slot more each time.
+var serverRuntime = sync.OnceFunc(func() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 	}
-}
+})
 
 func newServer() *cobra.Command {
 	var f serverFlags
