@@ -264,24 +264,23 @@ func (s *Service) storeObject(w http.ResponseWriter, r *http.Request, call *awsa
 	if err != nil && !small {
 		return bodyError(err)
 	}
+	// A small body stays in head; a larger one goes on to its blob (which
+	// sums its MD5 itself).
 	var bw BlobWriter
-	var inline bytes.Buffer
-	dst := io.Writer(&inline)
-	if !small {
-		if bw, err = s.blobs.Create(); err != nil {
-			return internal(s, "create a blob", err)
-		}
-		dst = bw
-	}
-	hashes := []io.Writer{dst}
-	for _, h := range sums {
-		hashes = append(hashes, h)
-	}
+	var hashes []io.Writer
 	md := md5.New()
 	if small {
 		hashes = append(hashes, md)
+	} else {
+		if bw, err = s.blobs.Create(); err != nil {
+			return internal(s, "create a blob", err)
+		}
+		hashes = append(hashes, bw)
 	}
-	dst = io.MultiWriter(hashes...)
+	for _, h := range sums {
+		hashes = append(hashes, h)
+	}
+	dst := io.MultiWriter(hashes...)
 	dst.Write(head[:k])
 	n := int64(k)
 	if !small {
@@ -312,10 +311,7 @@ func (s *Service) storeObject(w http.ResponseWriter, r *http.Request, call *awsa
 	o := &object{size: n, modified: time.Now(), meta: meta}
 	var md5sum []byte
 	if small {
-		md5sum, o.inline = md.Sum(nil), inline.Bytes()
-		if o.inline == nil {
-			o.inline = []byte{}
-		}
+		md5sum, o.inline = md.Sum(nil), head[:k] // never nil: head has a byte at least
 	} else {
 		if o.blob, _, md5sum, err = bw.Commit(); err != nil {
 			return internal(s, "write an object's body", err)
