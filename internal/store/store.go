@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -326,8 +327,15 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 
 // commit is the one writer: it takes every request waiting (up to
 // maxBatch), runs them in one transaction and commits once.
+//
+// It keeps an OS thread of its own. The writer spends much of its time
+// in fsync; back from it, a thread that slept is run ahead of the
+// threads busy with requests, whereas Go's shared threads, busy, queued
+// the writer behind them. Every write waits on the writer's cycle: 4 KiB
+// S3 PUTs from 16 connections went about 9% faster (BENCHMARKS.md).
 func (s *Store) commit() {
 	defer close(s.done)
+	runtime.LockOSThread() // never unlocked: the thread ends with the writer
 	for r := range s.reqs {
 		batch := []*request{r}
 	more:
