@@ -332,7 +332,7 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 // in fsync; back from it, a thread that slept is run ahead of the
 // threads busy with requests, whereas Go's shared threads, busy, queued
 // the writer behind them. Every write waits on the writer's cycle: 4 KiB
-// S3 PUTs from 16 connections went about 9% faster (BENCHMARKS.md).
+// S3 PUTs from 16 connections went about 14% faster (BENCHMARKS.md).
 func (s *Store) commit() {
 	defer close(s.done)
 	runtime.LockOSThread() // never unlocked: the thread ends with the writer
